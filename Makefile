@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PORT   ?= 5000
+BIN     = $(VENV)/bin
+FLASK   = $(BIN)/flask --app wsgi
+
+.PHONY: run test setup venv translations bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (apt-get install python3.11 python3.11-venv)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+setup: venv
+	$(FLASK) setup
+
+## Set up and serve on http://127.0.0.1:$(PORT) (SQLite under instance/).
+run: setup
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+## Set up and run the whole suite (PostgreSQL and browser tests skip, with a notice, where absent).
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Re-extract translatable strings and merge them into the catalogues.
+translations: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".venv tests bench" -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+bench: venv
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

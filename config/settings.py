@@ -1,0 +1,140 @@
+"""Configuration classes read from the environment.
+
+APP_ENV selects one of development | testing | production. Production refuses to start
+without SECRET_KEY, IDENTITY_KEY and DATABASE_URL; development creates its keys once
+under instance/ so that a newcomer's `make run` needs nothing set by hand.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a usable configuration."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator used."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def check_identity_key(key: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(key.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ConfigError("IDENTITY_KEY must be urlsafe base64") from exc
+    if len(raw) != 32:
+        raise ConfigError("IDENTITY_KEY must encode exactly 32 random bytes "
+                          "(python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())')")
+    return key
+
+
+def _instance_secret(instance: Path, name: str, make) -> str:
+    """Read a development secret from instance/, creating it once (mode 0600)."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def _new_identity_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
+
+
+def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ if env is None else env
+    app_env = env.get("APP_ENV", "development").strip() or "development"
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+    instance = Path(instance_path or env.get("INSTANCE_DIR") or BASE_DIR / "instance")
+    production = app_env == "production"
+
+    if production:
+        missing = [n for n in ("SECRET_KEY", "IDENTITY_KEY", "DATABASE_URL") if not env.get(n)]
+        if missing:
+            raise ConfigError("production refuses to start: set " + ", ".join(missing)
+                              + " in the environment (see README, Configuration)")
+        secret_key = env["SECRET_KEY"]
+        if len(secret_key) < 32:
+            raise ConfigError("production refuses to start: SECRET_KEY must be at least 32 characters")
+        identity_key = env["IDENTITY_KEY"]
+        database_url = env["DATABASE_URL"]
+    else:
+        secret_key = env.get("SECRET_KEY") or _instance_secret(instance, "secret_key", lambda: secrets.token_urlsafe(48))
+        identity_key = env.get("IDENTITY_KEY") or _instance_secret(instance, "identity_key", _new_identity_key)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'xinglongtai.sqlite3'}"
+    check_identity_key(identity_key)
+
+    upload_dir = Path(env.get("UPLOAD_DIR") or instance / "uploads")
+    max_file_mb = _int(env, "MAX_FILE_MB", 20)
+    max_files = _int(env, "MAX_FILES", 5)
+    return {
+        "APP_ENV": app_env,
+        "TESTING": app_env == "testing",
+        "SECRET_KEY": secret_key,
+        "IDENTITY_KEY": identity_key,
+        # Keyed slow hash of receipts; derived from IDENTITY_KEY unless set on its own.
+        "RECEIPT_KEY": env.get("RECEIPT_KEY") or "",
+        "RECEIPT_SCRYPT_N": _int(env, "RECEIPT_SCRYPT_N", 2 ** 14),
+        "DATABASE_URL": normalise_database_url(database_url),
+        "UPLOAD_DIR": str(upload_dir),
+        "MAX_FILE_BYTES": max_file_mb * 1024 * 1024,
+        "MAX_FILES": max_files,
+        "MAX_TEXT_CHARS": _int(env, "MAX_TEXT_CHARS", 20_000),
+        "MIN_TEXT_CHARS": _int(env, "MIN_TEXT_CHARS", 20),
+        # Whole request cap: every file at its limit plus room for the text fields.
+        "MAX_CONTENT_LENGTH": max_files * max_file_mb * 1024 * 1024 + 2 * 1024 * 1024,
+        "EMAIL_CHECK_DELIVERABILITY": _bool(env.get("EMAIL_CHECK_DELIVERABILITY"), production),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_SUBMIT": env.get("RATELIMIT_SUBMIT", "10 per hour;30 per day"),
+        "RATELIMIT_LOOKUP": env.get("RATELIMIT_LOOKUP", "10 per minute;60 per hour"),
+        "RATELIMIT_API": env.get("RATELIMIT_API", "120 per minute"),
+        "CORS_ORIGINS": [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()],
+        "REPLAY_WINDOW_SECONDS": _int(env, "REPLAY_WINDOW_SECONDS", 600),
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if production else 0),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 1800),
+        "WTF_CSRF_TIME_LIMIT": _int(env, "CSRF_TIME_LIMIT_SECONDS", 3 * 3600),
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "SITE_NAME": env.get("SITE_NAME", ""),
+        "REFERENCE_PREFIX": env.get("REFERENCE_PREFIX", "XLT"),
+        "CONFIG_DIR": env.get("DOMAIN_CONFIG_DIR") or str(BASE_DIR / "config"),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }

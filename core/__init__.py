@@ -1,0 +1,1 @@
+"""Shared foundation: database session, units, the app factory's pieces."""

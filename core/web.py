@@ -1,0 +1,123 @@
+"""App-wide web pieces: health check, language switch, error pages, security headers."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from core.db import get_session
+from core.extensions import LANG_COOKIE
+
+log = logging.getLogger(__name__)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'; object-src 'none'")
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        403: _("You are not allowed to do this."),
+        404: _("Nothing was found at this address."),
+        405: _("This method is not allowed here."),
+        413: _("What you sent is too large. Files may be at most %(mb)s MB each.", mb=_max_mb()),
+        415: _("This type of content is not accepted."),
+        429: _("Too many attempts. Please wait a while and try again."),
+        500: _("Something went wrong on our side. Nothing you sent before this page was lost."),
+        503: _("The service is temporarily unavailable. Please try again later."),
+    }
+
+
+def _max_mb() -> int:
+    from flask import current_app
+    return current_app.config["MAX_FILE_BYTES"] // (1024 * 1024)
+
+
+def api_error(status: int, code: str, message: str, **extra):
+    body = {"error": code, "message": message}
+    body.update(extra)
+    return jsonify(body), status
+
+
+def init_app(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        try:
+            get_session().execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database did not answer")
+            return jsonify(status="database unavailable"), 503
+        return jsonify(status="ok")
+
+    @app.get("/lang/<code>")
+    def set_language(code: str):
+        target = request.args.get("next") or "/"
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"
+        response = redirect(target)
+        response.set_cookie(LANG_COOKIE, "en" if code == "en" else "zh_CN", max_age=365 * 86400,
+                            samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"], httponly=True)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = _("This form has expired or was already sent. Please go back, reload the page and try again.")
+        if _is_api():
+            return api_error(400, "csrf", message)
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = error_messages().get(status, exc.description or "")
+        if _is_api():
+            codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+                     415: "unsupported_media_type", 429: "too_many_requests"}
+            return api_error(status, codes.get(status, "http_error"), message)
+        response = make_response(render_template("error.html", status=status, message=message), status)
+        if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = error_messages()[500]
+        if _is_api():
+            return api_error(500, "internal", message)
+        return render_template("error.html", status=500, message=message), 500
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["APP_ENV"] == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint and not request.endpoint.startswith("static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    zone = ZoneInfo(app.config["TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """Stored times are UTC; people read Beijing time (TIMEZONE)."""
+        return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
+
+    @app.context_processor
+    def template_globals():
+        from flask_babel import get_locale
+        return {"current_locale": str(get_locale()), "site_name": app.config.get("SITE_NAME") or _("Xinglongtai District Medical-Sector Corruption Report Desk")}

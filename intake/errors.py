@@ -1,0 +1,97 @@
+"""Named intake errors. Each carries a stable code; the web and API edges translate it."""
+from __future__ import annotations
+
+
+class IntakeError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, **params):
+        super().__init__(self.code, params)
+        self.params = params
+
+
+class TextTooShort(IntakeError):
+    code = "text_too_short"
+
+
+class TextTooLong(IntakeError):
+    code = "text_too_long"
+
+
+class FieldTooLong(IntakeError):
+    code = "field_too_long"
+
+
+class FieldRequired(IntakeError):
+    code = "required"
+
+
+class InvalidEmail(IntakeError):
+    code = "invalid_email"
+
+
+class InvalidPhone(IntakeError):
+    code = "invalid_phone"
+
+
+class ConsentMissing(IntakeError):
+    code = "consent_missing"
+
+
+class TooManyFiles(IntakeError):
+    code = "too_many_files"
+
+
+class AttachmentTooLarge(IntakeError):
+    code = "file_too_large"
+    status = 413
+
+
+class AttachmentEmpty(IntakeError):
+    code = "file_empty"
+
+
+class UnsupportedFileType(IntakeError):
+    code = "file_type"
+    status = 415
+
+
+class StorageUnavailable(IntakeError):
+    code = "storage_unavailable"
+    status = 503
+
+
+class ReceiptNotFound(IntakeError):
+    code = "not_found"
+    status = 404
+
+
+class ReceiptInMessage(IntakeError):
+    code = "receipt_in_message"
+
+
+class AlreadySubmitted(IntakeError):
+    """A replayed submission whose receipt can no longer be shown again."""
+    code = "already_submitted"
+    status = 409
+
+
+class ValidationFailed(IntakeError):
+    """Several field errors at once: {field: IntakeError}."""
+    code = "validation_failed"
+    status = 422
+
+    def __init__(self, errors: dict[str, IntakeError]):
+        super().__init__()
+        self.errors = errors
+
+    @property
+    def first(self) -> IntakeError:
+        return next(iter(self.errors.values()))
+
+
+class ReceiptMustReset(IntakeError):
+    """A clerk-issued receipt must be replaced before it is used for anything else."""
+    code = "receipt_must_reset"
+    status = 409

@@ -1,0 +1,100 @@
+"""Anonymous follow-up with the receipt: find the report, show its public status, let the reporter
+reply and add files, and replace a receipt that a clerk issued (no clerk keeps a working code)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from intake.errors import (ReceiptInMessage, ReceiptNotFound, TextTooLong, TextTooShort, TooManyFiles,
+                           ValidationFailed)
+from intake.models import Message, Report
+from intake.receipts import new_receipt, parse_receipt, receipt_candidates
+from intake.submit import IncomingFile, IntakeContext, attachment_rows, store_files
+from intake.text import clean_text
+
+
+@dataclass(frozen=True)
+class PublicMessage:
+    author: str
+    body: str
+    created_at: datetime
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """All a receipt holder may see: nothing of the identity, nothing internal."""
+    reference: str
+    status: str
+    received_at: datetime
+    history: list[tuple[str, datetime]]
+    messages: list[PublicMessage]
+    must_reset_receipt: bool
+
+
+def find_by_receipt(session: Session, ctx: IntakeContext, receipt: object) -> Report:
+    digits = parse_receipt(receipt)
+    if digits is None:
+        raise ReceiptNotFound()
+    report = session.scalar(select(Report).where(Report.receipt_hash == ctx.hasher.hash(digits)))
+    if report is None:
+        raise ReceiptNotFound()
+    return report
+
+
+def public_view(report: Report) -> PublicView:
+    messages = [PublicMessage(m.author, m.body, m.created_at, [a.display_name for a in m.attachments])
+                for m in report.messages if m.visible_to_reporter]
+    return PublicView(report.reference, report.status, report.received_at,
+                      [(h.status, h.at) for h in report.status_history], messages,
+                      report.receipt_must_reset)
+
+
+def replace_receipt(session: Session, ctx: IntakeContext, report: Report) -> str:
+    """Issue a fresh receipt (shown once) and forget the old one."""
+    receipt = new_receipt()
+    report.receipt_hash = ctx.hasher.hash(receipt)
+    report.receipt_must_reset = False
+    report.replay_seal = None
+    session.commit()
+    return receipt
+
+
+def quotes_receipt(ctx: IntakeContext, report: Report, text: str) -> bool:
+    return any(ctx.hasher.hash(c) == report.receipt_hash for c in receipt_candidates(text))
+
+
+def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, text: str,
+                         files: list[IncomingFile] = ()) -> Message:
+    files = list(files)
+    body = clean_text(text or "")
+    errors = {}
+    if not body and not files:
+        errors["text"] = TextTooShort(min=1, length=0)
+    elif len(body) > ctx.limits.max_text:
+        errors["text"] = TextTooLong(max=ctx.limits.max_text, length=len(body))
+    elif body and quotes_receipt(ctx, report, body):
+        errors["text"] = ReceiptInMessage()
+    if len(files) > ctx.limits.max_files:
+        errors["files"] = TooManyFiles(max=ctx.limits.max_files)
+    if errors:
+        raise ValidationFailed(errors)
+    stored = store_files(ctx, files)
+    try:
+        message = Message(report_id=report.id, author="reporter", body=body, created_at=utcnow())
+        session.add(message)
+        session.flush()
+        for row in attachment_rows(stored, message_id=message.id):
+            row.report_id = report.id
+            session.add(row)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for _f, saved in stored:
+            ctx.store.delete(saved.stored_name)
+        raise
+    return message

@@ -1,0 +1,47 @@
+"""Intake errors → translated text, at the edge (web form, API)."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from intake.errors import IntakeError, ValidationFailed
+
+
+def message_for(error: IntakeError) -> str:
+    p = error.params
+    mb = current_app.config["MAX_FILE_BYTES"] // (1024 * 1024)
+    name = p.get("filename", "")
+    texts = {
+        "text_too_short": lambda: _("Please describe what happened in at least %(min)s characters.", min=p.get("min", 20)),
+        "text_too_long": lambda: _("The text is too long: at most %(max)s characters (you wrote %(length)s).",
+                                   max=p.get("max"), length=p.get("length")),
+        "field_too_long": lambda: _("At most %(max)s characters.", max=p.get("max")),
+        "required": lambda: _("This field is required."),
+        "invalid_email": lambda: _("This is not a valid email address."),
+        "invalid_phone": lambda: _("Please enter a phone number we can call (digits, at least 7)."),
+        "consent_missing": lambda: _("Please confirm that you have read the notice."),
+        "too_many_files": lambda: _("At most %(max)s files.", max=p.get("max")),
+        "file_too_large": lambda: _("The file %(name)s is larger than %(mb)s MB.", name=name, mb=mb),
+        "file_empty": lambda: _("The file %(name)s is empty.", name=name),
+        "file_type": lambda: _("The file %(name)s is not of an accepted type (PDF, JPG, PNG, HEIC, Word, "
+                               "Excel, MP3, M4A, AMR, MP4). The type is checked by content, not by name.",
+                               name=name),
+        "storage_unavailable": lambda: _("Files cannot be stored at the moment. Nothing was submitted; "
+                                         "please try again later."),
+        "not_found": lambda: _("No report matches this receipt code. Check the code and try again."),
+        "receipt_in_message": lambda: _("Your message contains your receipt code. Please remove it: "
+                                        "the code is your key and must never be sent to anyone."),
+        "already_submitted": lambda: _("This report was already received (reference %(reference)s). "
+                                       "For your safety its receipt code is not shown a second time.",
+                                       reference=p.get("reference", "")),
+        "receipt_must_reset": lambda: _("This receipt code was issued by a clerk and must first be replaced "
+                                        "by a new one (POST /api/v1/reports/receipt, or the follow-up page)."),
+        "invalid_type": lambda: _("Field %(field)s has the wrong type.", field=p.get("field", "")),
+        "malformed_json": lambda: _("The request body is not valid JSON."),
+    }
+    make = texts.get(error.code)
+    return make() if make else _("The request could not be understood.")
+
+
+def field_messages(error: ValidationFailed) -> dict[str, str]:
+    return {field: message_for(err) for field, err in error.errors.items()}

@@ -1,0 +1,102 @@
+"""The OpenAPI 3 document of the JSON API v1 (tests check responses against it)."""
+from __future__ import annotations
+
+from typing import Any
+
+_STR = {"type": "string"}
+_TIME = {"type": "string", "format": "date-time"}
+
+
+def _error_schema() -> dict[str, Any]:
+    return {"type": "object", "required": ["error", "message"],
+            "properties": {"error": _STR, "message": _STR, "reference": _STR,
+                           "fields": {"type": "object", "additionalProperties": {
+                               "type": "object", "required": ["error", "message"],
+                               "properties": {"error": _STR, "message": _STR}}}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    texts = {400: "Malformed JSON or a field of the wrong type", 404: "Unknown receipt (always the same answer)",
+             409: "Replayed submission whose receipt can no longer be shown, or a receipt that must be replaced",
+             413: "Too large", 415: "File type not accepted", 422: "Validation failed (see fields)",
+             429: "Too many requests", 503: "Storage unavailable"}
+    return {str(c): {"description": texts[c], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
+
+
+def _receipt_body() -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["receipt"],
+        "properties": {"receipt": {"type": "string", "example": "1234-5678-9012-3456"}}}}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    person = {"type": "object", "properties": {"name": _STR, "phone": _STR, "email": _STR}}
+    accused = {"type": "object", "properties": {"name": _STR, "institution": _STR, "position": _STR}}
+    new_report = {"type": "object", "required": ["text"], "properties": {
+        "text": {"type": "string", "minLength": 20, "maxLength": 20000, "description": "What happened"},
+        "title": {"type": "string", "maxLength": 200}, "occurred": {"type": "string", "maxLength": 500},
+        "anonymous": {"type": "boolean", "default": True}, "own_conduct": {"type": "boolean", "default": False},
+        "reporter": person, "accused": accused}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Xinglongtai report desk API", "version": "1.0.0",
+                 "description": "Reporting channel for the app / mini-program. Receipts are shown once: "
+                                "store them on the device, never send them elsewhere."},
+        "paths": {
+            "/api/v1/reports": {"post": {
+                "summary": "File a report",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                "schema": {"type": "string", "maxLength": 200},
+                                "description": "Same key within 10 minutes returns the same receipt (200)"}],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/NewReport"}},
+                    "multipart/form-data": {"schema": {"type": "object", "properties": {
+                        "report": {"type": "string", "description": "NewReport as JSON"},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+                "responses": {"201": {"description": "Received", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                    "200": {"description": "Replay of an earlier submission with the same Idempotency-Key",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                    **_errors(400, 409, 413, 415, 422, 429, 503)}}},
+            "/api/v1/reports/lookup": {"post": {
+                "summary": "Status and messages of a report, by receipt",
+                "requestBody": _receipt_body(),
+                "responses": {"200": {"description": "Found", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Status"}}}}, **_errors(400, 404, 429)}}},
+            "/api/v1/reports/messages": {"post": {
+                "summary": "Reply to the handler",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["receipt", "text"],
+                    "properties": {"receipt": _STR, "text": {"type": "string", "maxLength": 20000}}}}}},
+                "responses": {"201": {"description": "Added", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["created_at"], "properties": {"created_at": _TIME}}}}},
+                    **_errors(400, 404, 409, 413, 415, 422, 429)}}},
+            "/api/v1/reports/receipt": {"post": {
+                "summary": "Replace the receipt with a new one (required once for clerk-issued receipts)",
+                "requestBody": _receipt_body(),
+                "responses": {"200": {"description": "New receipt", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["reference", "receipt"],
+                               "properties": {"reference": _STR, "receipt": _STR}}}}}, **_errors(400, 404, 429)}}},
+        },
+        "components": {"schemas": {
+            "NewReport": new_report,
+            "Receipt": {"type": "object", "required": ["reference", "receipt", "received_at"], "properties": {
+                "reference": {"type": "string", "example": "XLT-2026-000123"},
+                "receipt": {"type": "string", "pattern": "^\\d{4}-\\d{4}-\\d{4}-\\d{4}$"},
+                "received_at": _TIME}},
+            "Status": {"type": "object", "required": ["reference", "status", "received_at", "history", "messages",
+                                                      "must_reset_receipt"], "properties": {
+                "reference": _STR,
+                "status": {"type": "string", "enum": ["received", "accepted", "in_progress", "closed", "not_accepted"]},
+                "received_at": _TIME,
+                "history": {"type": "array", "items": {"type": "object", "required": ["status", "at"],
+                                                       "properties": {"status": _STR, "at": _TIME}}},
+                "messages": {"type": "array", "items": {"type": "object", "required": ["author", "text", "created_at"],
+                             "properties": {"author": {"type": "string", "enum": ["reporter", "staff"]},
+                                            "text": _STR, "created_at": _TIME,
+                                            "files": {"type": "array", "items": _STR}}}},
+                "must_reset_receipt": {"type": "boolean"}}},
+            "Error": _error_schema(),
+        }},
+    }

@@ -1,0 +1,188 @@
+"""The public site: home, how to report, the report form, follow-up with the receipt."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from core.db import get_session
+from core.extensions import csrf, limiter
+from core.units import list_units
+from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ValidationFailed
+from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
+from intake.forms import ConfirmForm, ReceiptForm, ReplyForm, ReportForm
+from intake.messages import field_messages, message_for
+from intake.models import Report
+from intake.receipts import format_receipt
+from intake.submit import IncomingFile, IntakeContext, submit_report
+from intake.validate import ReportInput
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
+FOLLOWUP_KEY = "followup"
+
+
+def intake_context() -> IntakeContext:
+    return current_app.extensions["intake"]
+
+
+def incoming_files(field_name: str = "files") -> list[IncomingFile]:
+    return [IncomingFile(f.filename or "file", f.stream)
+            for f in request.files.getlist(field_name) if f and (f.filename or f.content_length)]
+
+
+def submit_limit() -> str:
+    return current_app.config["RATELIMIT_SUBMIT"]
+
+
+def lookup_limit() -> str:
+    return current_app.config["RATELIMIT_LOOKUP"]
+
+
+@bp.get("/")
+def home():
+    return render_template("public/home.html")
+
+
+@bp.get("/channels")
+def channels():
+    return render_template("public/channels.html", units=list_units(get_session()))
+
+
+def _form_input(form: ReportForm) -> ReportInput:
+    return ReportInput(
+        text=form.text.data or "", title=form.title.data or "", occurred=form.occurred.data or "",
+        accused_name=form.accused_name.data or "", accused_institution=form.accused_institution.data or "",
+        accused_position=form.accused_position.data or "", anonymous=form.identity.data != "realname",
+        reporter_name=form.reporter_name.data or "", reporter_phone=form.reporter_phone.data or "",
+        reporter_email=form.reporter_email.data or "", own_conduct=bool(form.own_conduct.data),
+        consent=bool(form.consent.data), channel="web")
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one re-shows the text instead of losing it
+@limiter.limit(submit_limit, methods=["POST"])
+def report():
+    form = ReportForm()
+    if request.method == "GET":
+        form.ensure_token()
+        return render_template("public/report.html", form=form, errors={})
+    if not form.validate_on_submit():  # CSRF failure or a malformed choice
+        form.ensure_token()
+        return render_template("public/report.html", form=form,
+                               errors={"form": _("This form has expired. Please check your text and send it again.")}), 400
+    if form.website.data:
+        log.warning("honeypot field filled on the report form")
+        form.ensure_token()
+        return render_template("public/report.html", form=form,
+                               errors={"form": _("The report could not be accepted. Please leave the last, hidden field empty.")}), 400
+    form.ensure_token()
+    try:
+        receipt = submit_report(get_session(), intake_context(), _form_input(form), incoming_files(),
+                                submission_token=form.submission_token.data)
+    except ValidationFailed as exc:
+        status = 413 if "files" in exc.errors and exc.errors["files"].code == "file_too_large" else 422
+        return render_template("public/report.html", form=form, errors=field_messages(exc)), status
+    except AlreadySubmitted as exc:
+        return render_template("public/already.html", message=message_for(exc), reference=exc.params["reference"]), 409
+    except IntakeError as exc:
+        return render_template("public/report.html", form=form, errors={"form": message_for(exc)}), exc.status
+    return render_template("public/submitted.html", reference=receipt.reference,
+                           receipt=format_receipt(receipt.receipt), received_at=receipt.received_at)
+
+
+# --- follow-up -------------------------------------------------------------------------------
+
+def _followup_report() -> Report | None:
+    state = session.get(FOLLOWUP_KEY)
+    if not state or time.time() - state.get("at", 0) > current_app.config["PERMANENT_SESSION_LIFETIME"]:
+        session.pop(FOLLOWUP_KEY, None)
+        return None
+    return get_session().get(Report, state.get("id"))
+
+
+@bp.route("/followup", methods=["GET", "POST"])
+@limiter.shared_limit(lookup_limit, scope="receipt-lookup", methods=["POST"])
+def followup():
+    form = ReceiptForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("public/followup.html", form=form,
+                                   error=_("This form has expired. Please enter your code again.")), 400
+        try:
+            found = find_by_receipt(get_session(), intake_context(), form.receipt.data)
+        except ReceiptNotFound as exc:
+            log.info("follow-up: unknown receipt from a client")
+            return render_template("public/followup.html", form=form, error=message_for(exc)), 404
+        session.permanent = True
+        session[FOLLOWUP_KEY] = {"id": found.id, "at": time.time()}
+        if found.receipt_must_reset:
+            return redirect(url_for("public.new_receipt"))
+        return redirect(url_for("public.followup_status"))
+    return render_template("public/followup.html", form=form, error=None)
+
+
+@bp.get("/followup/status")
+def followup_status():
+    found = _followup_report()
+    if found is None:
+        flash(_("Please enter your receipt code again."))
+        return redirect(url_for("public.followup"))
+    if found.receipt_must_reset:
+        return redirect(url_for("public.new_receipt"))
+    return render_template("public/status.html", view=public_view(found), form=ReplyForm(),
+                           exit_form=ConfirmForm(), errors={})
+
+
+@bp.post("/followup/reply")
+@csrf.exempt  # checked by the form itself, see report()
+def followup_reply():
+    found = _followup_report()
+    if found is None or found.receipt_must_reset:
+        return redirect(url_for("public.followup"))
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return render_template("public/status.html", view=public_view(found), form=form, exit_form=ConfirmForm(),
+                               errors={"text": _("This form has expired. Please check your text and send it again.")}), 400
+    try:
+        add_reporter_message(get_session(), intake_context(), found, form.text.data or "", incoming_files())
+    except ValidationFailed as exc:
+        return render_template("public/status.html", view=public_view(found), form=form,
+                               exit_form=ConfirmForm(), errors=field_messages(exc)), 422
+    flash(_("Your reply was received."))
+    return redirect(url_for("public.followup_status"))
+
+
+@bp.route("/followup/new-receipt", methods=["GET", "POST"])
+def new_receipt():
+    found = _followup_report()
+    if found is None:
+        return redirect(url_for("public.followup"))
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit() and found.receipt_must_reset:
+        receipt = replace_receipt(get_session(), intake_context(), found)
+        return render_template("public/new_receipt.html", receipt=format_receipt(receipt),
+                               reference=found.reference, form=None)
+    if not found.receipt_must_reset:
+        return redirect(url_for("public.followup_status"))
+    return render_template("public/new_receipt.html", receipt=None, reference=found.reference, form=form)
+
+
+@bp.post("/followup/exit")
+def followup_exit():
+    ConfirmForm().validate_on_submit()
+    session.pop(FOLLOWUP_KEY, None)
+    return redirect(url_for("public.home"))
+
+
+def status_label(status: str) -> str:
+    labels = {"received": _("Received"), "accepted": _("Accepted"), "in_progress": _("In progress"),
+              "closed": _("Closed"), "not_accepted": _("Not accepted")}
+    return labels.get(status, status)
+
+
+@bp.app_context_processor
+def public_helpers():
+    return {"status_label": status_label}

@@ -1,0 +1,57 @@
+"""Receipt codes: 16 digits from a CSPRNG, shown 4-4-4-4, stored only as a keyed slow hash.
+
+The salt is a keyed constant (not per row) so that the lookup is one indexed equality query;
+without the key (not in the database) the stored hashes yield nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+
+RECEIPT_DIGITS = 16
+_NON_DIGITS = re.compile(r"[\s\-_.·—–]+")
+_DIGIT_RUN = re.compile(r"\d[\d\s\-_.·—–]{14,40}\d")
+
+
+def new_receipt() -> str:
+    return f"{secrets.randbelow(10 ** RECEIPT_DIGITS):0{RECEIPT_DIGITS}d}"
+
+
+def format_receipt(digits: str) -> str:
+    return "-".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+def parse_receipt(value: object) -> str | None:
+    """Accept 1234-5678-9012-3456, spaces, full-width digits; return the 16 digits or None."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = _NON_DIGITS.sub("", unicodedata.normalize("NFKC", value))
+    if len(text) != RECEIPT_DIGITS or not text.isascii() or not text.isdigit():
+        return None
+    return text
+
+
+def receipt_candidates(text: str, limit: int = 5) -> list[str]:
+    """16-digit runs (with separators) found in free text, to refuse messages that quote the receipt."""
+    found: list[str] = []
+    for match in _DIGIT_RUN.finditer(unicodedata.normalize("NFKC", text)):
+        digits = _NON_DIGITS.sub("", match.group())
+        for i in range(0, max(len(digits) - RECEIPT_DIGITS, 0) + 1):
+            chunk = digits[i:i + RECEIPT_DIGITS]
+            if len(chunk) == RECEIPT_DIGITS and chunk.isdigit() and chunk not in found:
+                found.append(chunk)
+            if len(found) >= limit:
+                return found
+    return found
+
+
+class ReceiptHasher:
+    def __init__(self, key: bytes, n: int = 2 ** 14):
+        self._salt = hmac.new(key, b"xlt-receipt-salt-v1", hashlib.sha256).digest()
+        self._n = n
+
+    def hash(self, digits: str) -> bytes:
+        return hashlib.scrypt(digits.encode("ascii"), salt=self._salt, n=self._n, r=8, p=1, dklen=32)

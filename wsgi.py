@@ -1,0 +1,11 @@
+"""WSGI entry point: `gunicorn wsgi:app`. Starts no scheduler and runs no migration."""
+import sys
+
+from config.settings import ConfigError
+from core.factory import create_app
+
+try:
+    app = create_app()
+except ConfigError as exc:  # a clear message instead of a traceback
+    sys.stderr.write(f"configuration error: {exc}\n")
+    raise SystemExit(2) from None
