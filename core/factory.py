@@ -35,11 +35,13 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 
     from core import cli, web
     from intake import api, public
+    from routing import runtime
     web.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     extensions.csrf.exempt(api.bp)
     cli.init_app(app)
+    runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
     return app
 
 

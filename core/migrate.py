@@ -23,10 +23,6 @@ def all_metadata() -> MetaData:
     """The models' metadata with every module that declares tables imported."""
     import core.units  # noqa: F401
     import intake.models  # noqa: F401
+    import routing.models  # noqa: F401
     from core.db import Base
-    try:
-        import routing.models  # noqa: F401
-    except ModuleNotFoundError as exc:  # routing tables arrive with the routing issue
-        if exc.name != "routing.models":
-            raise
     return Base.metadata

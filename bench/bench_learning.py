@@ -1,0 +1,112 @@
+"""Does learning from corrections help? Prints figures; not a test.
+
+Split: the labelled reports are grouped by expected item (None = out of scope); within
+each group, in file order, every second report goes to training (the "corrections"),
+the others to testing - a fixed, stratified split. For each test half the rules alone
+and the rules + the learned model are measured with routing.evaluate.
+
+Caveat printed with the figures: the rules were written while looking at the whole dev
+set, so its test half is not unseen for the rules. The second scenario ("cold rules")
+removes the item-level cues of one area at a time from the rules - as if the reports
+used words the rules do not know - and shows what the corrections recover.
+
+Usage: python bench/bench_learning.py [dev_reports.jsonl] [config_dir]
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from routing.evaluate import evaluate, load_rows  # noqa: E402
+from routing.learned import LearnedModel  # noqa: E402
+from routing.taxonomy import load_taxonomy  # noqa: E402
+
+KEYS = ("area_accuracy", "item_accuracy_at_1", "item_accuracy_at_3", "lead_unit_accuracy",
+        "out_of_scope_recall", "in_scope_called_out_share")
+
+
+def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(r["expect"].get("item"), []).append(r)
+    train, test = [], []
+    for members in groups.values():
+        for i, r in enumerate(members):
+            (train if i % 2 == 0 else test).append(r)
+    return train, test
+
+
+def examples(rows: list[dict]) -> list[tuple[str, str | None]]:
+    return [(f"{r.get('title', '')}\n{r.get('text', '')}", r["expect"].get("item"))
+            for r in rows]
+
+
+def line(label: str, res: dict) -> str:
+    return f"  {label:<16}" + "".join(f"{100 * res[k]:9.1f}" for k in KEYS)
+
+
+def header() -> str:
+    return " " * 18 + "".join(f"{k[:9]:>9}" for k in
+                              ("area", "item@1", "item@3", "lead", "oos-rec", "in->out"))
+
+
+def cold(tax, area: int):
+    """The taxonomy without the item-level cues of ``area`` (area cues kept)."""
+    items = {c: (dataclasses.replace(it, cues=()) if it.area == area else it)
+             for c, it in tax.items.items()}
+    return dataclasses.replace(tax, items=items)
+
+
+def main() -> None:
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/data/dev_reports.jsonl"
+    if not data.exists():
+        data = Path("/work/shared/data/dev_reports.jsonl")
+    tax = load_taxonomy(Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "config")
+    train, test = split(load_rows(data))
+    model = LearnedModel.train(examples(train))
+    print(f"train {len(train)} / test {len(test)} reports; model {model.version}, "
+          f"weight {model.weight:.2f}, {len(model.classes)} classes")
+    print("1) dev split, full rules (rules were written on the whole dev set):")
+    print(header())
+    print(line("rules", evaluate(tax, test)))
+    print(line("rules+learned", evaluate(tax, test, learned=model)))
+    print("2) cold rules: item cues of one area removed, averaged over the 6 areas:")
+    sums = {"rules": dict.fromkeys(KEYS, 0.0), "rules+learned": dict.fromkeys(KEYS, 0.0)}
+    for area in sorted(tax.areas):
+        t = cold(tax, area)
+        for label, res in (("rules", evaluate(t, test)),
+                           ("rules+learned", evaluate(t, test, learned=model))):
+            for k in KEYS:
+                sums[label][k] += res[k] / len(tax.areas)
+    print(header())
+    for label, res in sums.items():
+        print(line(label, res))
+    extra_files = [ROOT / "tests/routing/own_reports.jsonl",
+                   ROOT / "tests/routing/blind_reports.jsonl"]
+    extra = [r for f in extra_files if f.exists() for r in load_rows(f)]
+    if extra:
+        more = LearnedModel.train(examples(train + extra))
+        print(f"3) more corrections: train half + {len(extra)} reports written separately "
+              f"(tests/routing), {len(train) + len(extra)} in all; model {more.version}, "
+              f"weight {more.weight:.2f}")
+        print(header())
+        print(line("rules", evaluate(tax, test)))
+        print(line("rules+learned", evaluate(tax, test, learned=more)))
+        sums = {"rules": dict.fromkeys(KEYS, 0.0), "rules+learned": dict.fromkeys(KEYS, 0.0)}
+        for area in sorted(tax.areas):
+            t = cold(tax, area)
+            for label, res in (("rules", evaluate(t, test)),
+                               ("rules+learned", evaluate(t, test, learned=more))):
+                for k in KEYS:
+                    sums[label][k] += res[k] / len(tax.areas)
+        print("   cold rules (as in 2):")
+        for label, res in sums.items():
+            print(line(label, res))
+
+
+if __name__ == "__main__":
+    main()

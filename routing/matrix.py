@@ -1,0 +1,122 @@
+"""Responsibility matrix: from a classification to the lead and assisting units.
+
+Content decides, not the receiving channel. Area 1 items are led by the member unit
+whose official is accused (accused fields first, then title and text); a report that is
+out of scope, has no item or a confidence below the triage threshold goes to the task
+force. A report about an institution outside the district is flagged for transfer.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from routing.classifier import Classification, accused_text
+from routing.normalise import fold, prepare
+from routing.taxonomy import ACCUSED, Taxonomy
+
+
+@dataclass(frozen=True)
+class Routing:
+    lead_unit: str
+    assist_units: list[str] = field(default_factory=list)
+    triage: bool = False
+    transfer: bool = False
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _first_hit(text: str, terms_by_unit: dict[str, list[str]]) -> tuple[str | None, int]:
+    """The unit named most often in ``text``; ties go to the earliest mention."""
+    best, best_key = None, None
+    for unit, terms in terms_by_unit.items():
+        positions = [i for t in terms for i in _find_all(text, t)]
+        if positions:
+            key = (-len(positions), min(positions))
+            if best_key is None or key < best_key:
+                best, best_key = unit, key
+    return best, (best_key[0] if best_key else 0)
+
+
+def _find_all(text: str, term: str) -> list[int]:
+    out, i = [], text.find(term)
+    while i >= 0:
+        out.append(i)
+        i = text.find(term, i + len(term))
+    return out
+
+
+def accused_unit(tax: Taxonomy, *, title: str, text: str,
+                 accused: dict | None = None) -> str:
+    """The member unit whose official the report accuses (health / medinsure / market),
+    or the matrix fallback (taskforce) when the report does not say."""
+    m = tax.matrix
+    terms = {u: [fold(t) for t in ts] for u, ts in m.accused_units.items()}
+    acc = prepare(accused_text(accused), tax.typo_fixer).text
+    if acc:
+        unit, _ = _first_hit(acc, terms)
+        if unit:
+            return unit
+    body = prepare(f"{title}\n{text}", tax.typo_fixer).text
+    unit, _ = _first_hit(body, terms)
+    return unit or m.accused_fallback
+
+
+def _near_institution(text: str, places: list[str], institutions: list[str],
+                      window: int) -> bool:
+    for place in places:
+        for i in _find_all(text, place):
+            tail = text[i + len(place): i + len(place) + window + 6]
+            if any(inst in tail[: window + len(inst)] for inst in institutions):
+                return True
+    return False
+
+
+def out_of_district(tax: Taxonomy, *, title: str, text: str,
+                    accused: dict | None = None) -> bool:
+    """True when the report clearly names an institution outside the district and no
+    institution of the district."""
+    c = tax.classifier
+    body = prepare(f"{title}\n{text}\n{accused_text(accused)}", tax.typo_fixer).text
+    inst = [fold(t) for t in c.institutions]
+    outside = _near_institution(body, [fold(p) for p in c.out_of_district], inst,
+                                c.district_window)
+    if not outside:
+        return False
+    return not _near_institution(body, [fold(p) for p in c.in_district], inst,
+                                 c.district_window)
+
+
+def route(tax: Taxonomy, classification: Classification, *, title: str, text: str,
+          accused: dict | None = None) -> Routing:
+    """Lead and assisting units for a classified report."""
+    triage_unit = tax.matrix.triage_unit
+    transfer = classification.in_scope and out_of_district(
+        tax, title=title, text=text, accused=accused)
+    suffix = "; outside the district: suggest transfer" if transfer else ""
+    if not classification.in_scope or classification.item is None:
+        return Routing(triage_unit, [], True, False,
+                       "out of scope or no item fits: manual triage")
+    threshold = tax.classifier.threshold
+    if classification.confidence < threshold:
+        return Routing(triage_unit, [], True, transfer,
+                       f"item {classification.item} below confidence threshold "
+                       f"{classification.confidence:.2f} < {threshold:.2f}: manual triage"
+                       + suffix)
+    lead, assist = units_for_item(tax, classification.item, title=title, text=text, accused=accused)
+    if tax.matrix.entries[classification.item].lead == ACCUSED:
+        how = ("accused official's unit" if lead != tax.matrix.accused_fallback
+               else "accused official's unit not named")
+        reason = f"item {classification.item}: {how}"
+    else:
+        reason = f"item {classification.item}: matrix"
+    return Routing(lead, assist, False, transfer, reason + suffix)
+
+
+def units_for_item(tax: Taxonomy, item: str, *, title: str, text: str,
+                   accused: dict | None = None) -> tuple[str, list[str]]:
+    """Lead and assisting units the matrix gives an item (for 1.x: the accused official's unit)."""
+    entry = tax.matrix.entries[item]
+    lead = (accused_unit(tax, title=title, text=text, accused=accused)
+            if entry.lead == ACCUSED else entry.lead)
+    return lead, [u for u in entry.assist if u != lead]

@@ -1,0 +1,67 @@
+"""Routing wired into the app: the taxonomy loaded once, the learned model cache, and the
+subscriber to intake's "report received" signal (connected by the app factory)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import new_session
+from routing.learned import LearnedModel
+from routing.models import Case
+from routing.service import LearnedCache, route_report
+from routing.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoutingRuntime:
+    taxonomy: Taxonomy
+    learned: LearnedCache = field(default_factory=LearnedCache)
+
+    def learned_model(self, session: Session) -> LearnedModel | None:
+        try:
+            return self.learned.current(session)
+        except Exception:  # a broken stored model must not stop routing: rules alone
+            log.exception("learned model could not be loaded; routing with rules only")
+            return None
+
+
+def routing_runtime(app: Flask | None = None) -> RoutingRuntime:
+    return (app or current_app).extensions["routing"]
+
+
+def on_report_received(sender, report_id: int) -> None:
+    """Classify and route a report right after intake committed it (in its own session)."""
+    if not has_app_context():  # a script outside the app: `flask routing sweep` routes it later
+        log.warning("report %s received outside an app context; left for `flask routing sweep`", report_id)
+        return
+    runtime = routing_runtime()
+    with new_session() as session:
+        route_report(session, runtime.taxonomy, report_id, runtime.learned_model(session))
+
+
+def export_fields(session: Session, report) -> dict:
+    case = session.scalar(select(Case).where(Case.report_id == report.id))
+    if case is None:
+        return {"item": None, "lead_unit": None, "assist_units": [], "case_status": None, "in_scope": None}
+    return {"item": case.item_code, "lead_unit": case.lead_unit, "assist_units": case.assist_units,
+            "case_status": case.status, "in_scope": case.in_scope, "transfer_suggested": case.transfer_suggested}
+
+
+def init_app(app: Flask) -> None:
+    from core.cli import reference_loaders
+    from intake.signals import report_received
+    from routing import cli
+    from routing.reference import load_negative_list
+
+    app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])))
+    reference_loaders(app).append(("negative-list items", load_negative_list))
+    app.extensions.setdefault("report_export_fields", []).append(export_fields)
+    report_received.connect(on_report_received)
+    cli.init_app(app)
