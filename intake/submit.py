@@ -72,8 +72,10 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _submission_key(token: str) -> bytes:
-    return hashlib.sha256(b"xlt-submission:" + token.encode("utf-8")).digest()
+def _submission_key(token: str, text: str) -> bytes:
+    """A replay is the same form token with the same text; a new text under an old token (the
+    browser's back button restored the form) is a new report, not a replay."""
+    return hashlib.sha256(b"xlt-submission:" + token.encode("utf-8") + b"\0" + text.encode("utf-8")).digest()
 
 
 def _seal_cipher(token: str) -> Fernet:
@@ -81,8 +83,8 @@ def _seal_cipher(token: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"xlt-seal:" + token.encode()).digest()))
 
 
-def _replay(session: Session, ctx: IntakeContext, token: str) -> Receipt | None:
-    report = session.scalar(select(Report).where(Report.submission_key == _submission_key(token)))
+def _replay(session: Session, ctx: IntakeContext, token: str, text: str) -> Receipt | None:
+    report = session.scalar(select(Report).where(Report.submission_key == _submission_key(token, text)))
     if report is None:
         return None
     try:
@@ -124,7 +126,7 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
     files = list(files)
     clean = validate_report(data, len(files), ctx.limits)
     if submission_token:
-        replayed = _replay(session, ctx, submission_token)
+        replayed = _replay(session, ctx, submission_token, clean.text)
         if replayed:
             return replayed
     stored = store_files(ctx, files)
@@ -142,7 +144,7 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
             receipt_hash=ctx.hasher.hash(receipt), receipt_must_reset=clean.receipt_must_reset,
             created_at=now)
         if submission_token:
-            report.submission_key = _submission_key(submission_token)
+            report.submission_key = _submission_key(submission_token, clean.text)
             report.replay_seal = _seal_cipher(submission_token).encrypt(receipt.encode())
         identity = Identity(clean.reporter_name, clean.reporter_phone, clean.reporter_email)
         if not identity.is_empty():
@@ -156,7 +158,7 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
         for _f, saved in stored:
             ctx.store.delete(saved.stored_name)
         if submission_token:  # a concurrent double submit won the race: answer as it did
-            replayed = _replay(session, ctx, submission_token)
+            replayed = _replay(session, ctx, submission_token, clean.text)
             if replayed:
                 return replayed
         raise

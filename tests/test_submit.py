@@ -153,3 +153,10 @@ def test_text_is_kept_as_typed(session, ctx):
     text = TEXT + "\n<script>alert(1)</script> ' OR 1=1 --"
     receipt = file_report(session, ctx, text=text)
     assert session.get(Report, receipt.report_id).text == text
+
+
+def test_a_new_text_under_an_old_form_token_is_a_new_report(session, ctx):
+    first = file_report(session, ctx, token="tok-" + "c" * 40)
+    second = file_report(session, ctx, token="tok-" + "c" * 40, text="另一件事：某卫生院院长让药企报销家庭旅游费用，共计两万元。")
+    assert not second.replayed and second.reference != first.reference
+    assert count(session, Report) == 2

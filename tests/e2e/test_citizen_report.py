@@ -75,3 +75,23 @@ def test_form_works_with_javascript_off(live_server, browser, shot):
     assert re.fullmatch(r"\d{4}-\d{4}-\d{4}-\d{4}", page.get_by_test_id("receipt").inner_text())
     shot(page, "06-submitted-nojs-en")
     context.close()
+
+
+def test_real_name_fields_appear_only_when_chosen(live_server, browser, shot, session):
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(live_server + "/report")
+    assert not page.locator("#reporter_name").is_visible()
+    page.get_by_label("实名").check()
+    assert page.locator("#reporter_name").is_visible()
+    page.fill("#text", "区中医院药剂科主任收受药企回扣，每月按进药量提成，我是该院职工，可以当面说明情况。")
+    page.fill("#reporter_name", "周建国")
+    page.fill("#reporter_phone", "13904270000")
+    page.check("#consent")
+    shot(page, "07-realname-360")
+    page.get_by_role("button", name="提交举报").click()
+    reference = page.get_by_test_id("reference").inner_text()
+    report = session.scalar(select(Report).where(Report.reference == reference))
+    assert report.anonymous is False and report.identity is not None
+    assert "周建国".encode() not in report.identity.ciphertext
+    context.close()
