@@ -136,5 +136,17 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "SITE_NAME": env.get("SITE_NAME", ""),
         "REFERENCE_PREFIX": env.get("REFERENCE_PREFIX", "XLT"),
         "CONFIG_DIR": env.get("DOMAIN_CONFIG_DIR") or str(BASE_DIR / "config"),
+        # Email channel (issue: mailboxes of Attachment 2) and the outbox.
+        "MAILBOX_HEALTH": env.get("MAILBOX_HEALTH", ""),
+        "MAILBOX_MARKET": env.get("MAILBOX_MARKET", ""),
+        "MAILBOX_MEDINSURE": env.get("MAILBOX_MEDINSURE", ""),
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
+        "MAIL_SENDER_NAME": env.get("MAIL_SENDER_NAME", "兴隆台区医药领域腐败问题举报平台"),
+        "MAIL_FETCH_MAX_MESSAGES": _int(env, "MAIL_FETCH_MAX_MESSAGES", 200),
+        "MAIL_FETCH_MAX_SECONDS": _int(env, "MAIL_FETCH_MAX_SECONDS", 120),
+        "MAIL_MAX_MESSAGE_BYTES": _int(env, "MAIL_MAX_MESSAGE_MB", 60) * 1024 * 1024,
+        "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 20),
+        "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
     }

@@ -34,13 +34,14 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     app.extensions["intake"] = build_intake_context(app.config)
 
     from core import cli, web
-    from intake import api, public
+    from intake import api, mail_cli, public
     from routing import runtime
     web.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     extensions.csrf.exempt(api.bp)
     cli.init_app(app)
+    mail_cli.init_app(app)
     runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
     return app
 

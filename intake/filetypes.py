@@ -28,6 +28,8 @@ ALLOWED = {
     "mp4": "video/mp4",
     "mov": "video/quicktime",
 }
+# The original of a mailed report, kept as evidence (never accepted from the public upload forms).
+EML = FileKind(extension="eml", mime="message/rfc822")
 ACCEPT_ATTR = ",".join("." + ext for ext in ALLOWED)
 
 

@@ -32,6 +32,12 @@ class IdentityCipher:
     def decrypt(self, token: bytes) -> Identity:
         return Identity(**json.loads(self._fernet.decrypt(token)))
 
+    def encrypt_json(self, data: dict) -> bytes:
+        return self._fernet.encrypt(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+    def decrypt_json(self, token: bytes) -> dict:
+        return json.loads(self._fernet.decrypt(token))
+
     def derive(self, label: bytes) -> bytes:
         """A subkey for another purpose (receipt hashing), independent of the encryption key's use."""
         return hmac.new(self._primary, label, hashlib.sha256).digest()

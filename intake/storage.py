@@ -32,12 +32,13 @@ class AttachmentStore:
             raise ValueError("invalid stored name")
         return self.root / stored_name[:2] / stored_name
 
-    def save(self, stream: BinaryIO, max_bytes: int) -> StoredFile:
-        """Check the content type, copy with a size cap, fsync; raise a named error otherwise."""
+    def save(self, stream: BinaryIO, max_bytes: int, kind: FileKind | None = None) -> StoredFile:
+        """Check the content type (unless the caller vouches for it, as for an original .eml),
+        copy with a size cap, fsync; raise a named error otherwise."""
         head = stream.read(8192)
         if not head:
             raise AttachmentEmpty()
-        kind = sniff(head)
+        kind = kind or sniff(head)
         if kind is None:
             raise UnsupportedFileType()
         name = secrets.token_hex(16)

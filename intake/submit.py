@@ -11,7 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import insert, select, update
@@ -121,7 +121,8 @@ def attachment_rows(stored: list[tuple[IncomingFile, StoredFile]], message_id: i
 
 
 def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files: list[IncomingFile] = (),
-                  *, submission_token: str | None = None, now: datetime | None = None) -> Receipt:
+                  *, submission_token: str | None = None, now: datetime | None = None,
+                  before_commit: Callable[[Report, str], None] | None = None) -> Receipt:
     """Validate, store and commit one report; return its receipt. Replays return the first receipt."""
     files = list(files)
     clean = validate_report(data, len(files), ctx.limits)
@@ -152,6 +153,9 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
         report.attachments.extend(attachment_rows(stored))
         report.status_history.append(StatusChange(status="received", at=now))
         session.add(report)
+        if before_commit is not None:  # rows of the caller's that must commit with the report
+            session.flush()
+            before_commit(report, receipt)
         session.commit()
     except IntegrityError:
         session.rollback()

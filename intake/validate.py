@@ -58,7 +58,9 @@ def validate_report(data: ReportInput, file_count: int, limits: Limits) -> Repor
     """Return the cleaned input or raise ValidationFailed with every field's error."""
     errors: dict[str, IntakeError] = {}
     text = clean_text(data.text)
-    if len(text) < limits.min_text:
+    if data.channel == "email":  # a mail is taken whatever its length; the original .eml is kept
+        text = text[:limits.max_text] or "-"
+    if len(text) < limits.min_text and data.channel != "email":
         errors["text"] = TextTooShort(min=limits.min_text, length=len(text))
     elif len(text) > limits.max_text:
         errors["text"] = TextTooLong(max=limits.max_text, length=len(text))

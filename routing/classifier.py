@@ -9,11 +9,11 @@ model (``routing.learned``), when given, is blended in as a probability distribu
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from routing.normalise import Prepared, extract_amounts, fold, prepare
+from routing.matching import Evidence, matcher_for, score_fields  # noqa: F401 (re-exported)
+from routing.normalise import extract_amounts
 from routing.taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,16 +21,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FIELDS = ("title", "text", "accused")
 ACCUSED_KEYS = ("name", "institution", "position")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    term: str      # as in the config
-    matched: str   # as found in the original field
-    field: str     # title / text / accused
-    start: int     # offsets into the original field string
-    end: int
-    weight: float
 
 
 @dataclass(frozen=True)
@@ -68,144 +58,70 @@ def accused_text(accused: dict | None) -> str:
                     if str(accused.get(k) or "").strip())
 
 
-class Matcher:
-    """All config terms, folded, indexed by their first two characters."""
-
-    def __init__(self, tax: Taxonomy):
-        self.targets: dict[str, list[tuple[str, object, float, str]]] = {}
-        self.pairs: list[tuple[tuple[str, ...], str, object, float, str]] = []
-        clf = tax.classifier
-        for area in tax.areas.values():
-            self._add(area.cues, "area", area.number)
-        for item in tax.items.values():
-            self._add(item.cues, "item", item.code)
-        self._add(clf.context, "context", None)
-        self._add(clf.misconduct, "misconduct", None)
-        self._add(clf.out_of_scope, "oos", None)
-        self.by_head: dict[str, list[str]] = {}
-        for term in self.targets:
-            self.by_head.setdefault(term[:2], []).append(term)
-        self.window = int(clf.scoring.get("pair_window", 20))
-
-    def _add(self, cues, kind: str, key) -> None:
-        for cue in cues:
-            parts = tuple(fold(p) for p in cue.term.split("+"))
-            if any(len(p) < 2 for p in parts):
-                raise ValueError(f"cue {cue.term!r}: terms need two characters or more")
-            for p in parts:
-                self.targets.setdefault(p, [])
-            if len(parts) == 1:
-                self.targets[parts[0]].append((kind, key, cue.weight, cue.term))
-            else:
-                self.pairs.append((parts, kind, key, cue.weight, cue.term))
-
-    def scan(self, text: str) -> dict[str, list[int]]:
-        """folded term -> start offsets in the match string."""
-        hits: dict[str, list[int]] = {}
-        by_head = self.by_head
-        for i in range(len(text) - 1):
-            terms = by_head.get(text[i:i + 2])
-            if terms:
-                for t in terms:
-                    if text.startswith(t, i):
-                        hits.setdefault(t, []).append(i)
-        return hits
-
-    def pair_hit(self, parts, hits) -> list[tuple[str, int]] | None:
-        if not all(p in hits for p in parts):
-            return None
-        for s in hits[parts[0]]:
-            found = [(parts[0], s)]
-            for p in parts[1:]:
-                near = min(hits[p], key=lambda x: abs(x - s))
-                if abs(near - s) > self.window:
-                    break
-                found.append((p, near))
-            else:
-                return found
-        return None
+def _lead_area(areas: dict[int, float], evidence: dict, sc) -> dict[int, float]:
+    """Area points plus a bonus for the area whose actor is named first (title before
+    text): a report usually opens with the one it accuses (医生拿药企... vs 药企给医生...)."""
+    first = {}
+    for (kind, key), evs in evidence.items():
+        if kind == "area" and areas.get(key, 0.0) > 0:
+            first[key] = min((e.field != "title", e.start) for e in evs
+                             if e.field != "accused") if any(
+                e.field != "accused" for e in evs) else (2, 0)
+    bonus = sc.get("first_actor_bonus", 0.0)
+    if not first or bonus <= 0:
+        return areas
+    lead = min(first, key=lambda k: (first[k], -areas[k]))
+    return {**areas, lead: areas[lead] + bonus}
 
 
-_MATCHERS: "weakref.WeakKeyDictionary[Taxonomy, Matcher]" = weakref.WeakKeyDictionary()
-
-
-def matcher_for(tax: Taxonomy) -> Matcher:
-    m = _MATCHERS.get(tax)
-    if m is None:
-        m = _MATCHERS[tax] = Matcher(tax)
-    return m
-
-
-def _evidence(prep: Prepared, fname: str, folded: str, start: int, raw: str,
-              weight: float) -> Evidence:
-    s, e = prep.span(start, start + len(folded))
-    return Evidence(raw, prep.original[s:e], fname, s, e, weight)
-
-
-def _shadowed(term: str, hits: dict[str, list[int]], same: list[str]) -> bool:
-    """A cue inside a longer cue of the same target counts once (民营 in 民营医院)."""
-    longer = [t for t in same if len(t) > len(term) and term in t]
-    return bool(longer) and _inside_longer(term, hits[term], {t: hits[t] for t in longer})
-
-
-def _inside_longer(term: str, starts: list[int], hits: dict[str, list[int]]) -> bool:
-    """Every occurrence of ``term`` lies inside a longer matched term (班费 in 加班费)."""
-    spans = [(s, s + len(t)) for t in hits if len(t) > len(term) for s in hits[t]]
-    return all(any(a <= s and s + len(term) <= b for a, b in spans) for s in starts)
-
-
-def score_fields(tax: Taxonomy, fields: dict[str, str]):
-    """Raw rule points: (item points, area points, signals, evidence per target)."""
-    m = matcher_for(tax)
+def item_scores(tax: Taxonomy, items: dict[str, float], areas: dict[int, float],
+                evidence: dict) -> dict[str, float]:
+    """Item score = own cue points x area gate x needs factor + a share of the area's
+    points. The gate lowers items whose area names no actor when another area does (an
+    official's 宴请 is 1.1 only when an official is named); an item with ``needs`` counts
+    its own points fully only when one of them is named."""
     sc = tax.classifier.scoring
-    mult = {"title": sc.get("title_weight", 1.5), "text": 1.0,
-            "accused": sc.get("accused_weight", 1.5)}
-    best: dict[tuple, tuple[float, Evidence]] = {}   # (kind, key, term) -> weight, ev
-    for fname, value in fields.items():
-        if not value:
-            continue
-        prep = prepare(value, tax.typo_fixer)
-        hits = m.scan(prep.text)
-        found = [(t, hits[t][0], tgt) for t in hits for tgt in m.targets[t]
-                 if tgt[0] != "oos" or not _inside_longer(t, hits[t], hits)]
-        for parts, kind, key, w, raw in m.pairs:
-            ph = m.pair_hit(parts, hits)
-            if ph:
-                found.append((ph[0][0], ph[0][1], (kind, key, w, raw)))
-        groups: dict[tuple, list[str]] = {}
-        for folded, _s, (kind, key, _w, _r) in found:
-            groups.setdefault((kind, key), []).append(folded)
-        for folded, start, (kind, key, w, raw) in found:
-            if _shadowed(folded, hits, groups[(kind, key)]):
-                continue
-            wf = w * mult[fname] if w > 0 else w
-            k = (kind, key, raw)
-            if k not in best or abs(wf) > abs(best[k][0]):
-                best[k] = (wf, _evidence(prep, fname, folded, start, raw, w))
-    items: dict[str, float] = {}
-    areas: dict[int, float] = {}
-    signals = {"context": 0.0, "misconduct": 0.0, "oos": 0.0}
-    evidence: dict[tuple, list[Evidence]] = {}
-    for (kind, key, _raw), (w, ev) in best.items():
-        if kind == "item":
-            items[key] = items.get(key, 0.0) + w
-        elif kind == "area":
-            areas[key] = areas.get(key, 0.0) + w
+    area_w = sc.get("area_weight", 0.5)
+    area_only = sc.get("area_only_factor", 0.3)
+    floor = sc.get("area_gate_floor", 1.0)
+    sat = sc.get("area_gate_saturation", 2.0)
+    needs_factor = sc.get("needs_factor", 1.0)
+    any_area = max(areas.values(), default=0.0) > 0
+    scores: dict[str, float] = {}
+    for code, item in tax.items.items():
+        own = items.get(code, 0.0)
+        a = max(areas.get(item.area, 0.0), 0.0)
+        if own > 0:
+            if any_area:
+                own *= floor + (1.0 - floor) * min(1.0, a / sat)
+            if item.needs and ("need", code) not in evidence:
+                own *= needs_factor
+            s = own + area_w * a
         else:
-            signals[kind] += w
-        evidence.setdefault((kind, key), []).append(ev)
-    return items, areas, signals, evidence
+            s = area_only * area_w * a + min(own, 0.0)
+        if s > 0:
+            scores[code] = s
+    return scores
 
 
-def _blend(rules: dict, learned: dict, weight: float, n_classes: int) -> dict:
-    """Product of experts: rules x (smoothed learned probabilities) ** weight. Decisive
-    rules stay; close calls and ties among an area's items go the learned way."""
-    if weight <= 0:
+def _blend(rules: dict, learned: dict, weight: float, sure_share: float = 1.0,
+           plausible: set | None = None) -> dict:
+    """Product of experts: rules x (smoothed learned probabilities) ** w. The learned
+    model weighs most where the rules are unsure: w = weight x (sure_share + (1 -
+    sure_share) x (1 - margin)), margin = the rules' top share minus the second. Classes
+    the model never saw, and classes outside ``plausible`` (the rules' top area and top
+    three, and None) get a neutral share: a model trained on a few corrections re-ranks
+    what the rules find plausible and does not push towards what they rule out."""
+    if weight <= 0 or not learned:
         return rules
+    ranked = sorted(rules.values(), reverse=True) + [0.0, 0.0]
+    w = weight * (sure_share + (1.0 - sure_share) * (1.0 - (ranked[0] - ranked[1])))
+    n = len(learned)
     out = {}
     for k in set(rules) | set(learned):
-        p = 0.5 * learned.get(k, 0.0) + 0.5 / n_classes
-        out[k] = rules.get(k, 1e-6) * p ** weight
+        known = k in learned and (plausible is None or k in plausible)
+        p = 0.5 * (learned[k] if known else 1.0 / n) + 0.5 / n
+        out[k] = rules.get(k, 1e-6) * p ** w
     total = sum(out.values())
     return {k: v / total for k, v in out.items()}
 
@@ -217,15 +133,7 @@ def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
     sc = tax.classifier.scoring
     fields = {"title": title or "", "text": text or "", "accused": accused_text(accused)}
     items, areas, signals, evidence = score_fields(tax, fields)
-    area_w = sc.get("area_weight", 0.5)
-    area_only = sc.get("area_only_factor", 0.3)
-    scores: dict[str, float] = {}
-    for code, item in tax.items.items():
-        own = items.get(code, 0.0)
-        a = max(areas.get(item.area, 0.0), 0.0)
-        s = own + area_w * a if own > 0 else area_only * area_w * a + min(own, 0.0)
-        if s > 0:
-            scores[code] = s
+    scores = item_scores(tax, items, _lead_area(areas, evidence, sc), evidence)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     top = ranked[0][1] if ranked else 0.0
     second = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -254,8 +162,16 @@ def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
     dist[None] = p_out
     model_version = None
     if learned is not None:
-        dist = _blend(dist, learned.predict_proba(f"{title}\n{text}"), learned.weight,
-                      len(tax.items) + 1)
+        predict = getattr(learned, "predict", None)
+        proba, weight = (predict(f"{title}\n{text}") if predict else
+                         (learned.predict_proba(f"{title}\n{text}"), learned.weight))
+        if weight < 1.0 and ranked:       # not a near-duplicate of a correction
+            top_area = tax.items[ranked[0][0]].area
+            plausible = {None, *(c for c, _ in ranked[:3]),
+                         *(c for c, _ in ranked if tax.items[c].area == top_area)}
+        else:
+            plausible = None
+        dist = _blend(dist, proba, weight, sc.get("learned_sure_share", 0.4), plausible)
         model_version = learned.version
     p_none = dist[None]
     cands = sorted((k for k in dist if k is not None), key=lambda k: (-dist[k], k))

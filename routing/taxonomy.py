@@ -42,6 +42,7 @@ class Item:
     title: str
     wording: str
     cues: tuple[Cue, ...]
+    needs: tuple[str, ...] = ()   # the item's own cues count fully only if one is named
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class ClassifierConfig:
     institutions: tuple[str, ...]
     district_window: int
     typos: Mapping[str, str]
+    neutral: tuple[str, ...] = ()    # set phrases that mask the cues inside them
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +106,7 @@ def _load_items(data: dict) -> tuple[dict[int, Area], dict[str, Item]]:
             raise TaxonomyError(f"item {it['code']}: bad area {area}")
         cues = _cues(it.get("cues")) + _cues(it.get("against"), -1.0)
         items[it["code"]] = Item(it["code"], area, areas[area].title, it["title"],
-                                 it["wording"].strip(), cues)
+                                 it["wording"].strip(), cues, tuple(it.get("needs", ())))
     return areas, items
 
 
@@ -139,6 +141,7 @@ def _load_classifier(data: dict) -> ClassifierConfig:
         institutions=tuple(district.get("institutions", ())),
         district_window=int(district.get("window", 12)),
         typos=_frozen(data.get("typos", {})),
+        neutral=tuple(data.get("neutral", {}).get("phrases", ())),
     )
 
 

@@ -66,3 +66,54 @@ def test_traditional_and_typos_classify_like_simplified(tax):
     assert a.item == b.item == "5.4"
     c = classify(tax, title="", text="医药代表统放，买医生的用药量数据。")
     assert c.item == "5.3"
+
+
+def test_neutral_phrases_mask_the_cues_inside(tax):
+    from routing.matching import matcher_for
+    m = matcher_for(tax)
+    hits = m.scan("来电人不愿透露姓名，称医院泄露了招标信息")
+    assert hits.get("透露") is None                 # inside 不愿透露姓名
+    assert "泄露" in hits
+    hits = m.scan("有人透露了评分细则，来电人不愿透露姓名")
+    assert len(hits["透露"]) == 1                   # the free occurrence is kept
+    c = classify(tax, title="", text="来电人称在药店工作，不愿透露姓名，店里医保卡能刷日用品。")
+    assert not any(e.term == "透露" for cd in c.candidates for e in cd.evidence)
+
+
+def test_pair_with_a_one_character_part(tax):
+    from routing.matching import matcher_for
+    m = matcher_for(tax)
+    assert "钱" in m.singles
+    hits = m.scan("都得先给主任钱")
+    assert m.pair_hit(("主任", "钱"), hits) is not None
+    assert m.pair_hit(("主任", "钱"), m.scan("主任说了算，其他的事情都好说好说好说好说，钱")) is None
+
+
+def test_area_gate_and_needs(tax):
+    # the same entertainment words: a company treating doctors is 5.4 ...
+    c = classify(tax, title="", text="医药代表请科室医生吃饭唱歌洗浴，全是他们买单。")
+    assert c.item == "5.4"
+    # ... a company treating officials is 1.1 (5.4 needs a medical beneficiary)
+    c = classify(tax, title="", text="医药公司请市场监管局的科长吃饭唱歌洗浴，全是公司买单。")
+    assert c.item == "1.1"
+    # an award without a society is no 3.5 (area gate): a thank-you letter
+    c = classify(tax, title="感谢信", text="感谢心内科的医生护士，希望领导给予表彰。")
+    assert not c.in_scope
+
+
+def test_first_named_actor_decides_close_calls(tax):
+    c = classify(tax, title="医生常年拿药企讲课费", text="药代每次把讲课费转到他爱人的卡上。")
+    assert c.item == "6.1"
+    c = classify(tax, title="药企给医生讲课费", text="药代按处方量把讲课费转到医生卡上。")
+    assert c.item == "5.1"
+
+
+def test_medical_report_with_money_is_in_scope(tax):
+    for text in ("病房里想早点做检查都得先给主任钱，不给就往后排。",
+                 "有人在医院门口收老人用医保开的药，转手卖给药店。",
+                 "批资质的领导跟一家检验所老板关系很铁，条件不够也批了。"):
+        assert classify(tax, title="", text=text).in_scope, text
+    for text in ("想问一下医保住院报销比例是多少？谢谢解答。",
+                 "接到自称医保局的电话让把钱转到安全账户，被骗了，已经报警。",
+                 "护士打针时一直玩手机，态度恶劣，很不耐烦。"):
+        assert not classify(tax, title="", text=text).in_scope, text

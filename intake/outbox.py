@@ -1,0 +1,173 @@
+"""The outbox: mail is queued in the same transaction as the change that caused it, and a job
+drains it over SMTP with retries and backoff. Recipient and body are stored encrypted and wiped
+once sent. Every mail carries `Auto-Submitted: auto-generated` so no robot answers it."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from intake.identity import IdentityCipher
+from intake.mail_models import OutboxMessage
+from intake.mailboxes import SmtpConfig
+
+log = logging.getLogger(__name__)
+_MSGID = re.compile(r"<xlt\.(\d+)\.([0-9a-f]{8})\.([0-9a-f]{16})@[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    in_reply_to: str = ""
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def signed_message_id(key: bytes, report_id: int, domain: str) -> str:
+    """A Message-ID that proves, when it comes back in In-Reply-To, which report it was about."""
+    nonce = secrets.token_hex(4)
+    sig = hmac.new(key, f"{report_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"<xlt.{report_id}.{nonce}.{sig}@{domain}>"
+
+
+def report_of_message_id(key: bytes, message_id: str) -> int | None:
+    match = _MSGID.fullmatch(message_id.strip())
+    if not match:
+        return None
+    report_id, nonce, sig = match.groups()
+    good = hmac.new(key, f"{report_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:16]
+    return int(report_id) if hmac.compare_digest(good, sig) else None
+
+
+def enqueue(session: Session, cipher: IdentityCipher, mail: OutgoingMail, *, kind: str, message_id: str,
+            report_id: int | None = None) -> OutboxMessage:
+    """Queue a mail in the caller's transaction (the caller commits)."""
+    envelope = cipher.encrypt_json({"to": mail.to, "subject": mail.subject, "text": mail.text,
+                                    "html": mail.html, "in_reply_to": mail.in_reply_to})
+    row = OutboxMessage(kind=kind, report_id=report_id, message_id=message_id, envelope=envelope,
+                        status="pending", next_attempt_at=utcnow())
+    session.add(row)
+    return row
+
+
+def _compose(row: OutboxMessage, data: dict, mail_from: str, sender_name: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = formataddr((sender_name, mail_from)) if sender_name else mail_from
+    msg["To"] = data["to"]
+    msg["Subject"] = data["subject"]
+    msg["Message-ID"] = row.message_id
+    msg["Date"] = format_datetime(datetime.now().astimezone())
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    if data.get("in_reply_to"):
+        msg["In-Reply-To"] = data["in_reply_to"]
+        msg["References"] = data["in_reply_to"]
+    msg.set_content(data["text"])
+    if data.get("html"):
+        msg.add_alternative(data["html"], subtype="html")
+    return msg
+
+
+def _connect(smtp: SmtpConfig, timeout: float) -> smtplib.SMTP:
+    if smtp.mode == "ssl":
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+        if smtp.mode == "starttls":
+            client.starttls(context=ssl.create_default_context())
+    if smtp.user:
+        client.login(smtp.user, smtp.password)
+    return client
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8, 16, 30, 30 … minutes."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
+
+
+def drain(session: Session, cipher: IdentityCipher, smtp: SmtpConfig, mail_from: str, *, sender_name: str = "",
+          now: datetime | None = None, batch: int = 100, max_attempts: int = 20,
+          lease: timedelta = timedelta(minutes=10), timeout: float = 20.0) -> DrainResult:
+    """Send what is due. A row is claimed (status sending) in its own commit before it is sent, so a
+    second drainer skips it; a claim older than `lease` (a crashed drainer) is taken over."""
+    now = now or utcnow()
+    session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending",
+                                                 OutboxMessage.claimed_at < now - lease)
+                    .values(status="pending"))
+    due = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+           .order_by(OutboxMessage.id).limit(batch).with_for_update(skip_locked=True))
+    rows = list(session.scalars(due))
+    for row in rows:
+        row.status, row.claimed_at = "sending", now
+    session.commit()
+    if not rows:
+        return DrainResult()
+    sent = deferred = failed = 0
+    client = None
+    try:
+        client = _connect(smtp, timeout)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("SMTP unavailable (%s); %d mail(s) deferred", exc, len(rows))
+        for row in rows:
+            failed += _defer(row, f"connect: {exc}", now, max_attempts)
+        session.commit()
+        return DrainResult(deferred=len(rows) - failed, failed=failed)
+    try:
+        for row in rows:
+            try:
+                data = cipher.decrypt_json(row.envelope)
+                client.send_message(_compose(row, data, mail_from, sender_name), from_addr=mail_from,
+                                    to_addrs=[data["to"]])
+            except smtplib.SMTPRecipientsRefused as exc:
+                row.status, row.last_error, row.attempts = "failed", f"refused: {exc}"[:1000], row.attempts + 1
+                failed += 1
+            except (OSError, smtplib.SMTPException) as exc:
+                failed += _defer(row, str(exc), now, max_attempts)
+                deferred += row.status == "pending"
+            else:
+                row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
+                row.envelope, row.last_error = b"", None  # nothing of the content stays once it left
+                sent += 1
+            session.commit()
+    finally:
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+    return DrainResult(sent=sent, deferred=deferred, failed=failed)
+
+
+def _defer(row: OutboxMessage, error: str, now: datetime, max_attempts: int) -> int:
+    row.attempts += 1
+    row.last_error = error[:1000]
+    if row.attempts >= max_attempts:
+        row.status = "failed"
+        return 1
+    row.status, row.next_attempt_at = "pending", now + backoff(row.attempts)
+    return 0
+
+
+def pending_or_failed(session: Session) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status != "sent")
+                                .order_by(OutboxMessage.id)))
+
