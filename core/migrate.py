@@ -21,6 +21,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def all_metadata() -> MetaData:
     """The models' metadata with every module that declares tables imported."""
+    import core.accounts  # noqa: F401
+    import core.audit  # noqa: F401
     import core.units  # noqa: F401
     import intake.mail_models  # noqa: F401
     import intake.models  # noqa: F401

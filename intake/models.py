@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
 
-CHANNELS = ("web", "app", "phone", "letter", "visit", "email")
+CHANNELS = ("web", "app", "phone", "letter", "visit", "email", "self")  # self: 自查自纠 recorded by a unit
 STATUSES = ("received", "accepted", "in_progress", "closed", "not_accepted")
 
 

@@ -1,7 +1,7 @@
 """Cases, their units, classifications, human corrections and the learned model, as stored."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, utcnow
 from intake.models import Report
 
-CASE_STATUSES = ("triage", "to_accept", "in_progress", "closed", "not_accepted", "transferred")
+CASE_STATUSES = ("triage", "to_accept", "in_progress", "closed", "not_accepted", "transferred", "merged")
+FINDINGS = ("substantiated", "partly", "unfounded")  # 查实, 部分查实, 不实
 
 
 class NegativeListItem(Base):
@@ -38,6 +39,22 @@ class Case(Base):
     routing_reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # casework
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    how_found: Mapped[str] = mapped_column(String(20), default="report")  # report | self_inspection | disclosure
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    not_accepted_reason: Mapped[str] = mapped_column(String(200), default="")
+    plan_problem: Mapped[str] = mapped_column(Text, default="")       # 定问题表现
+    plan_measures: Mapped[str] = mapped_column(Text, default="")      # 定整改措施
+    plan_responsible: Mapped[str] = mapped_column(String(200), default="")  # 定责任人员
+    plan_goal: Mapped[str] = mapped_column(Text, default="")          # 定预期目标
+    plan_deadline: Mapped[date | None] = mapped_column()              # 定工作时限
+    findings: Mapped[str | None] = mapped_column(String(20))
+    findings_note: Mapped[str] = mapped_column(Text, default="")
+    rectified_on: Mapped[date | None] = mapped_column()
+    rectification_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column()
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
     report: Mapped[Report] = relationship()
     units: Mapped[list["CaseUnit"]] = relationship(back_populates="case", cascade="all, delete-orphan",
@@ -106,3 +123,114 @@ class LearnedModelRecord(Base):
     examples: Mapped[int] = mapped_column()
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseReport(Base):
+    """Every report a case holds (线索归集): the first one, and those merged into it later."""
+    __tablename__ = "case_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), unique=True)
+
+
+class CaseLink(Base):
+    """Two cases about the same institution or person, linked but worked separately."""
+    __tablename__ = "case_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    __table_args__ = (UniqueConstraint("case_id", "other_id", name="uq_case_links_pair"),)
+
+
+class Referral(Base):
+    """移送: a case handed to discipline inspection or the police, or transferred elsewhere."""
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(20))  # discipline | police | transfer
+    referred_on: Mapped[date] = mapped_column()
+    document_no: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseNotice(Base):
+    """Notices owed to a real-name reporter: the acceptance notice and the result feedback."""
+    __tablename__ = "case_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # acceptance | result
+    given_on: Mapped[date] = mapped_column()
+    method: Mapped[str] = mapped_column(String(40))  # phone | letter | visit | message | email
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerInstitution(Base):
+    """A row of the plan's Attachment 3 (institutions found with problems)."""
+    __tablename__ = "ledger_institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)  # the reporting unit
+    name: Mapped[str] = mapped_column(String(200))               # 存在问题机构名称
+    supervising_dept: Mapped[str] = mapped_column(String(200), default="")  # 主管部门
+    item_code: Mapped[str] = mapped_column(ForeignKey("negative_list_items.code"))  # 违反负面清单条目
+    manifestation: Mapped[str] = mapped_column(Text, default="")  # 腐败问题具体表现
+    how_found: Mapped[str] = mapped_column(String(100), default="")  # 发现途径
+    found_on: Mapped[date | None] = mapped_column()               # 发现问题日期
+    measures: Mapped[str] = mapped_column(Text, default="")       # 整治措施
+    handling_opinion: Mapped[str] = mapped_column(Text, default="")  # 处理意见
+    policy_basis: Mapped[str] = mapped_column(Text, default="")   # 处理政策依据
+    rectified: Mapped[bool] = mapped_column(default=False)       # 整改是否完成
+    rectified_on: Mapped[date | None] = mapped_column()           # 整改完成日期
+    responsible_person: Mapped[str] = mapped_column(String(100), default="")  # 整改部门负责人
+    phone: Mapped[str] = mapped_column(String(40), default="")    # 手机号码
+    own_disclosure: Mapped[bool] = mapped_column(default=False)   # 主动说明
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerPerson(Base):
+    """A row of the plan's Attachment 4 (individuals found with problems)."""
+    __tablename__ = "ledger_persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    name: Mapped[str] = mapped_column(String(100))                # 存在问题人员姓名
+    employer: Mapped[str] = mapped_column(String(200), default="")  # 所属单位
+    employer_supervisor: Mapped[str] = mapped_column(String(200), default="")  # 所属单位主管部门
+    item_code: Mapped[str] = mapped_column(ForeignKey("negative_list_items.code"))
+    manifestation: Mapped[str] = mapped_column(Text, default="")
+    how_found: Mapped[str] = mapped_column(String(100), default="")
+    found_on: Mapped[date | None] = mapped_column()
+    measures: Mapped[str] = mapped_column(Text, default="")
+    handling_opinion: Mapped[str] = mapped_column(Text, default="")
+    policy_basis: Mapped[str] = mapped_column(Text, default="")
+    rectified: Mapped[bool] = mapped_column(default=False)
+    rectified_on: Mapped[date | None] = mapped_column()
+    responsible_person: Mapped[str] = mapped_column(String(100), default="")  # 整治工作负责人
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    own_disclosure: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RevealRequest(Base):
+    """A request to see a reporter's identity, and the coordinator's decision (all logged)."""
+    __tablename__ = "reveal_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()

@@ -14,7 +14,7 @@ from intake.models import Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
 from routing.matrix import route, units_for_item
-from routing.models import Case, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
+from routing.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,11 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
                     routing_reason="classifier error: manual triage")
         _set_units(case, triage_unit, [])
     case.area = tax.items[case.item_code].area if case.item_code else None
+    case.how_found = "disclosure" if report.own_conduct else "report"
     session.add_all([record, case])
     try:
+        session.flush()
+        session.add(CaseReport(case_id=case.id, report_id=report.id))
         session.commit()
     except IntegrityError:  # routed concurrently by another process
         session.rollback()

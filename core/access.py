@@ -1,0 +1,85 @@
+"""Who may see and do what: the one place every staff view, download and export goes through.
+
+A unit's users see the cases their unit leads or assists; the task force sees all. A user whose
+name and unit match the accused of a report never sees, is assigned or acts on that case (recusal:
+no 灯下黑). Clerks register reports; they do not browse cases."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import and_, exists, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from core.accounts import User
+from core.units import Unit
+from intake.models import Report
+
+CASE_ROLES = ("handler", "unit_head", "coordinator", "admin")
+
+
+def unit_aliases(session: Session, unit_code: str) -> list[str]:
+    """Words by which a report may name the user's unit (full and short names)."""
+    unit = session.get(Unit, unit_code)
+    names = [unit.name] if unit else []
+    short = {"health": ["卫健局", "卫生健康局", "卫生局"], "market": ["市场监管局", "市场监督管理局", "市场所"],
+             "medinsure": ["医保中心", "医保分中心", "医保局"], "police": ["公安", "派出所"], "audit": ["审计局"],
+             "taskforce": ["工作专班", "卫健局", "卫生健康局"]}
+    return names + short.get(unit_code, [])
+
+
+def recusal_clause(session: Session, user: User):
+    """SQL condition true for cases the user must stay out of (named as the accused)."""
+    from routing.models import CaseReport
+    name = (user.display_name or "").strip()
+    if len(name) < 2:
+        return false()
+    aliases = unit_aliases(session, user.unit_code)
+    institution_matches = or_(Report.accused_institution == "",
+                              *[Report.accused_institution.contains(a) for a in aliases])
+    return exists(select(CaseReport.id).join(Report, Report.id == CaseReport.report_id).where(
+        CaseReport.case_id == _case_id_column(), func.trim(Report.accused_name) == name, institution_matches))
+
+
+def _case_id_column():
+    from routing.models import Case
+    return Case.id
+
+
+def visible_clause(session: Session, user: User):
+    """SQL condition on Case for the cases `user` may see."""
+    from routing.models import CaseUnit
+    if not user.is_authenticated or user.role not in CASE_ROLES:
+        return false()
+    unit_ok = true() if user.is_taskforce else exists(select(CaseUnit.id).where(
+        CaseUnit.case_id == _case_id_column(), CaseUnit.unit_code == user.unit_code))
+    return and_(unit_ok, not_(recusal_clause(session, user)))
+
+
+def case_for(session: Session, user: User, reference: str):
+    """The case with this reference if `user` may see it; 404 otherwise (no hint that it exists)."""
+    from routing.models import Case
+    case = session.scalar(select(Case).join(Report, Report.id == Case.report_id)
+                          .where(Report.reference == reference, visible_clause(session, user)))
+    if case is None:
+        abort(404)
+    return case
+
+
+def is_recused(session: Session, user: User, case) -> bool:
+    from routing.models import Case
+    return bool(session.scalar(select(Case.id).where(Case.id == case.id, recusal_clause(session, user))))
+
+
+def roles_required(*roles: str):
+    """A staff view for these roles only (after login); others get 403."""
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
