@@ -92,3 +92,27 @@ def create_user(session: Session, *, username: str, unit: str, role: str, email:
     session.add(user)
     session.flush()
     return user
+
+
+_dummy_hash: str | None = None
+
+
+def burn_password_check(password: str) -> None:
+    """Spend the time of one password check when there is no user, so that timing does not tell
+    an unknown user name from a wrong password."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not-a-real-password-" + "x" * 12)
+    try:
+        _hasher.verify(_dummy_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        pass
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip()))
+
+
+def end_sessions(user: User) -> None:
+    """Every session of the user ends at its next request (get_id no longer matches)."""
+    user.session_version = (user.session_version or 1) + 1

@@ -80,15 +80,25 @@ class Verification:
 
 def verify(session: Session) -> Verification:
     prev, expected_seq, checked = GENESIS, 1, 0
-    for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)):
-        if ev.seq != expected_seq:
-            return Verification(False, checked, expected_seq, f"entry {expected_seq} is missing")
-        if ev.prev_hash != prev:
-            return Verification(False, checked, ev.seq, "does not chain onto the entry before it")
-        if _digest(prev, ev.seq, ev.at, ev.actor_id, ev.actor, ev.action, ev.case_id, ev.report_id, ev.detail) != ev.hash:
-            return Verification(False, checked, ev.seq, "its content was changed")
-        prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+    # A streamed (server-side) cursor: closed on every way out, also when a broken entry ends the walk.
+    with session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)) as events:
+        for ev in events:
+            if ev.seq != expected_seq:
+                return Verification(False, checked, expected_seq, f"entry {expected_seq} is missing")
+            if ev.prev_hash != prev:
+                return Verification(False, checked, ev.seq, "does not chain onto the entry before it")
+            if _digest(prev, ev.seq, ev.at, ev.actor_id, ev.actor, ev.action, ev.case_id, ev.report_id, ev.detail) != ev.hash:
+                return Verification(False, checked, ev.seq, "its content was changed")
+            prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
     head = session.scalar(select(AuditHead).limit(1))
     if head is not None and (head.seq != checked or head.hash != prev):
         return Verification(False, checked, checked + 1, "entries after it were deleted")
     return Verification(True, checked)
+
+
+def latest(session: Session, *, actor_id: int, actions: tuple[str, ...], before_seq: int | None = None) -> AuditEvent | None:
+    """The newest event by this actor among `actions` (optionally older than `before_seq`)."""
+    stmt = select(AuditEvent).where(AuditEvent.actor_id == actor_id, AuditEvent.action.in_(actions))
+    if before_seq is not None:
+        stmt = stmt.where(AuditEvent.seq < before_seq)
+    return session.scalar(stmt.order_by(AuditEvent.seq.desc()).limit(1))

@@ -33,16 +33,20 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
                               default_translation_directories=str(BASE_DIR / "translations"))
     app.extensions["intake"] = build_intake_context(app.config)
 
-    from core import cli, web
-    from intake import api, mail_cli, public
-    from routing import runtime
+    from core import admin, auth, cli, web
+    from intake import api, clerk, mail_cli, public
+    from routing import runtime, staff
     web.init_app(app)
+    auth.init_app(app)  # Flask-Login, /login, /logout, `users` and `audit` commands
+    admin.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     extensions.csrf.exempt(api.bp)
     cli.init_app(app)
     mail_cli.init_app(app)
     runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
+    clerk.init_app(app)
+    staff.init_app(app)
     return app
 
 

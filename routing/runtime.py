@@ -15,6 +15,7 @@ from routing.learned import LearnedModel
 from routing.models import Case
 from routing.service import LearnedCache, route_report
 from routing.taxonomy import Taxonomy, load_taxonomy
+from routing.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
     from routing.reference import load_negative_list
 
     app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])))
+    app.extensions["workcalendar"] = WorkCalendar.from_config(Path(app.config["CONFIG_DIR"]) / "holidays.toml")
     reference_loaders(app).append(("negative-list items", load_negative_list))
     app.extensions.setdefault("report_export_fields", []).append(export_fields)
     report_received.connect(on_report_received)

@@ -128,6 +128,20 @@ def _load_matrix(data: dict, items: Mapping[str, Item]) -> Matrix:
                   data.get("triage_unit", "taskforce"))
 
 
+def _with_official_words(matrix: Matrix, extra: Mapping[str, list[str]]) -> Matrix:
+    """Add classifier.toml ``[accused_units]`` (everyday words for each unit's officials:
+    医保的人, 工商所) to the matrix's terms naming the accused official's unit."""
+    if not extra:
+        return matrix
+    units = {u: list(ts) for u, ts in matrix.accused_units.items()}
+    for unit, terms in extra.items():
+        if unit not in UNITS:
+            raise TaxonomyError(f"accused_units: unknown unit {unit}")
+        units[unit] = units.get(unit, []) + [t for t in terms if t not in units.get(unit, [])]
+    return Matrix(matrix.entries, _frozen({u: tuple(ts) for u, ts in units.items()}),
+                  matrix.accused_fallback, matrix.triage_unit)
+
+
 def _load_classifier(data: dict) -> ClassifierConfig:
     district = data.get("district", {})
     return ClassifierConfig(
@@ -151,7 +165,8 @@ def load_taxonomy(config_dir: Path | str) -> Taxonomy:
     raw = {name: (config_dir / name).read_bytes() for name in FILES}
     parsed = {name: tomllib.loads(b.decode("utf-8")) for name, b in raw.items()}
     areas, items = _load_items(parsed["negative_list.toml"])
-    matrix = _load_matrix(parsed["matrix.toml"], items)
+    matrix = _with_official_words(_load_matrix(parsed["matrix.toml"], items),
+                                  parsed["classifier.toml"].get("accused_units", {}))
     clf = _load_classifier(parsed["classifier.toml"])
     digest = hashlib.sha256(b"\0".join(raw[n] for n in FILES)).hexdigest()[:12]
     version = str(parsed["negative_list.toml"].get("version", "0"))

@@ -1,0 +1,150 @@
+"""Unit queues: which cases a user sees in each tab, filtered, searched, sorted and paged in SQL.
+Access goes through core.access.visible_clause, like every other staff read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from core.access import visible_clause
+from core.accounts import User
+from intake.models import Report
+from routing.models import Case, CaseReport, CaseUnit
+
+OPEN = ("to_accept", "in_progress")
+TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
+TASKFORCE_TABS = ("triage", "all")
+SORTS = {"received": Report.received_at, "reference": Report.reference, "due": Case.plan_deadline,
+         "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}
+DUE_SOON_DAYS = 3
+
+
+@dataclass
+class QueueFilters:
+    tab: str = "to_accept"
+    area: int | None = None
+    item: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    lead_unit: str | None = None
+    handler_id: int | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    q: str = ""
+    sort: str = "received"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass
+class QueueRow:
+    case: Case
+    reference: str
+    title: str
+    channel: str
+    received_at: datetime
+    handler: str
+    reports: int
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def tabs_for(user: User) -> tuple[str, ...]:
+    return TABS if user.is_taskforce else tuple(t for t in TABS if t not in TASKFORCE_TABS)
+
+
+def _tab_clause(user: User, tab: str, today: date):
+    own_lead = Case.lead_unit == user.unit_code
+    if user.is_taskforce:
+        own_lead = Case.id.is_not(None)
+    assisting = exists(select(CaseUnit.id).where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code,
+                                                 CaseUnit.role == "assist"))
+    clauses = {
+        "to_accept": and_(own_lead, Case.status == "to_accept"),
+        "in_progress": and_(own_lead, Case.status == "in_progress"),
+        "due_soon": and_(own_lead, Case.status.in_(OPEN), Case.plan_deadline >= today,
+                         Case.plan_deadline <= today + timedelta(days=DUE_SOON_DAYS)),
+        "overdue": and_(own_lead, Case.status.in_(OPEN), Case.plan_deadline < today),
+        "closed": and_(own_lead, Case.status.in_(("closed", "not_accepted", "transferred", "merged"))),
+        "assisting": assisting,
+        "triage": Case.status == "triage",
+        "all": Case.id.is_not(None),
+    }
+    return clauses[tab]
+
+
+def _filters(f: QueueFilters):
+    clauses = []
+    for column, value in ((Case.area, f.area), (Case.item_code, f.item), (Case.status, f.status),
+                          (Report.channel, f.channel), (Case.lead_unit, f.lead_unit), (Case.handler_id, f.handler_id)):
+        if value not in (None, ""):
+            clauses.append(column == value)
+    if f.received_from:
+        clauses.append(Report.received_at >= datetime.combine(f.received_from, datetime.min.time()))
+    if f.received_to:
+        clauses.append(Report.received_at < datetime.combine(f.received_to + timedelta(days=1), datetime.min.time()))
+    if f.due_from:
+        clauses.append(Case.plan_deadline >= f.due_from)
+    if f.due_to:
+        clauses.append(Case.plan_deadline <= f.due_to)
+    q = f.q.strip()[:100]
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = "%" + escaped + "%"
+        clauses.append(or_(*[col.ilike(like, escape="\\") for col in (
+            Report.reference, Report.title, Report.text, Report.accused_name, Report.accused_institution)]))
+    return clauses
+
+
+def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
+    today = today or date.today()
+    tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
+    base = (select(Case.id).join(Report, Report.id == Case.report_id)
+            .where(visible_clause(session, user), _tab_clause(user, tab, today), *_filters(f)))
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    per_page = max(10, min(f.per_page, 200))
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(f.page, pages))
+    handler = aliased(User)
+    order = SORTS.get(f.sort, Report.received_at)
+    order = order.desc().nulls_last() if f.descending else order.asc().nulls_last()
+    report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
+                    .correlate(Case).scalar_subquery())
+    stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
+                   func.coalesce(handler.display_name, handler.username, ""), report_count)
+            .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id)
+            .where(Case.id.in_(base)).order_by(order, Case.id.desc())
+            .limit(per_page).offset((page - 1) * per_page))
+    rows = [QueueRow(*r) for r in session.execute(stmt)]
+    return QueuePage(rows, total, page, pages, tab_counts(session, user, today))
+
+
+def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:
+    visible = visible_clause(session, user)
+    counts = {}
+    for tab in tabs_for(user):
+        counts[tab] = session.scalar(select(func.count(Case.id)).where(visible, _tab_clause(user, tab, today)))
+    return counts
+
+
+def deadline_badge(case: Case, today: date | None = None) -> tuple[str, str] | None:
+    """(css class, days) for the nearest known deadline of an open case (the 五定 time limit for now)."""
+    if case.status not in OPEN or case.plan_deadline is None:
+        return None
+    today = today or date.today()
+    days = (case.plan_deadline - today).days
+    if days < 0:
+        return "overdue", str(days)
+    return ("due-soon" if days <= DUE_SOON_DAYS else "on-time"), str(days)

@@ -1,0 +1,107 @@
+"""China's working-day calendar: official holidays and make-up working days (调休) from chinesecalendar
+(2004–2026) and config/holidays.toml (later years, corrections). Where a year has no data the calendar
+falls back to weekends only and every answer says so, so a deadline is never silently wrong. Pure."""
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DueDate:
+    due: date
+    fallback_years: frozenset[int] = frozenset()  # years counted with weekends only
+
+    @property
+    def uncertain(self) -> bool:
+        return bool(self.fallback_years)
+
+    def warning(self) -> str:
+        if not self.fallback_years:
+            return ""
+        years = ", ".join(str(y) for y in sorted(self.fallback_years))
+        return (f"warning: no official holiday schedule for {years}; counted weekends only "
+                f"(add the year to config/holidays.toml)")
+
+
+@dataclass
+class WorkCalendar:
+    holidays: set[date] = field(default_factory=set)   # from the config: days off
+    workdays: set[date] = field(default_factory=set)   # from the config: make-up working days
+    complete_years: set[int] = field(default_factory=set)
+
+    @classmethod
+    def from_config(cls, path: Path) -> "WorkCalendar":
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        cal = cls()
+        for year, spec in (data.get("years") or {}).items():
+            cal.holidays |= {date.fromisoformat(d) for d in spec.get("holidays", [])}
+            cal.workdays |= {date.fromisoformat(d) for d in spec.get("workdays", [])}
+            if spec.get("complete"):
+                cal.complete_years.add(int(year))
+        corrections = data.get("corrections") or {}
+        cal.holidays |= {date.fromisoformat(d) for d in corrections.get("holidays", [])}
+        cal.workdays |= {date.fromisoformat(d) for d in corrections.get("workdays", [])}
+        return cal
+
+    def known(self, year: int) -> bool:
+        return year in self.complete_years or _library_knows(year)
+
+    def is_workday(self, day: date) -> tuple[bool, bool]:
+        """(is a working day, answered by the weekends-only fallback)."""
+        if day in self.workdays:
+            return True, False
+        if day in self.holidays:
+            return False, False
+        if day.year in self.complete_years:
+            return day.weekday() < 5, False
+        if _library_knows(day.year):
+            return chinese_calendar.is_workday(day), False
+        return day.weekday() < 5, True
+
+    def add_workdays(self, start: date, count: int) -> DueDate:
+        """The `count`-th working day after `start` (start itself not counted)."""
+        day, left, fallback = start, count, set()
+        while left > 0:
+            day += timedelta(days=1)
+            working, guessed = self.is_workday(day)
+            if guessed:
+                fallback.add(day.year)
+            left -= working
+        return self._done(DueDate(day, frozenset(fallback)))
+
+    def add_days(self, start: date, count: int) -> DueDate:
+        """Civil-code counting: the start day is not counted; a last day that is not a working day
+        moves to the next working day."""
+        day, fallback = start + timedelta(days=count), set()
+        working, guessed = self.is_workday(day)
+        while True:
+            if guessed:
+                fallback.add(day.year)
+            if working:
+                break
+            day += timedelta(days=1)
+            working, guessed = self.is_workday(day)
+        return self._done(DueDate(day, frozenset(fallback)))
+
+    @staticmethod
+    def _done(result: DueDate) -> DueDate:
+        if result.uncertain:
+            log.warning(result.warning())
+        return result
+
+
+def _library_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
