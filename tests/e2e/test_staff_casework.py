@@ -83,18 +83,20 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
 
 def test_coordinator_triages_and_reassigns(app, live_server, browser, shot, session, ctx):
     with app.app_context():
-        filed = file_report(session, ctx, title="看病的事", text="我妈住院的时候，护士站有人私下说想早点排上手术得意思意思，我们后来给了一个信封才排上。")
+        filed = file_report(session, ctx, title="看病的事", text="医院门口停车收费太贵了，保安态度也不好，希望有人管一管。另外我妈住院时排手术等了很久。")
     make_user(session, "coord", role="coordinator", unit="taskforce", display_name="专班协调员", totp_secret=SECRET)
     handler = make_user(session, "hh", role="handler", unit="health", display_name="卫健承办人")
     case = session.scalar(select(Case).where(Case.report_id == filed.report_id))
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    assert case.status == "triage" and case.lead_unit == "taskforce"
+    page = browser.new_context(viewport={"width": 1024, "height": 1366}, locale="zh-CN").new_page()  # a tablet
     sign_in(page, live_server, "coord", pyotp.TOTP(SECRET).now())
-    page.goto(live_server + "/queue?tab=all")
+    page.goto(live_server + "/queue?tab=triage")
+    assert page.get_by_test_id("tab-triage").inner_text().endswith("1")
     shot(page, "staff-30-coordinator-queue")
     page.get_by_role("link", name=filed.reference).click()
     form = open_action(page, "correct")
     form.locator("select[name=item]").select_option("6.4")
-    form.locator("input[name=reason]").fill("家属给了信封才安排手术，属收受红包")
+    form.locator("input[name=reason]").fill("电话回访：家属给护士长红包才安排手术")
     form.get_by_role("button", name="更正").click()
     assert page.get_by_test_id("case-item").inner_text().startswith("6.4")
     assert page.get_by_test_id("case-lead").inner_text().startswith("health")
