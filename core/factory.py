@@ -34,7 +34,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     app.extensions["intake"] = build_intake_context(app.config)
 
     from core import admin, auth, cli, web
-    from intake import api, clerk, mail_cli, public
+    from intake import api, clerk, mail_admin, mail_cli, public
     from routing import runtime, staff
     web.init_app(app)
     auth.init_app(app)  # Flask-Login, /login, /logout, `users` and `audit` commands
@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     mail_cli.init_app(app)
     runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
     clerk.init_app(app)
+    mail_admin.init_app(app)
     staff.init_app(app)
     return app
 

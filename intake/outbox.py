@@ -134,15 +134,17 @@ def drain(session: Session, cipher: IdentityCipher, smtp: SmtpConfig, mail_from:
         return DrainResult(deferred=len(rows) - failed, failed=failed)
     try:
         for row in rows:
+            data = {}
             try:
                 data = cipher.decrypt_json(row.envelope)
                 client.send_message(_compose(row, data, mail_from, sender_name), from_addr=mail_from,
                                     to_addrs=[data["to"]])
             except smtplib.SMTPRecipientsRefused as exc:
-                row.status, row.last_error, row.attempts = "failed", f"refused: {exc}"[:1000], row.attempts + 1
+                codes = ", ".join(str(code) for code, _msg in exc.recipients.values())
+                row.status, row.last_error, row.attempts = "failed", f"recipient refused ({codes})", row.attempts + 1
                 failed += 1
             except (OSError, smtplib.SMTPException) as exc:
-                failed += _defer(row, str(exc), now, max_attempts)
+                failed += _defer(row, _scrub(str(exc), data.get("to", "")), now, max_attempts)
                 deferred += row.status == "pending"
             else:
                 row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
@@ -155,6 +157,11 @@ def drain(session: Session, cipher: IdentityCipher, smtp: SmtpConfig, mail_from:
         except (OSError, smtplib.SMTPException):
             client.close()
     return DrainResult(sent=sent, deferred=deferred, failed=failed)
+
+
+def _scrub(error: str, address: str) -> str:
+    """Errors are shown to admins: never with the recipient's address (it may be a reporter's)."""
+    return error.replace(address, "<recipient>") if address else error
 
 
 def _defer(row: OutboxMessage, error: str, now: datetime, max_attempts: int) -> int:

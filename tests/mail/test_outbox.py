@@ -62,7 +62,8 @@ def test_temporary_failure_retries_and_permanent_refusal_fails_visibly(session, 
     row = session.scalar(select(OutboxMessage))
     result = send(session, ctx, smtp_sink, now=row.next_attempt_at)
     session.refresh(row)
-    assert result.failed == 1 and row.status == "failed" and "refused" in row.last_error
+    assert result.failed == 1 and row.status == "failed" and "refused (550)" in row.last_error
+    assert "reporter@example.com" not in row.last_error
 
 
 def test_a_claim_left_by_a_crashed_drainer_is_taken_over(session, ctx, smtp_sink):
@@ -91,3 +92,21 @@ def test_mail_send_command(app_factory, smtp_sink, session, ctx):
     result = app.test_cli_runner().invoke(args=["mail", "send"])
     assert result.exit_code == 0 and "sent 1" in result.output
     assert smtp_sink.wait_for(1)[0].mail_from == "desk@xlt.example"
+
+
+def test_admins_see_undelivered_mail_and_quarantine_without_content(app, client, session, ctx, smtp_sink):
+    import pyotp
+    from tests.support.staff import login, make_user, otp_code
+    secret = pyotp.random_base32()
+    make_user(session, "root", role="admin", unit="taskforce", totp_secret=secret)
+    make_user(session, "hh", role="handler", unit="health")
+    queue(session, ctx, 1, to="secret-reporter@example.com")
+    smtp_sink.set_mode("reject")
+    send(session, ctx, smtp_sink)
+    login(client, "hh")
+    assert client.get("/admin/mail").status_code == 403
+    other = client.application.test_client()
+    login(other, "root", otp=otp_code(secret))
+    page = other.get("/admin/mail").get_data(as_text=True)
+    assert "发出邮件" in page and "refused" in page
+    assert "secret-reporter@example.com" not in page and "查询码 1234" not in page
