@@ -72,5 +72,8 @@ def init_app(app: Flask) -> None:
     @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
     def export_command(fmt: str):
         """Print every report as JSON lines, without reporter identity."""
+        from core.audit import record
         with new_session() as session:
-            export_reports(session, sys.stdout)
+            count = export_reports(session, sys.stdout)
+            record(session, "reports.exported", actor="cli", format=fmt, count=count)
+            session.commit()

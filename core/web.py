@@ -62,9 +62,8 @@ def init_app(app: Flask) -> None:
 
     @app.get("/lang/<code>")
     def set_language(code: str):
-        target = request.args.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
+        from core.auth import safe_next
+        target = safe_next(request.args.get("next")) or "/"
         response = redirect(target)
         response.set_cookie(LANG_COOKIE, "en" if code == "en" else "zh_CN", max_age=365 * 86400,
                             samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"], httponly=True)

@@ -1,6 +1,7 @@
 """The public site: home, how to report, the report form, follow-up with the receipt."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -100,7 +101,16 @@ def _followup_report() -> Report | None:
     if not state or time.time() - state.get("at", 0) > current_app.config["PERMANENT_SESSION_LIFETIME"]:
         session.pop(FOLLOWUP_KEY, None)
         return None
-    return get_session().get(Report, state.get("id"))
+    report = get_session().get(Report, state.get("id"))
+    if report is None or state.get("r") != _receipt_mark(report):  # the receipt was replaced since
+        session.pop(FOLLOWUP_KEY, None)
+        return None
+    return report
+
+
+def _receipt_mark(report: Report) -> str:
+    """Ties a follow-up session to the receipt that opened it (a short hash of its stored hash)."""
+    return hashlib.sha256(report.receipt_hash).hexdigest()[:16]
 
 
 @bp.route("/followup", methods=["GET", "POST"])
@@ -117,7 +127,7 @@ def followup():
             log.info("follow-up: unknown receipt from a client")
             return render_template("public/followup.html", form=form, error=message_for(exc)), 404
         session.permanent = True
-        session[FOLLOWUP_KEY] = {"id": found.id, "at": time.time()}
+        session[FOLLOWUP_KEY] = {"id": found.id, "at": time.time(), "r": _receipt_mark(found)}
         if found.receipt_must_reset:
             return redirect(url_for("public.new_receipt"))
         return redirect(url_for("public.followup_status"))
@@ -163,6 +173,7 @@ def new_receipt():
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit() and found.receipt_must_reset:
         receipt = replace_receipt(get_session(), intake_context(), found)
+        session[FOLLOWUP_KEY] = {"id": found.id, "at": time.time(), "r": _receipt_mark(found)}
         return render_template("public/new_receipt.html", receipt=format_receipt(receipt),
                                reference=found.reference, form=None)
     if not found.receipt_must_reset:

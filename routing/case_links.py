@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.accounts import User
 from core.audit import record
 from core.db import utcnow
-from routing.case_rules import (TASKFORCE, InvalidInput, InvalidState, NotAllowed, commit_action, lock,
+from routing.case_rules import (OPEN_STATUSES, TASKFORCE, InvalidInput, InvalidState, NotAllowed, commit_action, lock,
                                 optional_text, require_supervisor, require_visible, required_text)
 from routing.matrix import units_for_item
 from routing.models import Case, CaseLink, CaseReport
@@ -85,7 +85,7 @@ def _two_cases(session: Session, actor: User, case: Case, other: Case | None) ->
     if actor.role not in ("coordinator", "admin", "unit_head"):
         raise NotAllowed("only a unit head or the task force links and merges cases")
     require_supervisor(session, actor, case)
-    require_visible(session, actor, other)
+    require_supervisor(session, actor, other)  # an assisting unit may not change another unit's case
     if "merged" in (case.status, other.status):
         raise InvalidState("a merged case cannot be linked or merged", status="merged")
 
@@ -109,6 +109,8 @@ def merge(session: Session, actor: User, case: Case, into: Case) -> Case:
     """Move every report of `case` to `into`; `case` becomes "merged". Each reporter's receipt still
     finds their report, whose public status now follows `into`."""
     _two_cases(session, actor, case, into)
+    if into.status not in OPEN_STATUSES:
+        raise InvalidState("merge only into a case that is still being worked", status=into.status)
     moved = list(session.scalars(select(CaseReport.report_id).where(CaseReport.case_id == case.id)))
     session.execute(update(CaseReport).where(CaseReport.case_id == case.id).values(case_id=into.id)
                     .execution_options(synchronize_session="fetch"))

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from core.access import CASE_ROLES, case_for, roles_required
+from core.access import CASE_ROLES, case_for, roles_required, visible_clause
+from core.auth import safe_next
 from core.accounts import User
 from core.audit import AuditEvent, record
 from core.db import get_session
@@ -88,7 +89,7 @@ def bulk_assign():
         except casework.CaseActionError as exc:
             session.rollback()
             flash(action_error_message(exc))
-    return redirect(request.form.get("back") or url_for("staff.queue"))
+    return redirect(safe_next(request.form.get("back")) or url_for("staff.queue"))
 
 
 def case_context(session, case: Case) -> dict:
@@ -152,8 +153,8 @@ def attachment(reference: str, attachment_id: int):
     att = session.get(Attachment, attachment_id)
     held = session.scalar(select(CaseReport.id).where(CaseReport.case_id == case.id,
                                                       CaseReport.report_id == (att.report_id if att else -1)))
-    if att is None or held is None:
-        abort(404)
+    if att is None or held is None or att.extension == "eml":
+        abort(404)  # an original mail carries its sender's address: identity, not evidence for handlers
     record(session, "attachment.downloaded", actor=current_user, case_id=case.id, report_id=att.report_id,
            attachment_id=att.id)
     session.commit()
@@ -184,8 +185,11 @@ def reveals():
     pending = session.execute(select(RevealRequest, Report.reference, User)
                               .join(Case, Case.id == RevealRequest.case_id).join(Report, Report.id == Case.report_id)
                               .join(User, User.id == RevealRequest.requester_id)
+                              .where(visible_clause(session, current_user))
                               .order_by(RevealRequest.status != "pending", RevealRequest.id.desc()).limit(200)).all()
-    log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"))
+    visible_ids = select(Case.id).where(visible_clause(session, current_user))
+    log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"),
+                                                   AuditEvent.case_id.in_(visible_ids))
                           .order_by(AuditEvent.seq.desc()).limit(200)).all()
     return render_template("staff/reveals.html", requests=pending, log=log)
 

@@ -62,7 +62,8 @@ def not_accept(session, actor, case, form):
 
 
 def assign(session, actor, case, form):
-    handler = session.get(User, int(form.get("handler") or 0)) or _missing()
+    raw = form.get("handler") or ""
+    handler = (session.get(User, int(raw)) if raw.isdigit() else None) or _missing()
     casework.assign(session, actor, case, handler)
     return _("Assigned.")
 

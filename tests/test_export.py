@@ -15,3 +15,12 @@ def test_reports_export_prints_every_report_without_identity(app, runner, sessio
     assert rows[1]["channel"] == "phone" and rows[1]["received_by"] == "health"
     for secret in ("孙丽华", "13712345678", "slh@example.com"):
         assert secret not in result.output
+
+
+def test_the_export_is_recorded_in_the_audit_trail(runner, session, ctx):
+    from sqlalchemy import select
+    from core.audit import AuditEvent, verify
+    file_report(session, ctx)
+    assert runner.invoke(args=["reports", "export"]).exit_code == 0
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "reports.exported"))
+    assert event.detail["count"] == 1 and event.actor == "cli" and verify(session).ok
