@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.access import visible_clause
@@ -132,11 +132,11 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
 
 
 def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:
-    visible = visible_clause(session, user)
-    counts = {}
-    for tab in tabs_for(user):
-        counts[tab] = session.scalar(select(func.count(Case.id)).where(visible, _tab_clause(user, tab, today)))
-    return counts
+    """Every tab's count in one pass over the visible cases."""
+    tabs = tabs_for(user)
+    columns = [func.coalesce(func.sum(case((_tab_clause(user, tab, today), 1), else_=0)), 0) for tab in tabs]
+    row = session.execute(select(*columns).select_from(Case).where(visible_clause(session, user))).one()
+    return dict(zip(tabs, (int(v) for v in row)))
 
 
 def deadline_badge(case: Case, today: date | None = None) -> tuple[str, str] | None:

@@ -228,3 +228,14 @@ def test_unit_head_records_self_inspection_findings(app, client, session, staff)
     bad = client.post("/self-inspection", data={"csrf_token": token, "name": "某院", "item_code": "2.4",
                                                 "manifestation": "", "found_on": ""})
     assert bad.status_code == 422 and "某院" in bad.get_data(as_text=True)
+
+
+def test_tab_counts_equal_each_tabs_total(app, session, ctx, staff):
+    from routing.queue import QueueFilters, queue_page, tabs_for
+    for text in (INSURANCE, KICKBACK, RED, "医院门口停车收费太贵了，保安态度也不好，希望有人管一管这件事情。"):
+        submit(app, session, ctx, text=text)
+    for user in (staff["medinsure_handler"], staff["health_head"], staff["coordinator"]):
+        counts = queue_page(session, user, QueueFilters(tab="all")).counts
+        for tab in tabs_for(user):
+            assert counts[tab] == queue_page(session, user, QueueFilters(tab=tab)).total, (user.username, tab)
+        assert sum(counts[t] for t in ("to_accept", "in_progress", "closed")) >= 1
