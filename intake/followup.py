@@ -13,7 +13,7 @@ from intake.errors import (ReceiptInMessage, ReceiptNotFound, TextTooLong, TextT
                            ValidationFailed)
 from intake.models import Message, Report
 from intake.receipts import new_receipt, parse_receipt, receipt_candidates
-from intake.submit import IncomingFile, IntakeContext, attachment_rows, store_files
+from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, store_files
 from intake.text import clean_text
 
 
@@ -94,7 +94,6 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
         session.commit()
     except BaseException:
         session.rollback()
-        for _f, saved in stored:
-            ctx.store.delete(saved.stored_name)
+        discard_stored(ctx, stored)
         raise
     return message

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from intake.mail_ingest import FetchStats, MailSettings, Outcome, _record, ingest_message, is_backlog
+from intake.mail_ingest import FetchStats, MailSettings, Outcome, ingest_message, is_backlog, record_outcome
 from intake.mail_models import MailboxState, MailMessage
 from intake.mailboxes import MailboxConfig
 from intake.submit import IntakeContext
@@ -88,7 +88,7 @@ def _one(session, ctx, settings, box, mailbox, uidvalidity: int, uid: str, state
         known = session.scalar(select(MailMessage.id).where(MailMessage.mailbox == box.unit,
                                MailMessage.uidvalidity == uidvalidity, MailMessage.uid == int(uid)))
         if known is None:
-            _record(session, box.unit, uidvalidity, int(uid), f"uid:{box.unit}:{uidvalidity}:{uid}",
+            record_outcome(session, box.unit, uidvalidity, int(uid), f"uid:{box.unit}:{uidvalidity}:{uid}",
                     Outcome("quarantined", reason=f"declared size {head.size_rfc822} bytes over the limit; "
                                                   f"left on the server for a clerk"), head.size_rfc822)
             session.commit()
@@ -104,7 +104,7 @@ def _one(session, ctx, settings, box, mailbox, uidvalidity: int, uid: str, state
     except Exception as exc:  # never a crash of the whole run for one message
         session.rollback()
         log.exception("mailbox %s uid %s could not be ingested", box.unit, uid)
-        _record(session, box.unit, uidvalidity, int(uid), f"uid:{box.unit}:{uidvalidity}:{uid}",
+        record_outcome(session, box.unit, uidvalidity, int(uid), f"uid:{box.unit}:{uidvalidity}:{uid}",
                 Outcome("quarantined", reason=f"{type(exc).__name__}: {exc}"), len(raw))
         session.commit()
         outcome = Outcome("quarantined")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -26,7 +25,7 @@ from intake.mail_models import MailMessage
 from intake.mailparse import ParsedMail, UnparseableMail, parse_mail
 from intake.models import Message, Report
 from intake.outbox import OutgoingMail, enqueue, report_of_message_id, signed_message_id
-from intake.submit import IncomingFile, IntakeContext, attachment_rows, submit_report
+from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, submit_report
 from intake.errors import IntakeError
 from intake.text import clean_line
 from intake.validate import ReportInput
@@ -101,7 +100,7 @@ def _eml_row(ctx: IntakeContext, raw: bytes):
     return IncomingFile("original.eml", io.BytesIO(b"")), stored
 
 
-def _record(session: Session, box: str, uidvalidity: int, uid: int, key: str, outcome: Outcome, size: int,
+def record_outcome(session: Session, box: str, uidvalidity: int, uid: int, key: str, outcome: Outcome, size: int,
             raw_name: str | None = None) -> MailMessage:
     row = MailMessage(mailbox=box, uidvalidity=uidvalidity, uid=uid, message_key=key[:300], status=outcome.status,
                       reason=outcome.reason[:300], report_id=outcome.report_id, size=size, raw_name=raw_name)
@@ -121,19 +120,19 @@ def ingest_message(session: Session, ctx: IntakeContext, settings: MailSettings,
         mail = parse_mail(raw, settings.own_addresses)
     except UnparseableMail as exc:
         outcome = Outcome("quarantined", reason=f"cannot be parsed: {exc}")
-        _record(session, box, uidvalidity, uid, "sha256:" + eml[1].sha256, outcome, len(raw), eml[1].stored_name)
+        record_outcome(session, box, uidvalidity, uid, "sha256:" + eml[1].sha256, outcome, len(raw), eml[1].stored_name)
         session.commit()
         return outcome
     if mail.auto_reason:
         outcome = Outcome("skipped", reason=mail.auto_reason)
-        _record(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
+        record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
         session.commit()
         return outcome
     first = session.scalar(select(MailMessage).where(MailMessage.message_key == mail.message_key,
                                                      MailMessage.report_id.is_not(None)).order_by(MailMessage.id))
     if first is not None:  # the same message sent to several published addresses: one report
         outcome = Outcome("duplicate", first.report_id, f"same message as {first.mailbox} uid {first.uid}")
-        _record(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
+        record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
         session.commit()
         return outcome
     kept, notes = _store_attachments(ctx, mail)
@@ -155,7 +154,7 @@ def _add_reply(session, ctx, report, mail, kept, notes, eml, box, uidvalidity, u
         row.report_id = report.id
         session.add(row)
     outcome = Outcome("reply", report.id)
-    _record(session, box, uidvalidity, uid, mail.message_key, outcome, size, eml[1].stored_name)
+    record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, size, eml[1].stored_name)
     session.commit()
     return outcome
 
@@ -176,7 +175,7 @@ def _new_report(session, ctx, settings, mail, kept, notes, eml, box, uidvalidity
         for row in attachment_rows(kept + [eml]):
             report.attachments.append(row)
         outcome.report_id = report.id
-        _record(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
+        record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
         if acknowledge and sender_ok and settings.render_ack is not None:
             ack = settings.render_ack(report, receipt)
             enqueue(session, ctx.cipher, OutgoingMail(mail.from_addr, ack.subject, ack.text, ack.html,
@@ -187,8 +186,7 @@ def _new_report(session, ctx, settings, mail, kept, notes, eml, box, uidvalidity
     try:
         submit_report(session, ctx, data, [], before_commit=with_report)
     except Exception:
-        for _f, stored in kept + [eml]:
-            ctx.store.delete(stored.stored_name)
+        discard_stored(ctx, kept + [eml])
         raise
     return outcome
 
@@ -208,6 +206,3 @@ def is_backlog(raw: bytes, connected_at: datetime) -> bool:
     sent = _date_of(raw)
     return sent is not None and sent < connected_at - timedelta(minutes=5)
 
-
-def run_deadline(seconds: float) -> float:
-    return time.monotonic() + seconds

@@ -174,7 +174,3 @@ def _defer(row: OutboxMessage, error: str, now: datetime, max_attempts: int) -> 
     return 0
 
 
-def pending_or_failed(session: Session) -> list[OutboxMessage]:
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status != "sent")
-                                .order_by(OutboxMessage.id)))
-

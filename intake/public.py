@@ -108,6 +108,11 @@ def _followup_report() -> Report | None:
     return report
 
 
+def _remember(report: Report) -> None:
+    session.permanent = True
+    session[FOLLOWUP_KEY] = {"id": report.id, "at": time.time(), "r": _receipt_mark(report)}
+
+
 def _receipt_mark(report: Report) -> str:
     """Ties a follow-up session to the receipt that opened it (a short hash of its stored hash)."""
     return hashlib.sha256(report.receipt_hash).hexdigest()[:16]
@@ -126,8 +131,7 @@ def followup():
         except ReceiptNotFound as exc:
             log.info("follow-up: unknown receipt from a client")
             return render_template("public/followup.html", form=form, error=message_for(exc)), 404
-        session.permanent = True
-        session[FOLLOWUP_KEY] = {"id": found.id, "at": time.time(), "r": _receipt_mark(found)}
+        _remember(found)
         if found.receipt_must_reset:
             return redirect(url_for("public.new_receipt"))
         return redirect(url_for("public.followup_status"))
@@ -173,7 +177,7 @@ def new_receipt():
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit() and found.receipt_must_reset:
         receipt = replace_receipt(get_session(), intake_context(), found)
-        session[FOLLOWUP_KEY] = {"id": found.id, "at": time.time(), "r": _receipt_mark(found)}
+        _remember(found)
         return render_template("public/new_receipt.html", receipt=format_receipt(receipt),
                                reference=found.reference, form=None)
     if not found.receipt_must_reset:

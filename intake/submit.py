@@ -108,10 +108,15 @@ def store_files(ctx: IntakeContext, files: list[IncomingFile]) -> list[tuple[Inc
                 exc.params.setdefault("index", index)
                 raise ValidationFailed({"files": exc}) from exc
     except BaseException:
-        for _incoming, saved in stored:
-            ctx.store.delete(saved.stored_name)
+        discard_stored(ctx, stored)
         raise
     return stored
+
+
+def discard_stored(ctx: IntakeContext, stored: list[tuple[IncomingFile, StoredFile]]) -> None:
+    """Remove files written for something that was not committed after all."""
+    for _incoming, saved in stored:
+        ctx.store.delete(saved.stored_name)
 
 
 def attachment_rows(stored: list[tuple[IncomingFile, StoredFile]], message_id: int | None = None) -> list[Attachment]:
@@ -159,8 +164,7 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
         session.commit()
     except IntegrityError:
         session.rollback()
-        for _f, saved in stored:
-            ctx.store.delete(saved.stored_name)
+        discard_stored(ctx, stored)
         if submission_token:  # a concurrent double submit won the race: answer as it did
             replayed = _replay(session, ctx, submission_token, clean.text)
             if replayed:
@@ -168,8 +172,7 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
         raise
     except BaseException:
         session.rollback()
-        for _f, saved in stored:
-            ctx.store.delete(saved.stored_name)
+        discard_stored(ctx, stored)
         raise
     result = Receipt(report.id, report.reference, receipt, received_at)
     announce_received(report.id)

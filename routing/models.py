@@ -172,15 +172,12 @@ class CaseNotice(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LedgerInstitution(Base):
-    """A row of the plan's Attachment 3 (institutions found with problems)."""
-    __tablename__ = "ledger_institutions"
+class LedgerEntry:
+    """The columns the plan's two ledgers share (Attachments 3 and 4), after the name columns."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)  # the reporting unit
-    name: Mapped[str] = mapped_column(String(200))               # 存在问题机构名称
-    supervising_dept: Mapped[str] = mapped_column(String(200), default="")  # 主管部门
     item_code: Mapped[str] = mapped_column(ForeignKey("negative_list_items.code"))  # 违反负面清单条目
     manifestation: Mapped[str] = mapped_column(Text, default="")  # 腐败问题具体表现
     how_found: Mapped[str] = mapped_column(String(100), default="")  # 发现途径
@@ -190,35 +187,27 @@ class LedgerInstitution(Base):
     policy_basis: Mapped[str] = mapped_column(Text, default="")   # 处理政策依据
     rectified: Mapped[bool] = mapped_column(default=False)       # 整改是否完成
     rectified_on: Mapped[date | None] = mapped_column()           # 整改完成日期
-    responsible_person: Mapped[str] = mapped_column(String(100), default="")  # 整改部门负责人
+    responsible_person: Mapped[str] = mapped_column(String(100), default="")  # 整改/整治负责人
     phone: Mapped[str] = mapped_column(String(40), default="")    # 手机号码
     own_disclosure: Mapped[bool] = mapped_column(default=False)   # 主动说明
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LedgerPerson(Base):
+class LedgerInstitution(LedgerEntry, Base):
+    """A row of the plan's Attachment 3 (institutions found with problems)."""
+    __tablename__ = "ledger_institutions"
+
+    name: Mapped[str] = mapped_column(String(200))               # 存在问题机构名称
+    supervising_dept: Mapped[str] = mapped_column(String(200), default="")  # 主管部门
+
+
+class LedgerPerson(LedgerEntry, Base):
     """A row of the plan's Attachment 4 (individuals found with problems)."""
     __tablename__ = "ledger_persons"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
     name: Mapped[str] = mapped_column(String(100))                # 存在问题人员姓名
     employer: Mapped[str] = mapped_column(String(200), default="")  # 所属单位
     employer_supervisor: Mapped[str] = mapped_column(String(200), default="")  # 所属单位主管部门
-    item_code: Mapped[str] = mapped_column(ForeignKey("negative_list_items.code"))
-    manifestation: Mapped[str] = mapped_column(Text, default="")
-    how_found: Mapped[str] = mapped_column(String(100), default="")
-    found_on: Mapped[date | None] = mapped_column()
-    measures: Mapped[str] = mapped_column(Text, default="")
-    handling_opinion: Mapped[str] = mapped_column(Text, default="")
-    policy_basis: Mapped[str] = mapped_column(Text, default="")
-    rectified: Mapped[bool] = mapped_column(default=False)
-    rectified_on: Mapped[date | None] = mapped_column()
-    responsible_person: Mapped[str] = mapped_column(String(100), default="")  # 整治工作负责人
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    own_disclosure: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RevealRequest(Base):
