@@ -19,8 +19,10 @@ venv: $(VENV)/.installed
 setup: venv
 	$(FLASK) setup
 
-## Set up and serve on http://127.0.0.1:$(PORT) (SQLite under instance/).
+## Set up and serve on http://127.0.0.1:$(PORT) (SQLite under instance/), with the scheduler process
+## (reminders, outbox, mail fetch) beside it; Ctrl-C stops both.
 run: setup
+	@$(FLASK) scheduler run & SCHEDULER=$$!; trap 'kill $$SCHEDULER 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 ## Set up and run the whole suite (PostgreSQL and browser tests skip, with a notice, where absent).

@@ -150,6 +150,13 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "MAIL_FETCH_MAX_SECONDS": _int(env, "MAIL_FETCH_MAX_SECONDS", 120),
         "MAIL_MAX_MESSAGE_BYTES": _int(env, "MAIL_MAX_MESSAGE_MB", 60) * 1024 * 1024,
         "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 20),
+        # A mail claimed by a sender that then died is taken over after this long.
+        "MAIL_CLAIM_SECONDS": _int(env, "MAIL_CLAIM_SECONDS", 600),
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The scheduler process (`flask scheduler run`): job intervals and the lease other processes wait on.
+        "SCHEDULER_REMINDERS_SECONDS": _int(env, "SCHEDULER_REMINDERS_SECONDS", 600),
+        "SCHEDULER_OUTBOX_SECONDS": _int(env, "SCHEDULER_OUTBOX_SECONDS", 60),
+        "SCHEDULER_MAIL_FETCH_SECONDS": _int(env, "SCHEDULER_MAIL_FETCH_SECONDS", 300),
+        "SCHEDULER_LEASE_SECONDS": _int(env, "SCHEDULER_LEASE_SECONDS", 60),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
     }

@@ -26,6 +26,7 @@ def all_metadata() -> MetaData:
     import core.units  # noqa: F401
     import intake.mail_models  # noqa: F401
     import intake.models  # noqa: F401
+    import routing.deadline_models  # noqa: F401
     import routing.models  # noqa: F401
     from core.db import Base
     return Base.metadata

@@ -2,6 +2,8 @@
 outbox once), `mail status` (mailboxes, quarantine, failed mail). The scheduler calls the same code."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask, current_app, render_template
 from sqlalchemy import func, select
@@ -47,7 +49,8 @@ def send_all(app: Flask):
     with new_session() as session:
         return drain(session, app.extensions["intake"].cipher, parse_smtp_url(app.config["SMTP_URL"]),
                      app.config["MAIL_FROM"], sender_name=app.config["MAIL_SENDER_NAME"],
-                     max_attempts=app.config["MAIL_MAX_ATTEMPTS"])
+                     max_attempts=app.config["MAIL_MAX_ATTEMPTS"],
+                     lease=timedelta(seconds=app.config["MAIL_CLAIM_SECONDS"]))
 
 
 def init_app(app: Flask) -> None:

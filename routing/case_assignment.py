@@ -135,6 +135,8 @@ def refer(session: Session, actor: User, case: Case, target: str, referred_on: d
     session.add(referral)
     if target == "transfer":
         case.status, case.closed_at = "transferred", utcnow()
+    if target == "police":
+        case.police_referral_proposed_on = None  # the proposed referral is decided
     session.flush()
     commit_action(session, "case.referred", actor, case, target=target, referral_id=referral.id,
                   referred_on=referred_on.isoformat(), document_no=document_no, reason=note)

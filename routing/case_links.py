@@ -13,6 +13,7 @@ from core.audit import record
 from core.db import utcnow
 from routing.case_rules import (OPEN_STATUSES, TASKFORCE, InvalidInput, InvalidState, NotAllowed, commit_action, lock,
                                 optional_text, require_supervisor, require_visible, required_text)
+from routing.deadlines import sync_deadlines
 from routing.matrix import units_for_item
 from routing.models import Case, CaseLink, CaseReport
 from routing.service import UNCHANGED, CorrectionError, accused_of, correct_routing, retrain
@@ -115,6 +116,7 @@ def merge(session: Session, actor: User, case: Case, into: Case) -> Case:
     session.execute(update(CaseReport).where(CaseReport.case_id == case.id).values(case_id=into.id)
                     .execution_options(synchronize_session="fetch"))
     case.status, case.merged_into_id, case.updated_at = "merged", into.id, utcnow()
+    sync_deadlines(session, case)  # the merged case's clocks end; `into` is synced by commit_action
     record(session, "case.merged", actor=actor, case_id=case.id, report_id=case.report_id, into_case_id=into.id,
            reports_moved=moved)
     commit_action(session, "case.merged", actor, into, from_case_id=case.id, reports_moved=moved)

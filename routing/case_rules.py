@@ -181,8 +181,11 @@ def past_date(value, *, field: str = "", required: bool = True) -> date | None:
 
 def commit_action(session: Session, action: str, actor: User, case: Case, *, report_id: int | None = None,
                   **detail) -> None:
-    """Bring the reporters' public status in line with the case, write the audit event, commit."""
+    """Bring the reporters' public status and the case's deadlines in line with the case, write the
+    audit event, commit."""
+    from routing.deadlines import sync_deadlines
     case.updated_at = utcnow()
+    sync_deadlines(session, case)
     status = public_status_for(case)
     changed = sync_public_status(session, case)
     if changed:

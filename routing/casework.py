@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.accounts import User
 from core.db import utcnow
 from routing.case_rules import (TASKFORCE, CaseActionError, InvalidInput, InvalidState, MissingInput, NotAllowed,
-                                commit_action, lock, optional_text, past_date, require_status, require_supervisor,
+                                commit_action, local_today, lock, optional_text, past_date, require_status, require_supervisor,
                                 require_worker, required_text)
 from routing.ledger_entries import mark_ledger_rectified
 from routing.models import FINDINGS, Case
@@ -32,7 +32,7 @@ def accept(session: Session, actor: User, case: Case) -> Case:
     require_status(case, "to_accept", "triage")
     if case.status == "triage" and case.lead_unit == TASKFORCE:
         raise InvalidState("a triage case needs a lead unit first", status=case.status)
-    case.status, case.accepted_at = "in_progress", utcnow()
+    case.status, case.accepted_at, case.handling_from = "in_progress", utcnow(), local_today()
     if case.handler_id is None and actor.role == "handler":
         case.handler_id = actor.id
     commit_action(session, "case.accepted", actor, case, handler_id=case.handler_id)
@@ -134,7 +134,7 @@ def reopen(session: Session, actor: User, case: Case, reason: str) -> Case:
     require_status(case, "closed", "not_accepted")
     reason = required_text(reason, NOTE_LIMIT, field="reason")
     previous = case.status
-    case.status, case.closed_at = "in_progress", None
+    case.status, case.closed_at, case.handling_from = "in_progress", None, local_today()  # a new handling period
     if previous == "not_accepted":
         case.not_accepted_reason = ""
         case.accepted_at = case.accepted_at or utcnow()

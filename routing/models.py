@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -55,6 +55,14 @@ class Case(Base):
     rectification_note: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None] = mapped_column()
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # deadlines (routing.deadlines keeps these in line with the case_deadlines rows)
+    handling_from: Mapped[date | None] = mapped_column()       # the handling clock starts (accepted, reopened)
+    paused_since: Mapped[date | None] = mapped_column()        # waiting on the reporter: pausable clocks stop
+    police_referral_proposed_on: Mapped[date | None] = mapped_column()  # 移送公安 proposed, decision pending
+    next_due_on: Mapped[date | None] = mapped_column(index=True)  # the nearest open deadline (queues sort on it)
+    next_due_stage: Mapped[str | None] = mapped_column(String(20))
+    next_due_uncertain: Mapped[bool] = mapped_column(default=False, server_default=false())
+    deadlines_version: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
 
     report: Mapped[Report] = relationship()
     units: Mapped[list["CaseUnit"]] = relationship(back_populates="case", cascade="all, delete-orphan",

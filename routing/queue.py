@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, aliased
 from core.access import visible_clause
 from core.accounts import User
 from intake.models import Report
+from routing.deadlines import local_today
 from routing.models import Case, CaseReport, CaseUnit
 
 OPEN = ("to_accept", "in_progress")
 TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
 TASKFORCE_TABS = ("triage", "all")
-SORTS = {"received": Report.received_at, "reference": Report.reference, "due": Case.plan_deadline,
+SORTS = {"received": Report.received_at, "reference": Report.reference, "due": Case.next_due_on,
          "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}
 DUE_SOON_DAYS = 3
 
@@ -74,9 +75,8 @@ def _tab_clause(user: User, tab: str, today: date):
     clauses = {
         "to_accept": and_(own_lead, Case.status == "to_accept"),
         "in_progress": and_(own_lead, Case.status == "in_progress"),
-        "due_soon": and_(own_lead, Case.status.in_(OPEN), Case.plan_deadline >= today,
-                         Case.plan_deadline <= today + timedelta(days=DUE_SOON_DAYS)),
-        "overdue": and_(own_lead, Case.status.in_(OPEN), Case.plan_deadline < today),
+        "due_soon": and_(own_lead, Case.next_due_on >= today, Case.next_due_on <= today + timedelta(days=DUE_SOON_DAYS)),
+        "overdue": and_(own_lead, Case.next_due_on < today),
         "closed": and_(own_lead, Case.status.in_(("closed", "not_accepted", "transferred", "merged"))),
         "assisting": assisting,
         "triage": Case.status == "triage",
@@ -96,9 +96,9 @@ def _filters(f: QueueFilters):
     if f.received_to:
         clauses.append(Report.received_at < datetime.combine(f.received_to + timedelta(days=1), datetime.min.time()))
     if f.due_from:
-        clauses.append(Case.plan_deadline >= f.due_from)
+        clauses.append(Case.next_due_on >= f.due_from)
     if f.due_to:
-        clauses.append(Case.plan_deadline <= f.due_to)
+        clauses.append(Case.next_due_on <= f.due_to)
     q = f.q.strip()[:100]
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -109,7 +109,7 @@ def _filters(f: QueueFilters):
 
 
 def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
-    today = today or date.today()
+    today = today or local_today()
     tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
     base = (select(Case.id).join(Report, Report.id == Case.report_id)
             .where(visible_clause(session, user), _tab_clause(user, tab, today), *_filters(f)))
@@ -139,12 +139,19 @@ def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:
     return dict(zip(tabs, (int(v) for v in row)))
 
 
-def deadline_badge(case: Case, today: date | None = None) -> tuple[str, str] | None:
-    """(css class, days) for the nearest known deadline of an open case (the 五定 time limit for now)."""
-    if case.status not in OPEN or case.plan_deadline is None:
+@dataclass(frozen=True)
+class Badge:
+    css: str        # overdue | due-soon | on-time
+    due: date
+    days: int       # negative when overdue
+    stage: str
+    uncertain: bool  # counted with the weekends-only fallback
+
+
+def deadline_badge(case: Case, today: date | None = None) -> Badge | None:
+    """The nearest open deadline of a case (stored by routing.deadlines), for queues and the case page."""
+    if case.next_due_on is None:
         return None
-    today = today or date.today()
-    days = (case.plan_deadline - today).days
-    if days < 0:
-        return "overdue", str(days)
-    return ("due-soon" if days <= DUE_SOON_DAYS else "on-time"), str(days)
+    days = (case.next_due_on - (today or local_today())).days
+    css = "overdue" if days < 0 else ("due-soon" if days <= DUE_SOON_DAYS else "on-time")
+    return Badge(css, case.next_due_on, days, case.next_due_stage or "", bool(case.next_due_uncertain))

@@ -15,6 +15,7 @@ from routing.learned import LearnedModel
 from routing.models import Case
 from routing.service import LearnedCache, route_report
 from routing.taxonomy import Taxonomy, load_taxonomy
+from routing.deadline_rules import DeadlinePolicy
 from routing.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,14 @@ def export_fields(session: Session, report) -> dict:
 def init_app(app: Flask) -> None:
     from core.cli import reference_loaders
     from intake.signals import report_received
-    from routing import cli
+    from routing import cli, schedule_cli
     from routing.reference import load_negative_list
 
     app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])))
     app.extensions["workcalendar"] = WorkCalendar.from_config(Path(app.config["CONFIG_DIR"]) / "holidays.toml")
+    app.extensions["deadline_policy"] = DeadlinePolicy.from_config(Path(app.config["CONFIG_DIR"]) / "deadlines.toml")
     reference_loaders(app).append(("negative-list items", load_negative_list))
     app.extensions.setdefault("report_export_fields", []).append(export_fields)
     report_received.connect(on_report_received)
     cli.init_app(app)
+    schedule_cli.init_app(app)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from core.db import utcnow
 from intake.models import Report
 from routing.classifier import classify
+from routing.deadlines import sync_deadlines
 from routing.learned import LearnedModel
 from routing.matrix import route, units_for_item
 from routing.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
@@ -78,6 +79,7 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     try:
         session.flush()
         session.add(CaseReport(case_id=case.id, report_id=report.id))
+        sync_deadlines(session, case)
         session.commit()
     except IntegrityError:  # routed concurrently by another process
         session.rollback()
@@ -129,6 +131,7 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
     case.routing_reason = f"corrected by {by[:60]}: {reason}"[:500]
     case.updated_at = utcnow()
     session.add(correction)
+    sync_deadlines(session, case)  # an item or unit with its own time limits moves the due dates
     session.commit()
     return correction
 

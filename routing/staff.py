@@ -20,6 +20,7 @@ from intake.models import Attachment, Report
 from routing import casework, reveal
 from routing.models import (Case, CaseNotice, CaseReport, Classification, LedgerInstitution, LedgerPerson,
                             NegativeListItem, Referral, RevealRequest)
+from routing.deadlines import local_today
 from routing.self_inspection import record_self_inspection
 from routing.queue import QueueFilters, deadline_badge, queue_page, tabs_for
 from routing.staff_actions import ACTIONS, action_error_message
@@ -114,6 +115,26 @@ def case_context(session, case: Case) -> dict:
                                            .order_by(RevealRequest.id.desc())).all(),
         "not_accepted_reasons": casework.NOT_ACCEPTED_REASONS, "badge": deadline_badge(case),
         "messages": [m for r in reports for m in r.messages],
+        **deadline_context(session, case),
+    }
+
+
+def deadline_context(session, case: Case) -> dict:
+    from routing.deadline_actions import personal_reminders
+    from routing.deadline_models import CaseDeadline, Reminder, Supervision
+    from routing.deadlines import current_rules
+    policy, _calendar = current_rules()
+    return {
+        "deadlines": session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                                     .order_by(CaseDeadline.state != "open", CaseDeadline.due_on)).all(),
+        "supervised": session.scalar(select(Supervision.id).where(Supervision.case_id == case.id,
+                                                                  Supervision.ended_at.is_(None))) is not None,
+        "my_reminders": personal_reminders(session, current_user, case),
+        "reminders_sent": session.execute(select(Reminder, User).join(User, User.id == Reminder.recipient_id)
+                                          .where(Reminder.case_id == case.id).order_by(Reminder.id.desc())
+                                          .limit(50)).all(),
+        "max_extension": policy.stages["handling"].max_extension_days if "handling" in policy.stages else 0,
+        "today": local_today(),
     }
 
 

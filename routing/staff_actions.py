@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from core.accounts import User
-from routing import casework, reveal
+from routing import casework, deadline_actions, reveal
 from routing.models import Case
 from routing.service import UNCHANGED
 
@@ -23,6 +23,7 @@ def action_error_message(exc: Exception) -> str:
         "not_allowed": _("You are not allowed to do this."),
         "invalid_state": _("This action is not possible in the case's current state."),
         "missing_input": _("Please fill in the required fields."),
+        "invalid_input": _("A value was not acceptable; please check the form."),
     }.get(code, _("The action could not be carried out."))
 
 
@@ -168,7 +169,39 @@ def request_identity(session, actor, case, form):
     return _("Your request was sent to the coordinator.")
 
 
+def extend(session, actor, case, form):
+    deadline_actions.extend_handling(session, actor, case, form.get("days", ""), _text(form, "reason"))
+    return _("The handling period was extended.")
+
+
+def pause(session, actor, case, form):
+    deadline_actions.pause_clock(session, actor, case, _text(form, "reason"))
+    return _("The clock is stopped while the case waits on the reporter.")
+
+
+def resume(session, actor, case, form):
+    deadline_actions.resume_clock(session, actor, case)
+    return _("The clock runs again; the deadlines moved by the time it stood still.")
+
+
+def remind(session, actor, case, form):
+    deadline_actions.add_personal_reminder(session, actor, case, _date(form, "remind_on"), _text(form, "note", 300))
+    return _("You will be reminded of this case on that day.")
+
+
+def propose_police(session, actor, case, form):
+    deadline_actions.propose_police_referral(session, actor, case, _text(form, "reason"))
+    return _("The referral to the police was proposed; the unit head decides.")
+
+
+def decline_police(session, actor, case, form):
+    deadline_actions.decline_police_referral(session, actor, case, _text(form, "reason"))
+    return _("Recorded: no referral to the police.")
+
+
 ACTIONS = {"accept": accept, "not_accept": not_accept, "assign": assign, "assist": assist, "transfer": transfer,
            "refer": refer, "plan": plan, "findings": findings, "rectified": rectified, "close": close,
            "reopen": reopen, "message": message, "notice": notice, "institution": institution, "person": person,
-           "correct": correct, "link": link, "merge": merge, "request_identity": request_identity}
+           "correct": correct, "link": link, "merge": merge, "request_identity": request_identity,
+           "extend": extend, "pause": pause, "resume": resume, "remind": remind, "propose_police": propose_police,
+           "decline_police": decline_police}

@@ -36,6 +36,7 @@ class WorkCalendar:
     holidays: set[date] = field(default_factory=set)   # from the config: days off
     workdays: set[date] = field(default_factory=set)   # from the config: make-up working days
     complete_years: set[int] = field(default_factory=set)
+    _warned: set[frozenset[int]] = field(default_factory=set, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, path: Path) -> "WorkCalendar":
@@ -78,6 +79,31 @@ class WorkCalendar:
             left -= working
         return self._done(DueDate(day, frozenset(fallback)))
 
+    def sub_workdays(self, end: date, count: int) -> DueDate:
+        """The `count`-th working day before `end` (end itself not counted)."""
+        day, left, fallback = end, count, set()
+        while left > 0:
+            day -= timedelta(days=1)
+            working, guessed = self.is_workday(day)
+            if guessed:
+                fallback.add(day.year)
+            left -= working
+        return self._done(DueDate(day, frozenset(fallback)))
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_workday(day)[0]
+        return count
+
+    def next_workday(self, day: date) -> date:
+        """`day` itself if it is a working day, else the next one."""
+        while not self.is_workday(day)[0]:
+            day += timedelta(days=1)
+        return day
+
     def add_days(self, start: date, count: int) -> DueDate:
         """Civil-code counting: the start day is not counted; a last day that is not a working day
         moves to the next working day."""
@@ -92,11 +118,15 @@ class WorkCalendar:
             working, guessed = self.is_workday(day)
         return self._done(DueDate(day, frozenset(fallback)))
 
-    @staticmethod
-    def _done(result: DueDate) -> DueDate:
-        if result.uncertain:
+    def _done(self, result: DueDate) -> DueDate:
+        if result.uncertain and result.fallback_years not in self._warned:  # loud, once per process and years
+            self._warned.add(result.fallback_years)
             log.warning(result.warning())
         return result
+
+    def missing_years(self, *years: int) -> list[int]:
+        """Those of `years` with no official schedule (counted with weekends only)."""
+        return [y for y in years if not self.known(y)]
 
 
 def _library_knows(year: int) -> bool:

@@ -11,6 +11,7 @@ helpers can be used from any test, with or without imap-tools.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import getpass
 import grp
@@ -512,6 +513,12 @@ class _SinkHandler:
     async def handle_DATA(self, server, session, envelope):
         if self.sink.fail_data:
             return self.sink.fail_data
+        if self.sink.data_delay:
+            self.sink._data_started()
+            await asyncio.sleep(self.sink.data_delay)
+            transport = getattr(server, "transport", None)
+            if transport is None or transport.is_closing():
+                return "451 4.4.2 Client gone before the reply"  # like a real MTA: not accepted, not kept
         content = envelope.original_content if envelope.original_content is not None else envelope.content
         if isinstance(content, str):  # pragma: no cover - decode_data is False
             content = content.encode("utf-8", "surrogateescape")
@@ -542,6 +549,8 @@ class SmtpSink:
         self._controller = None
         self.fail_rcpt: str | None = None
         self.fail_data: str | None = None
+        self.data_delay: float = 0.0  # seconds the server holds DATA before answering (a slow relay)
+        self.data_started = 0         # how many DATA commands began (with data_delay set)
 
     @property
     def url(self) -> str:
@@ -574,6 +583,16 @@ class SmtpSink:
         self.fail_data = self.TEMPFAIL if mode == "tempfail" else None
         if mode not in ("accept", "tempfail", "reject"):
             raise ValueError(mode)
+
+    def _data_started(self) -> None:
+        with self._cond:
+            self.data_started += 1
+            self._cond.notify_all()
+
+    def wait_for_data_start(self, count: int, timeout: float = 30.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.data_started >= count, timeout):
+                raise TimeoutError(f"expected {count} DATA command(s), got {self.data_started}")
 
     def _record(self, msg: ReceivedMessage) -> None:
         with self._cond:
