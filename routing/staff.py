@@ -282,7 +282,12 @@ def action_label(action: str) -> str:
               "case.corrected": _("Correct item or lead unit"), "identity.reveal_requested": _("Identity requests"),
               "identity.reveal_decided": _("Decision"), "identity.viewed": _("Show identity"),
               "attachment.downloaded": _("Attachment downloaded"),
-              "case.self_inspection_recorded": _("Self-inspection (自查自纠)")}
+              "case.self_inspection_recorded": _("Self-inspection (自查自纠)"),
+              "case.deadline_extended": _("Extend the handling period"), "case.clock_paused": _("Stop the clock"),
+              "case.clock_resumed": _("Start the clock again"),
+              "case.personal_reminder_set": _("Remind me on a date"),
+              "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
+              "case.police_referral_declined": _("Decide not to refer to the police")}
     return labels.get(action, action)
 
 
