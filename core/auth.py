@@ -80,6 +80,8 @@ def landing_url(user: User | None = None) -> str:
     user = user or current_user
     if getattr(user, "role", None) == "clerk" and "clerk.new" in current_app.view_functions:
         return url_for("clerk.new")
+    if getattr(user, "role", None) == "coordinator" and "reporting.dashboard" in current_app.view_functions:
+        return url_for("reporting.dashboard")  # the task force's landing page
     return url_for("staff.queue") if "staff.queue" in current_app.view_functions else "/"
 
 

@@ -35,7 +35,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 
     from core import admin, auth, cli, web
     from intake import api, clerk, mail_admin, mail_cli, public
-    from routing import deadline_pages, runtime, staff
+    from routing import deadline_pages, reporting_pages, runtime, staff
     web.init_app(app)
     auth.init_app(app)  # Flask-Login, /login, /logout, `users` and `audit` commands
     admin.init_app(app)
@@ -49,6 +49,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     mail_admin.init_app(app)
     staff.init_app(app)
     deadline_pages.init_app(app)  # /supervision (督办), /weekly (周调度)
+    reporting_pages.init_app(app)  # /dashboard, /bulletin (月通报), /ledgers, the .xlsx downloads
     return app
 
 

@@ -2,19 +2,17 @@
 weekly report (周调度) for unit heads and the task force. Also the labels every page uses for stages."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from core.access import roles_required, visible_clause
+from core.access import roles_required
 from core.db import get_session
 from routing import casework
-from routing.deadline_models import CaseDeadline
+from routing.bulletin import overdue_by_unit
 from routing.deadlines import local_today
-from routing.models import Case
 from routing.reminders import supervision_list
 from routing.staff_actions import action_error_message
 from routing.weekly import submit_weekly, unit_reports, week_figures, week_of, weekly_status
@@ -46,22 +44,13 @@ def helpers():
     return {"stage_label": stage_label, "calendar_warning": calendar_warning}
 
 
-def overdue_by_unit(session, user, today: date) -> list[tuple[str, int]]:
-    rows = session.execute(select(Case.lead_unit, func.count(func.distinct(Case.id)))
-                           .join(CaseDeadline, CaseDeadline.case_id == Case.id)
-                           .where(CaseDeadline.state == "open", CaseDeadline.due_on < today,
-                                  visible_clause(session, user))
-                           .group_by(Case.lead_unit).order_by(func.count(func.distinct(Case.id)).desc()))
-    return [(unit, int(n)) for unit, n in rows]
-
-
 @bp.get("/supervision")
 @roles_required("coordinator", "admin")
 def supervision():
     session = get_session()
     today = local_today()
     return render_template("staff/supervision.html", rows=supervision_list(session), today=today,
-                           overdue=overdue_by_unit(session, current_user, today))
+                           overdue=overdue_by_unit(session, today))
 
 
 @bp.route("/weekly", methods=["GET", "POST"])

@@ -59,7 +59,7 @@ def export_fields(session: Session, report) -> dict:
 def init_app(app: Flask) -> None:
     from core.cli import reference_loaders
     from intake.signals import report_received
-    from routing import cli, schedule_cli
+    from routing import cli, reporting_cli, schedule_cli
     from routing.reference import load_negative_list
 
     app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])))
@@ -70,3 +70,4 @@ def init_app(app: Flask) -> None:
     report_received.connect(on_report_received)
     cli.init_app(app)
     schedule_cli.init_app(app)
+    reporting_cli.init_app(app)

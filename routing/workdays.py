@@ -70,20 +70,16 @@ class WorkCalendar:
 
     def add_workdays(self, start: date, count: int) -> DueDate:
         """The `count`-th working day after `start` (start itself not counted)."""
-        day, left, fallback = start, count, set()
-        while left > 0:
-            day += timedelta(days=1)
-            working, guessed = self.is_workday(day)
-            if guessed:
-                fallback.add(day.year)
-            left -= working
-        return self._done(DueDate(day, frozenset(fallback)))
+        return self._count_workdays(start, count, timedelta(days=1))
 
     def sub_workdays(self, end: date, count: int) -> DueDate:
         """The `count`-th working day before `end` (end itself not counted)."""
-        day, left, fallback = end, count, set()
+        return self._count_workdays(end, count, timedelta(days=-1))
+
+    def _count_workdays(self, day: date, count: int, step: timedelta) -> DueDate:
+        left, fallback = count, set()
         while left > 0:
-            day -= timedelta(days=1)
+            day += step
             working, guessed = self.is_workday(day)
             if guessed:
                 fallback.add(day.year)

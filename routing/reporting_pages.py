@@ -1,0 +1,144 @@
+"""The task force's pages: the dashboard (its landing page), the monthly bulletin (page, printable
+layout, .xlsx), the week's reports of every unit as one .xlsx, and the ledgers (Attachments 3 and 4) for
+every unit from one page. Every download is recorded in the audit trail."""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.access import CASE_ROLES, roles_required
+from core.audit import record
+from core.db import get_session
+from core.units import Unit, list_units
+from intake.models import Report
+from routing.bulletin import LOCAL, month_figures, month_start, previous_month
+from routing.deadlines import local_today
+from routing.ledger_export import KINDS, LedgerExportError, export_ledger
+from routing.models import Case, NegativeListItem
+from routing.reminders import supervision_list
+from routing.reporting_xlsx import write_bulletin, write_weekly
+from routing.weekly import week_of, weekly_status
+
+bp = Blueprint("reporting", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TASKFORCE_ROLES = ("coordinator", "admin")
+
+
+def _month(value: str | None) -> date:
+    try:
+        return month_start(datetime.strptime(value or "", "%Y-%m").date())
+    except ValueError:
+        return month_start(local_today())
+
+
+def _names(session):
+    units = {u.code: u.name for u in session.scalars(select(Unit))}
+    items = {i.code: i.title for i in session.scalars(select(NegativeListItem))}
+    areas = {i.area: i.area_title for i in session.scalars(select(NegativeListItem))}
+    return units, items, areas
+
+
+def _since(day: date) -> datetime:
+    return datetime.combine(day, time(), LOCAL).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@bp.get("/dashboard")
+@roles_required(*TASKFORCE_ROLES)
+def dashboard():
+    session = get_session()
+    today = local_today()
+    received = select(func.count()).select_from(Report)
+    counts = {"today": session.scalar(received.where(Report.received_at >= _since(today))),
+              "week": session.scalar(received.where(Report.received_at >= _since(week_of(today)))),
+              "triage": session.scalar(select(func.count()).select_from(Case).where(Case.status == "triage")),
+              "supervised": len(supervision_list(session))}
+    figures = month_figures(session, today, today)
+    units, items, areas = _names(session)
+    missing = [unit for unit, report in weekly_status(session, week_of(today)) if report is None]
+    return render_template("reporting/dashboard.html", counts=counts, f=figures, units=units, areas=areas,
+                           supervision=supervision_list(session, limit=10), missing=missing, today=today)
+
+
+@bp.get("/bulletin")
+@roles_required(*TASKFORCE_ROLES)
+def bulletin():
+    session = get_session()
+    month = _month(request.args.get("month"))
+    units, items, areas = _names(session)
+    months = [month_start(local_today())]
+    for _i in range(11):
+        months.append(previous_month(months[-1]))
+    return render_template("reporting/bulletin.html", f=month_figures(session, month, local_today()), units=units,
+                           items=items, areas=areas, months=months, print_layout=request.args.get("print") == "1")
+
+
+@bp.get("/bulletin.xlsx")
+@roles_required(*TASKFORCE_ROLES)
+def bulletin_xlsx():
+    session = get_session()
+    month = _month(request.args.get("month"))
+    units, items, areas = _names(session)
+    out = io.BytesIO()
+    write_bulletin(month_figures(session, month, local_today()), out, unit_name=lambda c: units.get(c, c),
+                   item_title=lambda c: f"{c} {items.get(c, '')}".strip(), area_title=lambda a: areas.get(a, "未分类"))
+    record(session, "bulletin.exported", actor=current_user, month=f"{month:%Y-%m}")
+    session.commit()
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"月通报-{month:%Y-%m}.xlsx", max_age=0)
+
+
+@bp.get("/weekly.xlsx")
+@roles_required(*TASKFORCE_ROLES)
+def weekly_xlsx():
+    session = get_session()
+    monday = week_of(local_today())
+    if request.args.get("week") == "last":
+        monday -= timedelta(days=7)
+    out = io.BytesIO()
+    write_weekly(weekly_status(session, monday), out, monday)
+    record(session, "weekly.exported", actor=current_user, week_of=monday.isoformat())
+    session.commit()
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"周调度-{monday}.xlsx", max_age=0)
+
+
+@bp.get("/ledgers")
+@roles_required(*CASE_ROLES)
+def ledgers():
+    session = get_session()
+    units = list_units(session) if current_user.is_taskforce else [session.get(Unit, current_user.unit_code)]
+    return render_template("reporting/ledgers.html", units=units, kinds=KINDS)
+
+
+@bp.post("/ledgers/export")
+@roles_required(*CASE_ROLES)
+def ledger_export():
+    session = get_session()
+    kind = request.form.get("kind", "")
+    unit = request.form.get("unit") or None
+    if unit == "all":
+        unit = None
+    if kind not in KINDS:
+        abort(400)
+    person = (request.form.get("person") or current_user.display_name or current_user.username).strip()[:60]
+    contact = (request.form.get("contact") or "").strip()[:60]
+    out = io.BytesIO()
+    try:
+        export_ledger(session, current_user, kind, out, unit=unit, person=person, contact=contact)
+    except LedgerExportError:
+        session.rollback()
+        flash(_("You can export your own unit's ledger only."))
+        return redirect(url_for("reporting.ledgers"))
+    out.seek(0)
+    label = "机构" if kind == "institution" else "个人"
+    return send_file(out, mimetype=XLSX, as_attachment=True, max_age=0,
+                     download_name=f"工作台账（{label}）-{unit or '全部单位'}-{local_today()}.xlsx")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
