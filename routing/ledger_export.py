@@ -31,6 +31,8 @@ HEADERS = {
 }
 WIDTHS = {"序号": 6, "发现问题日期": 12, "整改完成日期": 12, "整改是否完成": 8, "手机号码": 14}
 DATE_FORMAT = "yyyy-mm-dd"
+WRAP = Alignment(wrap_text=True, vertical="top")  # style objects made once: openpyxl hashes each one it meets
+BOLD, TITLE_FONT = Font(bold=True), Font(bold=True, size=14)
 TASKFORCE = "taskforce"
 
 
@@ -71,22 +73,22 @@ def write_ledger(session: Session, kind: str, out: BinaryIO, filled_by: FilledBy
         ws.column_dimensions[_column(index)].width = WIDTHS.get(header, 22)
     ws.freeze_panes = "A4"
 
-    def cell(value, *, bold=False, size=None, wrap=False, date=False):
+    def cell(value, *, font=None, wrap=False, date=False):
         c = WriteOnlyCell(ws, value=value)
-        if bold or size:
-            c.font = Font(bold=bold, size=size)
+        if font is not None:
+            c.font = font
         if wrap:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
+            c.alignment = WRAP
         if date:
             c.number_format = DATE_FORMAT
         return c
 
-    ws.append([cell(TITLES[kind], bold=True, size=14)])
+    ws.append([cell(TITLES[kind], font=TITLE_FONT)])
     line = [None] * len(headers)
     line[0], line[5], line[10] = (f"填报单位：{filled_by.unit}", f"填报人：{filled_by.person}",
                                   f"联系方式：{filled_by.contact}")
     ws.append(line)
-    ws.append([cell(h, bold=True, wrap=True) for h in headers])
+    ws.append([cell(h, font=BOLD, wrap=True) for h in headers])
     count = 0
     for row in _rows(session, kind, unit):
         count += 1
