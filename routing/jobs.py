@@ -35,6 +35,11 @@ def reminder_context(app: Flask) -> ReminderContext:
     def render(user: User, dues: list[Due]) -> OutgoingMail:
         items = []
         for d in dues:
+            if d.stage == "monthly_bulletin":
+                items.append({"link": f"{site}/bulletin?month={d.reference}",
+                              "title_zh": f"{d.reference} 月通报数据已齐，请审阅并印发",
+                              "title_en": f"The bulletin for {d.reference} is ready to review and issue"})
+                continue
             if d.stage == "weekly_report":
                 items.append({"link": f"{site}/weekly",
                               "title_zh": f"{d.reference or d.unit_code}：{_phase(d.phase, PHASES_ZH)}",

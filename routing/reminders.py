@@ -1,5 +1,5 @@
 """The reminders pass: before, at and after each deadline, the supervision list (督办), personal
-reminders and the Thursday weekly-report reminder (周调度).
+reminders, the Thursday weekly-report reminder (周调度) and the monthly-bulletin notice (月通报).
 
 Exactly once: each reminder is a row keyed by (subject, kind, due date, recipient) with a unique
 constraint, inserted in the same transaction as its mail in the outbox; a rerun, a restart or a second
@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 from sqlalchemy import and_, select
@@ -38,6 +38,7 @@ from routing.workdays import WorkCalendar
 log = logging.getLogger(__name__)
 TASKFORCE = "taskforce"
 BATCH = 5000
+MONTHLY_TIME = time(9, 0)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def run_pass(session: Session, ctx: ReminderContext, now: datetime) -> PassResul
     while True:
         pending, count = _due_deadlines(session, ctx, staff, today, result)
         if first:
-            pending += _personal(session, staff, today) + _weekly(session, ctx, staff, now)
+            pending += _personal(session, staff, today) + _weekly(session, ctx, staff, now) + _monthly(ctx, staff, now)
             first = False
         if pending:
             _deliver(session, ctx, staff, pending, result)
@@ -236,6 +237,22 @@ def _weekly(session: Session, ctx: ReminderContext, staff: Staff, now: datetime)
                   stage="weekly_report", phase="weekly_report")
         pending += [(head, due) for head in staff.heads.get(code, [])]
     return pending
+
+
+def first_workday_of_month(calendar: WorkCalendar, day: date) -> date:
+    return calendar.next_workday(day.replace(day=1))
+
+
+def _monthly(ctx: ReminderContext, staff: Staff, now: datetime) -> list[tuple[User, Due]]:
+    """On the month's first working day after 09:00: the coordinators are told last month's bulletin
+    (月通报) is ready to issue."""
+    today = now.date()
+    if today != first_workday_of_month(ctx.calendar, today) or now.time() < MONTHLY_TIME:
+        return []
+    last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    due = Due(subject=f"bulletin:{last:%Y-%m}", kind="monthly_bulletin", due_on=today, reference=f"{last:%Y-%m}",
+              stage="monthly_bulletin", phase="monthly_bulletin")
+    return [(user, due) for user in staff.coordinators]
 
 
 def _deliver(session: Session, ctx: ReminderContext, staff: Staff, pending: list[tuple[User, Due]],

@@ -120,6 +120,9 @@ def build_scheduler(app: Flask, runner: JobRunner) -> BlockingScheduler:
                       CronTrigger(day_of_week=WEEKDAYS[weekly.weekly_day], hour=weekly.weekly_time.hour,
                                   minute=weekly.weekly_time.minute, timezone=zone),
                       id="weekly_reminder", name="weekly_reminder", replace_existing=True)
+    scheduler.add_job(runner.wrap("monthly_bulletin", reminders_job),  # the pass knows the first working day
+                      CronTrigger(day="1-7", hour=9, minute=1, timezone=zone),
+                      id="monthly_bulletin", name="monthly_bulletin", replace_existing=True)
     return scheduler
 
 

@@ -239,3 +239,16 @@ def test_two_passes_at_once_send_each_reminder_once(app, session, ctx, team):
     # each pass writes one mail per person for the reminders it took; two passes at once may split them
     assert set(to) == {team.handler.email, team.head.email, team.coordinator.email}
     assert all(to.count(address) <= 2 for address in set(to))
+
+
+def test_the_coordinators_hear_on_the_first_working_day_that_the_bulletin_is_ready(app, session, ctx, team):
+    team.coordinator  # noqa: B018
+    run(app, session, at(date(2026, 10, 1), 10))  # National Day: not a working day
+    run(app, session, at(date(2026, 10, 8), 8, 45))  # the month's first working day, before 09:00
+    assert sent(session) == []
+    run(app, session, at(date(2026, 10, 8), 9, 30))
+    run(app, session, at(date(2026, 10, 8), 15))
+    run(app, session, at(date(2026, 10, 9), 10))
+    assert sent(session) == [("monthly_bulletin", "t-coordinator", "2026-10-08")]
+    [mail] = mails(app, session)
+    assert "2026-09 月通报" in mail["subject"] and "/bulletin?month=2026-09" in mail["text"]
