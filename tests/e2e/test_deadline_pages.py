@@ -90,7 +90,7 @@ def test_coordinator_reads_the_supervision_list_and_the_weekly_status(app, live_
         assert run_pass(session, reminder_context(app), now).escalated == 1
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
     sign_in(page, live_server, "coord", otp=otp_code(SECRET))
-    page.get_by_role("link", name="督办").click()
+    page.get_by_role("link", name="督办", exact=True).click()
     table = page.get_by_test_id("supervision")
     assert case.report.reference in table.inner_text() and "逾期 30 天" in table.inner_text()
     assert "医疗保障事务服务中心兴隆台分中心" in page.get_by_test_id("overdue-by-unit").inner_text()
@@ -98,7 +98,7 @@ def test_coordinator_reads_the_supervision_list_and_the_weekly_status(app, live_
     if missing:  # in 2026 the 2027 schedule is not yet in holidays.toml: every task-force page says so
         assert str(missing[0]) in page.get_by_test_id("calendar-warning").inner_text()
     shot(page, "deadlines-20-supervision")
-    page.get_by_role("link", name="周调度").click()
+    page.get_by_role("link", name="周调度", exact=True).click()
     status = page.get_by_test_id("weekly-this")
     assert "未报送" in status.locator("tr[data-unit=medinsure]").inner_text()
     shot(page, "deadlines-21-weekly-status")
