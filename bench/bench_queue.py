@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert  # noqa: E402
+from sqlalchemy import create_engine, insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from core.accounts import User, hash_password  # noqa: E402
@@ -58,7 +58,10 @@ def fill(url: str, n: int) -> None:
                                   transfer_suggested=False, routing_reason="", created_at=at, updated_at=at,
                                   how_found="report", not_accepted_reason="", plan_problem="", plan_measures="",
                                   plan_responsible="", plan_goal="", findings_note="", rectification_note="",
-                                  plan_deadline=(at + timedelta(days=60)).date() if status == "in_progress" else None))
+                                  plan_deadline=(at + timedelta(days=60)).date() if status == "in_progress" else None,
+                                  received_at=at, deadlines_version=1, next_due_uncertain=False,
+                                  next_due_on=(at + timedelta(days=rnd.choice((15, 60)))).date()
+                                  if status in ("to_accept", "in_progress", "triage") else None))
                 links.append(dict(case_id=rid, report_id=rid))
                 units.append(dict(case_id=rid, unit_code=cases[-1]["lead_unit"], role="lead"))
                 if rnd.random() < 0.3 and lead != "health":
@@ -74,19 +77,70 @@ def fill(url: str, n: int) -> None:
     engine.dispose()
 
 
-def measure(url: str) -> None:
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def timed(fn, rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def measure(url: str, rounds: int = 30) -> None:
+    """Server time of the real views (access checks, tab counts, templates) in a request context, and of
+    a bare baseline: the same 50 rows (cases joined to their reports, newest first) with no access
+    check, no counts and no template."""
+    import flask_login
+    from sqlalchemy import text as sql
+    from core.factory import create_app
+    app = create_app(env={"APP_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
+                          "IDENTITY_KEY": "A" * 43 + "=", "RATELIMIT_ENABLED": "false",
+                          "INSTANCE_DIR": tempfile.mkdtemp()})
     engine = create_engine(url)
     with sessionmaker(engine)() as s:
-        for username in ("h", "c"):
-            user = s.query(User).filter_by(username=username).one()
-            for tab, q in (("to_accept", ""), ("in_progress", ""), ("closed", ""), ("all", ""), ("all", "回扣 12")):
-                times = []
-                for page in (1, 2, 50):
-                    t = time.perf_counter()
-                    result = queue_page(s, user, QueueFilters(tab=tab, q=q, page=page))
-                    times.append((time.perf_counter() - t) * 1000)
-                print(f"  {username:2} {tab:12} q={q!r:10} total {result.total:7d}  "
-                      f"median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms")
+        s.execute(sql("ANALYZE")) if url.startswith("sqlite") else None
+        users = {u.username: u for u in s.query(User).all()}
+        refs = [r for (r,) in s.execute(sql("SELECT reference FROM reports ORDER BY id DESC LIMIT 200"))]
+        baseline = timed(lambda: s.execute(sql(
+            "SELECT c.id, c.status, r.reference, r.title FROM cases c JOIN reports r ON r.id = c.report_id "
+            "ORDER BY c.received_at DESC LIMIT 50")).all(), rounds)
+    print(f"  baseline (bare 50-row query)             p50 {pct(baseline, 50):6.1f} ms  p95 {pct(baseline, 95):6.1f} ms")
+    queue, case_page = app.view_functions["staff.queue"], app.view_functions["staff.case_page"]
+    for username in ("h", "c"):
+        for label, path, view, kwargs in (
+                ("queue to_accept", "/queue?tab=to_accept", queue, {}),
+                ("queue in_progress", "/queue?tab=in_progress", queue, {}),
+                ("queue closed page 50", "/queue?tab=closed&page=50", queue, {}),
+                ("queue all", "/queue?tab=all", queue, {}),
+                ("queue search", "/queue?tab=all&q=%E5%9B%9E%E6%89%A3%2012", queue, {})):
+            def call(path=path, view=view, kwargs=kwargs):
+                with app.test_request_context(path):
+                    flask_login.login_user(users[username])
+                    view(**kwargs)
+            times = timed(call, rounds)
+            print(f"  {username:2} {label:36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms  "
+                  f"({pct(times, 95) / max(pct(baseline, 95), 0.01):.0f}× baseline)")
+        with app.app_context():
+            from core.db import get_session
+            from core.access import visible_clause
+            with app.test_request_context("/"):
+                visible = [r for r in refs[:60] if get_session().scalar(
+                    select(Case.id).join(Report, Report.id == Case.report_id)
+                    .where(Report.reference == r, visible_clause(get_session(), users[username])))]
+        cycle = iter(visible * rounds)
+
+        def case_call():
+            ref = next(cycle)
+            with app.test_request_context(f"/cases/{ref}"):
+                flask_login.login_user(users[username])
+                case_page(reference=ref)
+        times = timed(case_call, rounds)
+        print(f"  {username:2} {'case page':36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms")
     engine.dispose()
 
 
@@ -95,5 +149,6 @@ if __name__ == "__main__":
     url = sys.argv[2] if len(sys.argv) > 2 else f"sqlite:///{tempfile.mkdtemp()}/queue.sqlite3"
     t = time.perf_counter()
     fill(url, n)
-    print(f"queue page with {n} cases on {url.split(':')[0]} (filled in {time.perf_counter() - t:.0f} s)")
+    print(f"queue and case pages with {n:,} cases on {url.split(':')[0]} (filled in {time.perf_counter() - t:.0f} s); "
+          "server time of the view, templates included, for a unit handler (h) and the task force (c):")
     measure(url)

@@ -24,7 +24,7 @@ class Report(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text)
     occurred: Mapped[str] = mapped_column(String(500), default="")  # when and where, as told
-    accused_name: Mapped[str] = mapped_column(String(200), default="")
+    accused_name: Mapped[str] = mapped_column(String(200), default="", index=True)  # recusal looks names up
     accused_institution: Mapped[str] = mapped_column(String(200), default="")
     accused_position: Mapped[str] = mapped_column(String(200), default="")
     anonymous: Mapped[bool] = mapped_column(default=True)

@@ -104,6 +104,8 @@ def sync_deadlines(session: Session, case: Case, *, today: date | None = None,
     """Open, move or end the case's deadline rows; return the open ones. The caller commits."""
     policy, calendar = rules or current_rules()
     today = today or local_today()
+    if case.received_at is None and case.report is not None:
+        case.received_at = case.report.received_at
     session.flush()
     expected = expected_stages(session, case, policy)
     rows = list(session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id,

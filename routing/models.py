@@ -63,6 +63,15 @@ class Case(Base):
     next_due_stage: Mapped[str | None] = mapped_column(String(20))
     next_due_uncertain: Mapped[bool] = mapped_column(default=False, server_default=false())
     deadlines_version: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
+    received_at: Mapped[datetime | None] = mapped_column()  # the first report's, copied: queues sort on it
+
+    __table_args__ = (  # the queue's tabs count and page through these without touching every case
+        Index("ix_cases_lead_status_received", "lead_unit", "status", "received_at"),
+        Index("ix_cases_status_received", "status", "received_at"),
+        Index("ix_cases_lead_due", "lead_unit", "next_due_on"),
+        Index("ix_cases_lead_received", "lead_unit", "received_at"),
+        Index("ix_cases_received", "received_at"),
+    )
 
     report: Mapped[Report] = relationship()
     units: Mapped[list["CaseUnit"]] = relationship(back_populates="case", cascade="all, delete-orphan",

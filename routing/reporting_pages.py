@@ -4,6 +4,7 @@ every unit from one page. Every download is recorded in the audit trail."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
@@ -12,13 +13,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.access import CASE_ROLES, roles_required
+from core.accounts import User
 from core.audit import record
 from core.db import get_session
 from core.units import Unit, list_units
 from intake.models import Report
 from routing.bulletin import LOCAL, month_figures, month_start, previous_month
 from routing.deadlines import local_today
-from routing.ledger_export import KINDS, LedgerExportError, export_ledger
+from routing.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
 from routing.models import Case, NegativeListItem
 from routing.reminders import supervision_list
 from routing.reporting_xlsx import write_bulletin, write_weekly
@@ -96,15 +98,44 @@ def bulletin_xlsx():
 @roles_required(*TASKFORCE_ROLES)
 def weekly_xlsx():
     session = get_session()
-    monday = week_of(local_today())
-    if request.args.get("week") == "last":
-        monday -= timedelta(days=7)
+    monday = _week(request.args.get("week"))
     out = io.BytesIO()
     write_weekly(weekly_status(session, monday), out, monday)
     record(session, "weekly.exported", actor=current_user, week_of=monday.isoformat())
     session.commit()
     out.seek(0)
     return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"周调度-{monday}.xlsx", max_age=0)
+
+
+@bp.get("/weekly.zip")
+@roles_required(*TASKFORCE_ROLES)
+def weekly_zip():
+    """Everything the units send on Thursday, at once: the week's reports and each unit's two ledgers."""
+    session = get_session()
+    monday = _week(request.args.get("week"))
+    status = weekly_status(session, monday)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        summary = io.BytesIO()
+        write_weekly(status, summary, monday)
+        bundle.writestr(f"周调度-{monday}.xlsx", summary.getvalue())
+        for unit, report in status:
+            submitter = session.get(User, report.submitted_by) if report else None
+            filled = FilledBy(unit.name, (submitter.display_name or submitter.username) if submitter else "", "")
+            for kind, label in (("institution", "机构"), ("individual", "个人")):
+                part = io.BytesIO()
+                write_ledger(session, kind, part, filled, unit=unit.code)
+                bundle.writestr(f"{unit.name}-工作台账（{label}）.xlsx", part.getvalue())
+    record(session, "weekly.exported", actor=current_user, week_of=monday.isoformat(), with_ledgers=True)
+    session.commit()
+    out.seek(0)
+    return send_file(out, mimetype="application/zip", as_attachment=True, download_name=f"周调度-{monday}.zip",
+                     max_age=0)
+
+
+def _week(value: str | None) -> date:
+    monday = week_of(local_today())
+    return monday - timedelta(days=7) if value == "last" else monday
 
 
 @bp.get("/ledgers")

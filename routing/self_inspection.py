@@ -16,6 +16,7 @@ from intake.errors import ValidationFailed
 from intake.submit import IntakeContext, submit_report
 from intake.validate import ReportInput
 from routing.case_rules import InvalidInput, MissingInput, NotAllowed, sync_public_status
+from routing.deadlines import local_today, sync_deadlines
 from routing.ledger_entries import INSTITUTION_FIELDS, ledger_values
 from routing.models import Case, CaseReport, CaseUnit, LedgerInstitution, NegativeListItem
 
@@ -52,7 +53,7 @@ def record_self_inspection(session: Session, ctx: IntakeContext, actor: User, *,
     def open_case(report, _receipt) -> None:
         case = Case(report_id=report.id, status="in_progress", item_code=item.code, area=item.area, lead_unit=lead,
                     in_scope=True, routing_reason=f"self-inspection recorded by {actor.label()}"[:500],
-                    how_found="self_inspection", accepted_at=utcnow())
+                    how_found="self_inspection", accepted_at=utcnow(), handling_from=local_today())
         case.units.append(CaseUnit(unit_code=lead, role="lead"))
         session.add(case)
         session.flush()
@@ -61,6 +62,7 @@ def record_self_inspection(session: Session, ctx: IntakeContext, actor: User, *,
         session.add(row)
         session.flush()
         sync_public_status(session, case)
+        sync_deadlines(session, case)
         record(session, "case.self_inspection_recorded", actor=actor, case_id=case.id, report_id=report.id,
                ledger_row_id=row.id, item_code=item.code, found_on=values["found_on"].isoformat())
         made["case"] = case

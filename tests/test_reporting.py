@@ -148,6 +148,14 @@ def test_task_force_pages_and_downloads(app, client, session, ctx, team):
     assert rows_of(download.data)[0][0].startswith("兴隆台区医药领域腐败问题集中整治工作月通报")
     weekly = client.get("/weekly.xlsx")
     assert ("兴隆台区卫生健康局", "未报送") in [r[:2] for r in rows_of(weekly.data)]
+    bundle = client.get("/weekly.zip")
+    assert bundle.status_code == 200 and bundle.mimetype == "application/zip"
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as z:
+        names = z.namelist()
+        assert len(names) == 1 + 5 * 2  # the reports, and each unit's two ledgers
+        health = rows_of(z.read("兴隆台区卫生健康局-工作台账（机构）.xlsx"))
+        assert list(health[2]) == ATT3 and health[3][1] == "区人民医院"
     form = hidden_fields(client.get("/ledgers").get_data(as_text=True))
     xlsx = client.post("/ledgers/export", data={**form, "kind": "institution", "unit": "all", "person": "专班",
                                                 "contact": "0427-0000000"})
