@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.access import is_recused
+from core.access import recused_case_ids
 from core.accounts import User
 from core.db import utcnow
 from core.units import Unit
@@ -95,6 +97,15 @@ class Staff:
             if user.role == "coordinator":
                 self.coordinators.append(user)
 
+        self._recused: dict[int, set[int]] = {}
+
+    def recused(self, session: Session, user: User, case_id: int) -> bool:
+        """The user is named in the case (looked up once per person and pass)."""
+        if user.id not in self._recused:
+            ids = recused_case_ids(session, user)
+            self._recused[user.id] = set(session.scalars(ids)) if ids is not None else set()
+        return case_id in self._recused[user.id]
+
     def unit_heads(self, unit: str) -> list[User]:
         return self.coordinators if unit == TASKFORCE else self.heads.get(unit, [])
 
@@ -157,12 +168,15 @@ def _due_deadlines(session: Session, ctx: ReminderContext, staff: Staff, today: 
         .order_by(CaseDeadline.next_remind_on, CaseDeadline.id).limit(BATCH).with_for_update(of=CaseDeadline,
                                                                                              skip_locked=True)).all()
     pending: list[tuple[User, Due]] = []
+    ids = [deadline.case_id for deadline, _case, _ref in rows]
+    supervised = set(session.execute(select(Supervision.case_id, Supervision.stage, Supervision.due_on)
+                                     .where(Supervision.case_id.in_(ids))).all()) if ids else set()
     for deadline, case, reference in rows:
         if case.status not in OPEN and deadline.stage != "result_feedback":  # ended cases are never reminded
             deadline.next_remind_on = None
             continue
         plan = ctx.policy.reminder_plan(ctx.calendar, deadline.due_on, today)
-        escalated = _escalated(session, deadline)
+        escalated = (deadline.case_id, deadline.stage, deadline.due_on) in supervised
         if not escalated and plan.escalate_on <= today and deadline.stage != "result_feedback":
             if _escalate(session, deadline):
                 result.escalated += 1
@@ -179,13 +193,7 @@ def _for(staff: Staff, session: Session, case: Case, deadline: CaseDeadline, ref
     due = Due(subject=f"case:{case.id}", kind=f"{deadline.stage}:{phase}", due_on=deadline.due_on, case_id=case.id,
               reference=reference, stage=deadline.stage, phase=phase, unit_code=case.lead_unit)
     return [(user, due) for user in recipients(staff, case, deadline.stage, phase)
-            if not is_recused(session, user, case)]
-
-
-def _escalated(session: Session, deadline: CaseDeadline) -> bool:
-    return session.scalar(select(Supervision.id).where(Supervision.case_id == deadline.case_id,
-                                                       Supervision.stage == deadline.stage,
-                                                       Supervision.due_on == deadline.due_on)) is not None
+            if not staff.recused(session, user, case.id)]
 
 
 def _escalate(session: Session, deadline: CaseDeadline) -> bool:
@@ -208,7 +216,7 @@ def _personal(session: Session, staff: Staff, today: date) -> list[tuple[User, D
     for reminder, case, reference in rows:
         reminder.sent_at = utcnow()
         user = staff.users.get(reminder.user_id) or session.get(User, reminder.user_id)
-        if user is None or not user.active or is_recused(session, user, case):
+        if user is None or not user.active or staff.recused(session, user, case.id):
             continue
         pending.append((user, Due(subject=f"case:{case.id}", kind="personal", due_on=reminder.remind_on,
                                   case_id=case.id, reference=reference, stage="personal", phase="personal",
@@ -255,6 +263,18 @@ def _monthly(ctx: ReminderContext, staff: Staff, now: datetime) -> list[tuple[Us
     return [(user, due) for user in staff.coordinators]
 
 
+def _insert_new(session: Session, rows: list[dict]) -> dict[tuple, int]:
+    """Insert the reminder keys that are not taken yet, in one statement; {key: row id} of those this
+    call inserted. A key another pass holds (a rerun, a restart, the other scheduler) is skipped."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert_ = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    stmt = (insert_(Reminder).on_conflict_do_nothing(index_elements=["subject", "kind", "due_on", "recipient_id"])
+            .returning(Reminder.id, Reminder.subject, Reminder.kind, Reminder.due_on, Reminder.recipient_id))
+    return {tuple(r[1:]): r[0] for r in session.execute(stmt, rows)}
+
+
 def _deliver(session: Session, ctx: ReminderContext, staff: Staff, pending: list[tuple[User, Due]],
              result: PassResult) -> None:
     """Insert each reminder's key (skipping those already sent), then one mail per person for the new ones."""
@@ -264,18 +284,14 @@ def _deliver(session: Session, ctx: ReminderContext, staff: Staff, pending: list
         users[user.id] = user
         if due not in by_user[user.id]:
             by_user[user.id].append(due)
+    now = utcnow()
+    keys = [{"subject": d.subject, "case_id": d.case_id, "kind": d.kind, "due_on": d.due_on, "recipient_id": uid,
+             "status": "queued" if users[uid].email else "no_address", "created_at": now}
+            for uid, dues in by_user.items() for d in dues]
+    inserted = _insert_new(session, keys)
     for user_id, dues in by_user.items():
         user = users[user_id]
-        fresh: list[tuple[Due, Reminder]] = []
-        for due in dues:
-            row = Reminder(subject=due.subject, case_id=due.case_id, kind=due.kind, due_on=due.due_on,
-                           recipient_id=user_id, status="queued" if user.email else "no_address")
-            try:
-                with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:
-                continue  # sent before (a rerun, a restart, the other scheduler)
-            fresh.append((due, row))
+        fresh = [d for d in dues if (d.subject, d.kind, d.due_on, user_id) in inserted]
         if not fresh:
             continue
         result.reminders += len(fresh)
@@ -285,13 +301,13 @@ def _deliver(session: Session, ctx: ReminderContext, staff: Staff, pending: list
             log.warning("%d reminder(s) for %s, who has no email address (shown in the queue only)",
                         len(fresh), user.username)
             continue
-        mail = ctx.render(user, [d for d, _ in fresh])
+        mail = ctx.render(user, fresh)
         outbox = enqueue(session, ctx.cipher, OutgoingMail(to=user.email, subject=mail.subject, text=mail.text,
                                                            html=mail.html),
                          kind="reminder", message_id=f"<xlt.reminder.{secrets.token_hex(12)}@{ctx.mail_domain}>")
         session.flush()
-        for _, row in fresh:
-            row.outbox_id = outbox.id
+        ids = [inserted[(d.subject, d.kind, d.due_on, user_id)] for d in fresh]
+        session.execute(update(Reminder).where(Reminder.id.in_(ids)).values(outbox_id=outbox.id))
         result.mails += 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ class WorkCalendar:
     workdays: set[date] = field(default_factory=set)   # from the config: make-up working days
     complete_years: set[int] = field(default_factory=set)
     _warned: set[frozenset[int]] = field(default_factory=set, repr=False, compare=False)
+    _days: dict[date, tuple[bool, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, path: Path) -> "WorkCalendar":
@@ -57,7 +59,14 @@ class WorkCalendar:
         return year in self.complete_years or _library_knows(year)
 
     def is_workday(self, day: date) -> tuple[bool, bool]:
-        """(is a working day, answered by the weekends-only fallback)."""
+        """(is a working day, answered by the weekends-only fallback). Memoised: the library's own
+        look-up is slow, and a reminders pass asks about the same few weeks thousands of times."""
+        answer = self._days.get(day)
+        if answer is None:
+            answer = self._days[day] = self._look_up(day)
+        return answer
+
+    def _look_up(self, day: date) -> tuple[bool, bool]:
         if day in self.workdays:
             return True, False
         if day in self.holidays:
@@ -125,6 +134,7 @@ class WorkCalendar:
         return [y for y in years if not self.known(y)]
 
 
+@lru_cache(maxsize=None)
 def _library_knows(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
