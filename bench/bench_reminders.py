@@ -99,14 +99,7 @@ def reset(session, today: date) -> None:
     session.commit()
 
 
-if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    due = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
-    url = sys.argv[3] if len(sys.argv) > 3 else f"sqlite:///{tempfile.mkdtemp()}/reminders.sqlite3"
-    t = time.perf_counter()
-    fill(url, n, due)
-    print(f"reminders pass: {n:,} open cases, {due:,} with a reminder due, on {url.split(':')[0]} "
-          f"(filled in {time.perf_counter() - t:.0f} s)")
+def measure(url: str) -> None:
     from core.db import new_session
     from core.factory import create_app
     from routing.jobs import reminder_context
@@ -121,6 +114,7 @@ if __name__ == "__main__":
                              .where(CaseDeadline.state == "open")).all()
             baseline = time.perf_counter() - t
             del rows
+            reset(s, NOW.date())
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             t = time.perf_counter()
             result = run_pass(s, ctx, NOW)
@@ -139,5 +133,20 @@ if __name__ == "__main__":
           f"{idle * 1000:.0f} ms")
     print(f"  baseline (read every open deadline once): {baseline:.2f} s — the pass costs "
           f"{elapsed / baseline:.2f}× that, and its idle pass {idle / baseline:.3f}×")
-    print(f"  memory: peak {peak / 1e6:.0f} MB of Python objects during the pass (tracemalloc); process max RSS "
-          f"{rss_after / 1024:.0f} MB (grew {max(rss_after - rss_before, 0) / 1024:.0f} MB in the pass)")
+    print(f"  memory (a process of its own, after the fill): peak {peak / 1e6:.0f} MB of Python objects during the "
+          f"pass; process max RSS {rss_after / 1024:.0f} MB (the pass added {max(rss_after - rss_before, 0) / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--measure"]:
+        measure(sys.argv[2])
+        sys.exit(0)
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    due = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    url = sys.argv[3] if len(sys.argv) > 3 else f"sqlite:///{tempfile.mkdtemp()}/reminders.sqlite3"
+    t = time.perf_counter()
+    fill(url, n, due)
+    print(f"reminders pass: {n:,} open cases, {due:,} with a reminder due, on {url.split(':')[0]} "
+          f"(filled in {time.perf_counter() - t:.0f} s)", flush=True)
+    import subprocess
+    subprocess.run([sys.executable, __file__, "--measure", url], check=True)
