@@ -109,11 +109,6 @@ def measure(url: str) -> None:
     with app.app_context():
         ctx = reminder_context(app)
         with new_session() as s:
-            t = time.perf_counter()
-            rows = s.execute(select(CaseDeadline.id, CaseDeadline.next_remind_on)
-                             .where(CaseDeadline.state == "open")).all()
-            baseline = time.perf_counter() - t
-            del rows
             reset(s, NOW.date())
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             t = time.perf_counter()
@@ -123,6 +118,11 @@ def measure(url: str) -> None:
             idle = time.perf_counter()
             run_pass(s, ctx, NOW + timedelta(minutes=10))  # the next pass: nothing due
             idle = time.perf_counter() - idle
+            t = time.perf_counter()  # after the pass, so that its rows do not count in the pass's memory
+            rows = s.execute(select(CaseDeadline.id, CaseDeadline.next_remind_on)
+                             .where(CaseDeadline.state == "open")).all()
+            baseline = time.perf_counter() - t
+            del rows
             reset(s, NOW.date())
             tracemalloc.start()
             run_pass(s, ctx, NOW)
