@@ -131,6 +131,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,  # Flask-Login's cookie (never set: no "remember me"), locked anyway
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 1800),
         "WTF_CSRF_TIME_LIMIT": _int(env, "CSRF_TIME_LIMIT_SECONDS", 3 * 3600),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
