@@ -96,6 +96,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         identity_key = env.get("IDENTITY_KEY") or _instance_secret(instance, "identity_key", _new_identity_key)
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'xinglongtai.sqlite3'}"
     check_identity_key(identity_key)
+    previous_keys = [check_identity_key(k.strip()) for k in env.get("IDENTITY_KEY_PREVIOUS", "").split(",") if k.strip()]
 
     upload_dir = Path(env.get("UPLOAD_DIR") or instance / "uploads")
     max_file_mb = _int(env, "MAX_FILE_MB", 20)
@@ -105,6 +106,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "TESTING": app_env == "testing",
         "SECRET_KEY": secret_key,
         "IDENTITY_KEY": identity_key,
+        # Keys being rotated out, newest first: they still decrypt; `flask identity rotate` re-encrypts
+        # everything under IDENTITY_KEY. The oldest one keeps deriving the receipt and mail-signature keys.
+        "IDENTITY_KEY_PREVIOUS": previous_keys,
         # Keyed slow hash of receipts; derived from IDENTITY_KEY unless set on its own.
         "RECEIPT_KEY": env.get("RECEIPT_KEY") or "",
         "RECEIPT_SCRYPT_N": _int(env, "RECEIPT_SCRYPT_N", 2 ** 14),
@@ -155,6 +159,10 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 20),
         # A mail claimed by a sender that then died is taken over after this long.
         "MAIL_CLAIM_SECONDS": _int(env, "MAIL_CLAIM_SECONDS", 600),
+        # Data retention: ended cases lose reporter identities and evidence files after this many days
+        # (0 keeps them for ever); the task force is told RETENTION_NOTICE_HOURS before.
+        "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 3 * 365),
+        "RETENTION_NOTICE_HOURS": _int(env, "RETENTION_NOTICE_HOURS", 72),
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # The scheduler process (`flask scheduler run`): job intervals and the lease other processes wait on.
         "SCHEDULER_REMINDERS_SECONDS": _int(env, "SCHEDULER_REMINDERS_SECONDS", 600),

@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
                               default_translation_directories=str(BASE_DIR / "translations"))
     app.extensions["intake"] = build_intake_context(app.config)
 
-    from core import admin, auth, cli, web
+    from core import admin, auth, cli, keys_cli, web
     from intake import api, clerk, mail_admin, mail_cli, public
     from routing import deadline_pages, reporting_pages, runtime, staff
     web.init_app(app)
@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     extensions.csrf.exempt(api.bp)
     cli.init_app(app)
     mail_cli.init_app(app)
+    keys_cli.init_app(app)  # `identity rotate`
     runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
     clerk.init_app(app)
     mail_admin.init_app(app)
@@ -54,7 +55,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 
 
 def build_intake_context(config: dict) -> IntakeContext:
-    cipher = IdentityCipher(config["IDENTITY_KEY"])
+    cipher = IdentityCipher(config["IDENTITY_KEY"], *config.get("IDENTITY_KEY_PREVIOUS", []))
     receipt_key = config["RECEIPT_KEY"].encode() if config["RECEIPT_KEY"] else cipher.derive(b"xlt-receipt-key")
     return IntakeContext(
         cipher=cipher,

@@ -20,11 +20,12 @@ class Identity:
 
 
 class IdentityCipher:
-    """Encrypts with the first key, decrypts with any (for rotation: new key first, old after)."""
+    """Encrypts with the first key, decrypts with any (for rotation: new key first, old after). Subkeys
+    are derived from the oldest key, so that receipts and signed mail ids outlive a rotation."""
 
     def __init__(self, *keys: str):
         self._fernet = MultiFernet([Fernet(k) for k in keys])
-        self._primary = keys[0].encode("ascii")
+        self._root = keys[-1].encode("ascii")
 
     def encrypt(self, identity: Identity) -> bytes:
         return self._fernet.encrypt(json.dumps(asdict(identity), ensure_ascii=False).encode("utf-8"))
@@ -40,4 +41,8 @@ class IdentityCipher:
 
     def derive(self, label: bytes) -> bytes:
         """A subkey for another purpose (receipt hashing), independent of the encryption key's use."""
-        return hmac.new(self._primary, label, hashlib.sha256).digest()
+        return hmac.new(self._root, label, hashlib.sha256).digest()
+
+    def rotate(self, token: bytes) -> bytes:
+        """The same plaintext encrypted under the first key (fails if no key opens it)."""
+        return self._fernet.rotate(token)

@@ -72,6 +72,25 @@ class AttachmentStore:
     def delete(self, stored_name: str) -> None:
         _discard(self.path(stored_name))
 
+    def shred(self, stored_name: str) -> bool:
+        """Overwrite the file with zeros (flushed to disk), then remove it. False if it was not there.
+        (On copy-on-write or journalling storage an overwrite is best effort; the file is gone either way.)"""
+        path = self.path(stored_name)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return False
+        with open(path, "r+b") as fh:
+            left, block = size, b"\0" * 65536
+            while left > 0:
+                fh.write(block[:min(left, len(block))])
+                left -= min(left, len(block))
+            fh.flush()
+            os.fsync(fh.fileno())
+        path.unlink()
+        _fsync_dir(path.parent)
+        return True
+
     def open(self, stored_name: str) -> BinaryIO:
         return open(self.path(stored_name), "rb")
 

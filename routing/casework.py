@@ -135,6 +135,7 @@ def reopen(session: Session, actor: User, case: Case, reason: str) -> Case:
     reason = required_text(reason, NOTE_LIMIT, field="reason")
     previous = case.status
     case.status, case.closed_at, case.handling_from = "in_progress", None, local_today()  # a new handling period
+    case.purge_warned_at = None  # a retention notice no longer applies
     if previous == "not_accepted":
         case.not_accepted_reason = ""
         case.accepted_at = case.accepted_at or utcnow()

@@ -75,6 +75,17 @@ def reminders_job(app: Flask, now: datetime | None = None) -> PassResult:
     return result
 
 
+def retention_job(app: Flask, now=None):
+    from core.db import utcnow
+    from routing.retention import RetentionPolicy, retention_pass
+    ctx = app.extensions["intake"]
+    with new_session() as session:
+        return retention_pass(session, ctx.store, ctx.cipher,
+                              RetentionPolicy(app.config["RETENTION_DAYS"], app.config["RETENTION_NOTICE_HOURS"]),
+                              now or utcnow(), site_url=app.config["SITE_URL"],
+                              mail_domain=app.config["MAIL_FROM"].split("@")[-1] or "localhost")
+
+
 def outbox_job(app: Flask) -> None:
     if not app.config["SMTP_URL"]:
         return

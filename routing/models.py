@@ -64,6 +64,8 @@ class Case(Base):
     next_due_uncertain: Mapped[bool] = mapped_column(default=False, server_default=false())
     deadlines_version: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
     received_at: Mapped[datetime | None] = mapped_column()  # the first report's, copied: queues sort on it
+    purge_warned_at: Mapped[datetime | None] = mapped_column()  # retention: the task force was told (72 h before)
+    purged_at: Mapped[datetime | None] = mapped_column(index=True)  # identities and evidence removed
 
     __table_args__ = (  # the queue's tabs count and page through these without touching every case
         Index("ix_cases_lead_status_received", "lead_unit", "status", "received_at"),

@@ -52,6 +52,23 @@ def init_app(app: Flask) -> None:
             click.echo(f"warning: no official holiday schedule for {', '.join(map(str, missing))}; deadlines "
                        f"there are counted with weekends only (add the year to config/holidays.toml)")
 
+    @app.cli.group("retention")
+    def retention_group():
+        """Data retention of ended cases (RETENTION_DAYS, RETENTION_NOTICE_HOURS)."""
+
+    @retention_group.command("run")
+    @click.option("--now", "now", default=None, metavar="YYYY-MM-DDTHH:MM", help="Run as if it were this UTC moment.")
+    def retention_run(now):
+        """Announce the cases whose retention ends within the notice period; purge those announced in time."""
+        from routing.jobs import retention_job
+        moment = None
+        if now:
+            try:
+                moment = datetime.fromisoformat(now).replace(tzinfo=None)
+            except ValueError:
+                raise click.BadParameter("use the form 2029-12-01T03:00", param_hint="--now")
+        click.echo(retention_job(current_app._get_current_object(), moment).summary())
+
     @app.cli.group("deadlines")
     def deadlines_group():
         """Time limits of cases (config/deadlines.toml)."""

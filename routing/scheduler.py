@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.db import new_session, utcnow
 from routing.deadline_models import SchedulerLease
-from routing.jobs import mail_fetch_job, outbox_job, reminders_job
+from routing.jobs import mail_fetch_job, outbox_job, reminders_job, retention_job
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -120,6 +120,8 @@ def build_scheduler(app: Flask, runner: JobRunner) -> BlockingScheduler:
                       CronTrigger(day_of_week=WEEKDAYS[weekly.weekly_day], hour=weekly.weekly_time.hour,
                                   minute=weekly.weekly_time.minute, timezone=zone),
                       id="weekly_reminder", name="weekly_reminder", replace_existing=True)
+    scheduler.add_job(runner.wrap("retention", retention_job), CronTrigger(hour=2, minute=30, timezone=zone),
+                      id="retention", name="retention", replace_existing=True)
     scheduler.add_job(runner.wrap("monthly_bulletin", reminders_job),  # the pass knows the first working day
                       CronTrigger(day="1-7", hour=9, minute=1, timezone=zone),
                       id="monthly_bulletin", name="monthly_bulletin", replace_existing=True)
