@@ -56,3 +56,17 @@ def post_large_multipart(client, url: str, data: dict):
             environ["wsgi.input"].close()
     finally:
         builder.close()
+
+
+def multipart(fields: dict, files: list[tuple[str, str, bytes]], boundary: str = "xltboundary7d9") -> tuple[bytes, str]:
+    """A multipart/form-data body built by hand (the test client spools big bodies to files it never
+    closes): (body, content type)."""
+    out = []
+    for name, value in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for field, filename, data in files:
+        safe_name = filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{safe_name}"\r\n'
+                   f"Content-Type: application/octet-stream\r\n\r\n".encode("utf-8", "surrogatepass") + data + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
