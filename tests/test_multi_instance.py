@@ -114,7 +114,8 @@ def test_two_instances_one_database_one_store_one_redis_one_scheduler(migrated_p
            "SCHEDULER_LEASE_SECONDS": "3", "PYTHONUNBUFFERED": "1"}
     app = make_test_app(migrated_postgres, tmp_path, env={"UPLOAD_DIR": str(shared_uploads),
                                                            "DOMAIN_CONFIG_DIR": str(config_dir)})
-    maker = sessionmaker(create_engine(migrated_postgres))
+    engine = create_engine(migrated_postgres)
+    maker = sessionmaker(engine)
     with maker() as session:
         handler = make_user(session, "mh", role="handler", unit="market", display_name="承办人")
         make_user(session, "mhead", role="unit_head", unit="market")
@@ -191,6 +192,7 @@ def test_two_instances_one_database_one_store_one_redis_one_scheduler(migrated_p
             except subprocess.TimeoutExpired:  # pragma: no cover
                 proc.kill()
         sink.stop()
+        engine.dispose()
         app.extensions["db_engine"].dispose()
 
 
