@@ -9,6 +9,7 @@ from flask import Flask, jsonify, make_response, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.db import get_session
@@ -87,6 +88,20 @@ def init_app(app: Flask) -> None:
         response = make_response(render_template("error.html", status=status, message=message), status)
         if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(exc: Exception):
+        """The database is down or restarting: a clear 503 (nothing was acknowledged), not a 500."""
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc.orig).__name__
+                    if getattr(exc, "orig", None) is not None else type(exc).__name__)
+        message = error_messages()[503]
+        if _is_api():
+            response = make_response(api_error(503, "unavailable", message))
+        else:
+            response = make_response(render_template("error.html", status=503, message=message), 503)
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(Exception)
