@@ -102,6 +102,7 @@ class Schedulers:
                 proc.wait(10)
             except subprocess.TimeoutExpired:  # pragma: no cover
                 proc.kill()
+                proc.wait(10)
 
     def log(self, name: str) -> str:
         return (self.tmp_path / f"scheduler-{name}.log").read_text(errors="replace")
@@ -196,3 +197,64 @@ def test_two_schedulers_a_killed_holder_and_a_killed_drain_send_every_reminder_o
     assert statuses == {"sent": len(ids)}
     assert session.scalar(select(func.count()).select_from(PersonalReminder)
                           .where(PersonalReminder.sent_at.is_(None))) == 0
+
+
+@pytest.mark.postgres
+def test_a_scheduler_killed_in_the_middle_of_a_reminders_pass_loses_and_doubles_nothing(migrated_postgres, tmp_path):
+    """The pass is stopped at its first write by a table lock the test holds (PostgreSQL), killed there with
+    SIGKILL, and a new scheduler sends every reminder once."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import sessionmaker
+    from tests.conftest import _truncate_all, make_test_app
+    _truncate_all(migrated_postgres)
+    sink = SmtpSink().start()
+    config = config_dir_for_today(tmp_path)
+    env = {**os.environ, "APP_ENV": "testing", "SECRET_KEY": "test-secret-key-" + "x" * 32,
+           "IDENTITY_KEY": IDENTITY_KEY, "DATABASE_URL": migrated_postgres, "INSTANCE_DIR": str(tmp_path / "instance"),
+           "UPLOAD_DIR": str(tmp_path / "uploads"), "DOMAIN_CONFIG_DIR": str(config), "SMTP_URL": sink.url,
+           "MAIL_FROM": "noreply@xlt.gov.cn", "SCHEDULER_REMINDERS_SECONDS": "1", "SCHEDULER_OUTBOX_SECONDS": "1",
+           "SCHEDULER_MAIL_FETCH_SECONDS": "3600", "SCHEDULER_LEASE_SECONDS": "3", "RECEIPT_SCRYPT_N": "1024"}
+    app = make_test_app(migrated_postgres, tmp_path, env={"DOMAIN_CONFIG_DIR": str(config)})
+    engine = create_engine(migrated_postgres)
+    session = sessionmaker(engine)()
+    ctx = app.extensions["intake"]
+    team = Team(session)
+    team.head  # noqa: B018
+    for n in range(5):
+        case, _ = open_case(app, session, ctx, text=f"区人民医院第{n}名外科医生收受患者红包{n + 1}千元，不给就拖延手术。")
+        casework.accept(session, team.handler, case)
+        row = session.scalar(select(CaseDeadline).where(CaseDeadline.case_id == case.id,
+                                                        CaseDeadline.stage == "handling"))
+        row.due_on, row.next_remind_on = TODAY - timedelta(days=1), TODAY - timedelta(days=1)
+    session.commit()
+    conn = engine.connect()
+    procs = Schedulers(env, tmp_path)
+    try:
+        tx = conn.begin()
+        conn.execute(text("LOCK TABLE reminders IN EXCLUSIVE MODE"))
+        procs.start("A")
+        watch = engine.connect()  # its own transactions: pg_stat_activity is a snapshot per transaction
+
+        def blocked() -> int:
+            count = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                       "AND query LIKE 'INSERT INTO reminders%'")).scalar()
+            watch.rollback()
+            return count
+        wait_until(blocked, what="the pass waiting on its first write")
+        watch.close()
+        procs.kill("A")  # in the middle of the pass
+        tx.rollback()
+        conn.close()
+        assert sink.messages == [] and session.scalar(select(func.count()).select_from(Reminder)) == 0
+        procs.start("B")
+        sink.wait_for(2, timeout=60)  # one summary mail each to the handler and the unit head
+        time.sleep(3)
+        session.expire_all()
+        assert sorted(m.rcpt_tos[0] for m in sink.messages) == sorted([team.handler.email, team.head.email])
+        assert session.scalar(select(func.count()).select_from(Reminder)) == 10
+    finally:
+        procs.stop_all()
+        sink.stop()
+        session.close()
+        engine.dispose()
+        app.extensions["db_engine"].dispose()
