@@ -7,17 +7,16 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.models import Report
 from routing.deadline_models import CaseDeadline
+from routing.localtime import local_midnight_utc
 from routing.models import Case, Referral
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 COUNTED = ("triage", "to_accept", "in_progress", "closed", "not_accepted", "transferred")  # merged cases count once
 
 
@@ -54,10 +53,6 @@ def previous_month(day: date) -> date:
     return date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1)
 
 
-def _utc(day: date) -> datetime:
-    return datetime.combine(day, time(), LOCAL).astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def _days(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 86400
 
@@ -72,7 +67,7 @@ def _sorted(counter: Counter) -> dict:
 
 def month_figures(session: Session, month: date, today: date, *, trend_months: int = 6) -> MonthFigures:
     month = month_start(month)
-    start, end = _utc(month), _utc(next_month(month))
+    start, end = local_midnight_utc(month), local_midnight_utc(next_month(month))
     rows = session.execute(
         select(Case.status, Case.area, Case.item_code, Case.lead_unit, Case.accepted_at, Case.closed_at,
                Report.channel, Report.received_at)
@@ -119,7 +114,7 @@ def trend(session: Session, last: date, months: int) -> list[tuple[date, int, in
         firsts.insert(0, previous_month(firsts[0]))
     out = []
     for first in firsts:
-        start, end = _utc(first), _utc(next_month(first))
+        start, end = local_midnight_utc(first), local_midnight_utc(next_month(first))
         received = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
                                   .where(Report.received_at >= start, Report.received_at < end,
                                          Case.status.in_(COUNTED)))

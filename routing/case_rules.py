@@ -3,7 +3,6 @@ public status derived from the case, and the checks on typed input. No Flask her
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,13 +14,13 @@ from core.db import utcnow
 from intake.models import Report
 from intake.status import set_public_status
 from intake.text import clean_line, clean_text
+from routing.localtime import local_today  # the district's calendar decides what "in the future" means
 from routing.models import Case, CaseReport
 
 TASKFORCE = "taskforce"
 OPEN_STATUSES = ("triage", "to_accept", "in_progress")
 SUPERVISOR_ROLES = ("coordinator", "admin")
 WORKER_ROLES = ("handler", "unit_head")
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the district's calendar decides what "in the future" means
 
 
 class CaseActionError(Exception):
@@ -156,10 +155,6 @@ def optional_text(value, limit: int | None = None, *, line: bool = False, field:
     if limit is not None and len(text) > limit:
         raise InvalidInput(f"{field or 'the text'} is longer than {limit} characters", field=field)
     return text
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 def past_date(value, *, field: str = "", required: bool = True) -> date | None:

@@ -12,10 +12,10 @@ from core.access import roles_required
 from core.db import get_session
 from routing import casework
 from routing.bulletin import overdue_by_unit
-from routing.deadlines import local_today
+from routing.localtime import local_today, week_of
 from routing.reminders import supervision_list
 from routing.staff_actions import action_error_message
-from routing.weekly import submit_weekly, unit_reports, week_figures, week_of, weekly_status
+from routing.weekly import submit_weekly, unit_reports, week_figures, weekly_status
 
 bp = Blueprint("deadlines", __name__)
 

@@ -5,10 +5,9 @@ Idempotent; the caller commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from sqlalchemy import exists, select, update
@@ -16,14 +15,14 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from intake.models import Report
+from routing.case_rules import OPEN_STATUSES
 from routing.deadline_models import CaseDeadline, Supervision
 from routing.deadline_rules import DeadlinePolicy
+from routing.localtime import local_date, local_today
 from routing.models import Case, CaseNotice, CaseReport
 from routing.workdays import WorkCalendar
 
 DEADLINES_VERSION = 1  # bump when the rules of this module change: the reminders pass re-syncs open cases
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-OPEN = ("triage", "to_accept", "in_progress")
 ENDED_CASE = ("merged", "transferred")
 _CONFIG = Path(__file__).resolve().parent.parent / "config"
 
@@ -45,15 +44,6 @@ def current_rules() -> tuple[DeadlinePolicy, WorkCalendar]:
     if has_app_context() and "deadline_policy" in current_app.extensions:
         return current_app.extensions["deadline_policy"], current_app.extensions["workcalendar"]
     return _default_policy()
-
-
-def local_date(moment: datetime) -> date:
-    """A stored (naive UTC) time as the district's calendar day."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).date()
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 def is_real_name(session: Session, case: Case) -> bool:
@@ -94,7 +84,7 @@ def expected_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dic
             (not policy.stages["result_feedback"].real_name_only or real()) and \
             not _notice_given(session, case, "result", since=case.accepted_at):
         stages["result_feedback"] = Expected(local_date(case.closed_at))
-    if case.status in OPEN and case.police_referral_proposed_on is not None:
+    if case.status in OPEN_STATUSES and case.police_referral_proposed_on is not None:
         stages["police_referral"] = Expected(case.police_referral_proposed_on)
     return {name: e for name, e in stages.items() if name in policy.stages}
 

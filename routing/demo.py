@@ -8,7 +8,6 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,13 +15,13 @@ from sqlalchemy.orm import Session
 from core.accounts import User, create_user
 from intake.models import Report
 from intake.submit import IntakeContext, next_reference
-from routing.deadlines import local_today, sync_deadlines
+from routing.deadlines import sync_deadlines
+from routing.localtime import LOCAL_TZ, local_today
 from routing.matrix import units_for_item
 from routing.models import Case, CaseNotice, CaseReport, CaseUnit, LedgerInstitution, LedgerPerson, Referral
 from routing.runtime import routing_runtime
 
 PASSWORD = "demo-password-2026"
-LOCAL = ZoneInfo("Asia/Shanghai")
 UNITS = ("health", "market", "medinsure", "police", "audit")
 CHANNELS = ("web", "web", "web", "app", "phone", "phone", "letter", "email", "visit")
 INSTITUTIONS = ("区人民医院", "区中医院", "兴隆台街道社区卫生服务中心", "某民营医院", "某口腔诊所", "某药店", "区妇幼保健院",
@@ -65,7 +64,7 @@ def _staff(session: Session) -> tuple[dict[str, list[User]], int]:
 
 
 def _utc(day: date, rnd: random.Random) -> datetime:
-    moment = datetime.combine(day, time(8 + rnd.randrange(10), rnd.randrange(60)), LOCAL)
+    moment = datetime.combine(day, time(8 + rnd.randrange(10), rnd.randrange(60)), LOCAL_TZ)
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 

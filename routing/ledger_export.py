@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.accounts import User
 from core.audit import record
 from core.units import Unit
+from routing.case_rules import TASKFORCE
 from routing.models import LedgerInstitution, LedgerPerson, NegativeListItem
 
 KINDS = ("institution", "individual")
@@ -33,7 +34,6 @@ WIDTHS = {"序号": 6, "发现问题日期": 12, "整改完成日期": 12, "整�
 DATE_FORMAT = "yyyy-mm-dd"
 WRAP = Alignment(wrap_text=True, vertical="top")  # style objects made once: openpyxl hashes each one it meets
 BOLD, TITLE_FONT = Font(bold=True), Font(bold=True, size=14)
-TASKFORCE = "taskforce"
 
 
 class LedgerExportError(ValueError):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from core.access import CASE_ROLES, recusal_clause, recused_case_ids, visible_clause
 from core.accounts import User
 from intake.models import Report
-from routing.deadlines import local_today
+from routing.localtime import local_today
 from routing.models import Case, CaseReport, CaseUnit
 
 OPEN = ("to_accept", "in_progress")

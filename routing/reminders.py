@@ -33,12 +33,13 @@ from intake.models import Report
 from intake.outbox import OutgoingMail, enqueue
 from routing.deadline_models import CaseDeadline, PersonalReminder, Reminder, Supervision, WeeklyReport
 from routing.deadline_rules import DeadlinePolicy
-from routing.deadlines import DEADLINES_VERSION, OPEN, sync_deadlines
+from routing.case_rules import OPEN_STATUSES, TASKFORCE
+from routing.deadlines import DEADLINES_VERSION, sync_deadlines
+from routing.localtime import week_of
 from routing.models import Case
 from routing.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
-TASKFORCE = "taskforce"
 BATCH = 5000
 MONTHLY_TIME = time(9, 0)
 
@@ -172,7 +173,7 @@ def _due_deadlines(session: Session, ctx: ReminderContext, staff: Staff, today: 
     supervised = set(session.execute(select(Supervision.case_id, Supervision.stage, Supervision.due_on)
                                      .where(Supervision.case_id.in_(ids))).all()) if ids else set()
     for deadline, case, reference in rows:
-        if case.status not in OPEN and deadline.stage != "result_feedback":  # ended cases are never reminded
+        if case.status not in OPEN_STATUSES and deadline.stage != "result_feedback":  # ended cases are never reminded
             deadline.next_remind_on = None
             continue
         plan = ctx.policy.reminder_plan(ctx.calendar, deadline.due_on, today)
@@ -224,17 +225,13 @@ def _personal(session: Session, staff: Staff, today: date) -> list[tuple[User, D
     return pending
 
 
-def week_monday(day: date) -> date:
-    return date.fromordinal(day.toordinal() - day.weekday())
-
-
 def _weekly(session: Session, ctx: ReminderContext, staff: Staff, now: datetime) -> list[tuple[User, Due]]:
     """On the week's reminder day after the configured time: every unit that has not sent this week's
     report, its heads."""
     today = now.date()
     if ctx.policy.weekly_reminder_day(ctx.calendar, today) != today or now.time() < ctx.policy.reminders.weekly_time:
         return []
-    monday = week_monday(today)
+    monday = week_of(today)
     done = set(session.scalars(select(WeeklyReport.unit_code).where(WeeklyReport.week_of == monday)))
     pending = []
     for code, name in session.execute(select(Unit.code, Unit.name).where(Unit.code != TASKFORCE, Unit.is_member.is_(True))
@@ -316,5 +313,5 @@ def supervision_list(session: Session, limit: int = 500) -> list[tuple[Supervisi
     return list(session.execute(
         select(Supervision, Case, Report.reference).join(Case, Case.id == Supervision.case_id)
         .join(Report, Report.id == Case.report_id)
-        .where(and_(Supervision.ended_at.is_(None), Case.status.in_(OPEN)))
+        .where(and_(Supervision.ended_at.is_(None), Case.status.in_(OPEN_STATUSES)))
         .order_by(Supervision.due_on).limit(limit)).all())

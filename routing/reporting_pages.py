@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -18,13 +18,13 @@ from core.audit import record
 from core.db import get_session
 from core.units import Unit, list_units
 from intake.models import Report
-from routing.bulletin import LOCAL, month_figures, month_start, previous_month
-from routing.deadlines import local_today
+from routing.bulletin import month_figures, month_start, previous_month
+from routing.localtime import local_midnight_utc, local_today, week_of
 from routing.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
 from routing.models import Case, NegativeListItem
 from routing.reminders import supervision_list
 from routing.reporting_xlsx import write_bulletin, write_weekly
-from routing.weekly import week_of, weekly_status
+from routing.weekly import weekly_status
 
 bp = Blueprint("reporting", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,18 +45,14 @@ def _names(session):
     return units, items, areas
 
 
-def _since(day: date) -> datetime:
-    return datetime.combine(day, time(), LOCAL).astimezone(timezone.utc).replace(tzinfo=None)
-
-
 @bp.get("/dashboard")
 @roles_required(*TASKFORCE_ROLES)
 def dashboard():
     session = get_session()
     today = local_today()
     received = select(func.count()).select_from(Report)
-    counts = {"today": session.scalar(received.where(Report.received_at >= _since(today))),
-              "week": session.scalar(received.where(Report.received_at >= _since(week_of(today)))),
+    counts = {"today": session.scalar(received.where(Report.received_at >= local_midnight_utc(today))),
+              "week": session.scalar(received.where(Report.received_at >= local_midnight_utc(week_of(today)))),
               "triage": session.scalar(select(func.count()).select_from(Case).where(Case.status == "triage")),
               "supervised": len(supervision_list(session))}
     figures = month_figures(session, today, today)

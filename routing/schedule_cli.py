@@ -9,7 +9,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from core.db import new_session
-from routing.deadlines import OPEN, sync_deadlines
+from routing.case_rules import OPEN_STATUSES
+from routing.deadlines import sync_deadlines
 from routing.jobs import local_now, reminders_job
 from routing.models import Case
 
@@ -78,7 +79,7 @@ def init_app(app: Flask) -> None:
         """Recompute the due dates of every open case (after editing deadlines.toml or holidays.toml)."""
         count = 0
         with new_session() as session:
-            ids = list(session.scalars(select(Case.id).where(Case.status.in_(OPEN + ("closed",)))))
+            ids = list(session.scalars(select(Case.id).where(Case.status.in_(OPEN_STATUSES + ("closed",)))))
             for start in range(0, len(ids), 500):
                 for case in session.scalars(select(Case).where(Case.id.in_(ids[start:start + 500]))):
                     sync_deadlines(session, case)

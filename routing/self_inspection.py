@@ -16,7 +16,8 @@ from intake.errors import ValidationFailed
 from intake.submit import IntakeContext, submit_report
 from intake.validate import ReportInput
 from routing.case_rules import InvalidInput, MissingInput, NotAllowed, sync_public_status
-from routing.deadlines import local_today, sync_deadlines
+from routing.deadlines import sync_deadlines
+from routing.localtime import local_today
 from routing.ledger_entries import INSTITUTION_FIELDS, ledger_values
 from routing.models import Case, CaseReport, CaseUnit, LedgerInstitution, NegativeListItem
 

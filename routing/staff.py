@@ -20,7 +20,7 @@ from intake.models import Attachment, Report
 from routing import casework, reveal
 from routing.models import (Case, CaseNotice, CaseReport, Classification, LedgerInstitution, LedgerPerson,
                             NegativeListItem, Referral, RevealRequest)
-from routing.deadlines import local_today
+from routing.localtime import local_today
 from routing.self_inspection import record_self_inspection
 from routing.queue import QueueFilters, deadline_badge, queue_page, tabs_for
 from routing.staff_actions import ACTIONS, action_error_message

@@ -2,8 +2,7 @@
 counts; the task force sees who has sent it. A week runs Monday to Sunday, district time."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,28 +12,17 @@ from core.accounts import User
 from core.audit import AuditEvent, record
 from core.units import Unit
 from intake.models import Report
-from routing.case_rules import InvalidState, NotAllowed, required_text
+from routing.case_rules import TASKFORCE, InvalidState, NotAllowed, required_text
 from routing.deadline_models import CaseDeadline, WeeklyReport
+from routing.localtime import local_midnight_utc, week_of
 from routing.models import Case, Referral
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 FIGURES = ("new", "accepted", "not_accepted", "referred", "closed", "overdue")
-TASKFORCE = "taskforce"
-
-
-def week_of(day: date) -> date:
-    """The Monday of `day`'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-def _utc(day: date) -> datetime:
-    """Local midnight at the start of `day`, as stored (naive UTC)."""
-    return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def week_figures(session: Session, unit_code: str, monday: date, today: date) -> dict[str, int]:
     """The unit's figures for the week starting `monday` (cases it leads); overdue as of `today`."""
-    start, end = _utc(monday), _utc(monday + timedelta(days=7))
+    start, end = local_midnight_utc(monday), local_midnight_utc(monday + timedelta(days=7))
     lead = Case.lead_unit == unit_code
 
     def count(stmt) -> int:
