@@ -20,7 +20,7 @@ setup: venv
 	$(FLASK) setup
 
 ## Set up and serve on http://127.0.0.1:$(PORT) (SQLite under instance/), with the scheduler process
-## (reminders, outbox, mail fetch) beside it; Ctrl-C stops both.
+## (routing, reminders, outbox, mail fetch) beside it; Ctrl-C stops both.
 run: setup
 	@$(FLASK) scheduler run & SCHEDULER=$$!; trap 'kill $$SCHEDULER 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)

@@ -1,9 +1,11 @@
 """Intake through gunicorn: API submissions per second at saturation, then p50/p99 latency at half that
 rate, for the service and for a bare Flask + SQLAlchemy endpoint (bench/bare_app.py) on the same
-database, in the same run; prints the ratios. SQLite, and PostgreSQL where its binaries are installed
-(a throwaway cluster). Prints figures; not a test.
+database, in the same run; prints the ratios. Then the routing job's rate: how fast `flask routing
+sweep` (the scheduler's routing job) opens the cases of the reports the burst queued. SQLite, and
+PostgreSQL where its binaries are installed (a throwaway cluster). The service runs with the production
+configuration. Prints figures; not a test.
 
-    .venv/bin/python bench/bench_intake.py [--seconds 8] [--workers 4] [--scrypt-n 16384]"""
+    .venv/bin/python bench/bench_intake.py [--seconds 8] [--workers 4] [--routing-in-request] [--with-scheduler]"""
 from __future__ import annotations
 
 import argparse
@@ -111,14 +113,21 @@ def pct(values: list[float], p: float) -> float:
 
 def measure(label: str, database_url: str, args) -> None:
     instance = tempfile.mkdtemp()
-    env = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "b" * 40,
+    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "b" * 40,
            "IDENTITY_KEY": "A" * 43 + "=", "RATELIMIT_ENABLED": "false", "INSTANCE_DIR": instance,
-           "RECEIPT_SCRYPT_N": str(args.scrypt_n)}
+           "UPLOAD_DIR": f"{instance}/uploads", "ROUTING_IN_REQUEST": "true" if args.routing_in_request else "false"}
     subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "setup"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
+    # the baseline's table, made once here: four workers importing bare_app at once would race to create it
+    subprocess.run([sys.executable, "-c", "import bench.bare_app"], cwd=ROOT, env=env, check=True)
     results = {}
     for name, app in (("service", "wsgi:app"), ("bare", "bench.bare_app:app")):
         proc, port = serve(app, env, args.workers)
+        scheduler = None
+        if name == "service" and args.with_scheduler:  # routing beside intake, on the same cores
+            scheduler = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "scheduler", "run"], cwd=ROOT,
+                                         env={**env, "SCHEDULER_ROUTING_SECONDS": "1"},
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             saturate(port, 1.5, args.clients)  # warm up
             peak = saturate(port, args.seconds, args.clients)
@@ -127,9 +136,27 @@ def measure(label: str, database_url: str, args) -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+            if scheduler is not None:
+                scheduler.terminate()
+                scheduler.wait(30)
+        if name == "service":
+            results["routing"] = route_backlog(env)
     (sp, s50, s99), (bp, b50, b99) = results["service"], results["bare"]
     print(f"  {label:10} service {sp:7.1f} req/s, at half rate p50 {s50:6.1f} ms p99 {s99:6.1f} ms | "
           f"bare {bp:7.1f} req/s, p50 {b50:5.1f} ms p99 {b99:5.1f} ms | service/bare throughput {sp / bp:5.1%}")
+    routed, seconds = results["routing"]
+    if routed:
+        print(f"  {'':10} routing job: {routed} queued reports routed in {seconds:.1f} s = {routed / seconds:.0f} reports/s "
+              f"(one process)")
+
+
+def route_backlog(env: dict) -> tuple[int, float]:
+    """Time `flask routing sweep` over what the burst queued (nothing when routing ran in the request)."""
+    start = time.perf_counter()
+    out = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "routing", "sweep"], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    elapsed = time.perf_counter() - start
+    return int(out.split()[1]), elapsed
 
 
 if __name__ == "__main__":
@@ -137,10 +164,14 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--scrypt-n", type=int, default=2 ** 14, help="RECEIPT_SCRYPT_N (the default is production's)")
+    parser.add_argument("--routing-in-request", action="store_true",
+                        help="route inside each submission (ROUTING_IN_REQUEST=true) instead of in the routing job")
+    parser.add_argument("--with-scheduler", action="store_true",
+                        help="run the scheduler (its routing job) beside the service while measuring")
     args = parser.parse_args()
     print(f"intake through gunicorn ({args.workers} workers, {args.clients} clients, {os.cpu_count()} cores, "
-          f"receipt scrypt N={args.scrypt_n}):")
+          f"routing {'in the request' if args.routing_in_request else 'in the routing job'}"
+          f"{', the scheduler routing meanwhile' if args.with_scheduler else ''}):")
     measure("sqlite", f"sqlite:///{tempfile.mkdtemp()}/intake.sqlite3", args)
     bindir = find_bindir()
     if bindir is None:

@@ -3,7 +3,7 @@ in a throwaway dovecot, taken in by `mail fetch` (each one parsed, stored as a r
 routed, acknowledged through the outbox), against a bare imap-tools download of the same messages.
 Needs dovecot (apt-get install dovecot-imapd). Prints figures; not a test.
 
-    .venv/bin/python bench/bench_mail.py [N] [--scrypt-n 16384]"""
+    .venv/bin/python bench/bench_mail.py [N]"""
 from __future__ import annotations
 
 import sys
@@ -17,7 +17,7 @@ from tests.support.mail_samples import gbk_plain, new_message_id  # noqa: E402
 from tests.support.mailserver import Dovecot, find_dovecot  # noqa: E402
 
 
-def main(n: int, scrypt_n: int) -> None:
+def main(n: int) -> None:
     binary = find_dovecot()
     if binary is None:
         print("mail ingest: dovecot is not installed (apt-get install dovecot-imapd) — skipped")
@@ -33,7 +33,7 @@ def main(n: int, scrypt_n: int) -> None:
             conn.append("INBOX", "", None, raw)
         conn.logout()
         print(f"mail ingest of {n:,} GBK messages from dovecot on loopback (loaded in {time.perf_counter() - t:.0f} s, "
-              f"receipt scrypt N={scrypt_n}):")
+              f"routed in the same pass):")
 
         t = time.perf_counter()
         from imap_tools import MailBoxUnencrypted
@@ -48,7 +48,7 @@ def main(n: int, scrypt_n: int) -> None:
                               "SECRET_KEY": "b" * 40, "IDENTITY_KEY": "A" * 43 + "=", "INSTANCE_DIR": tempfile.mkdtemp(),
                               "MAILBOX_HEALTH": server.url(user) + "?since=2000-01-01", "MAIL_FROM": "noreply@xlt.gov.cn",
                               "MAIL_FETCH_MAX_MESSAGES": "5000", "MAIL_FETCH_MAX_SECONDS": "3600",
-                              "RECEIPT_SCRYPT_N": str(scrypt_n)})
+                              "ROUTING_IN_REQUEST": "true"})
         with app.app_context():
             run_setup(app)
             t = time.perf_counter()
@@ -66,7 +66,4 @@ def main(n: int, scrypt_n: int) -> None:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    scrypt = int(sys.argv[sys.argv.index("--scrypt-n") + 1]) if "--scrypt-n" in sys.argv else 2 ** 14
-    if "--scrypt-n" in sys.argv:
-        args.remove(str(scrypt))
-    main(int(args[0]) if args else 1000, scrypt)
+    main(int(args[0]) if args else 1000)

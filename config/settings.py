@@ -109,10 +109,14 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         # Keys being rotated out, newest first: they still decrypt; `flask identity rotate` re-encrypts
         # everything under IDENTITY_KEY. The oldest one keeps deriving the receipt and mail-signature keys.
         "IDENTITY_KEY_PREVIOUS": previous_keys,
-        # Keyed slow hash of receipts; derived from IDENTITY_KEY unless set on its own.
+        # Key of the receipts' HMAC; derived from IDENTITY_KEY unless set on its own.
         "RECEIPT_KEY": env.get("RECEIPT_KEY") or "",
+        # scrypt cost of receipts issued before migration 0008, still verified (then re-stored as HMAC).
         "RECEIPT_SCRYPT_N": _int(env, "RECEIPT_SCRYPT_N", 2 ** 14),
         "DATABASE_URL": normalise_database_url(database_url),
+        # A pooled PostgreSQL connection idle this long is pinged before use (a restart or a firewall
+        # may have dropped it); connections in steady use are not.
+        "DB_PING_IDLE_SECONDS": _int(env, "DB_PING_IDLE_SECONDS", 10),
         "UPLOAD_DIR": str(upload_dir),
         "MAX_FILE_BYTES": max_file_mb * 1024 * 1024,
         "MAX_FILES": max_files,
@@ -167,6 +171,11 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         # The scheduler process (`flask scheduler run`): job intervals and the lease other processes wait on.
         "SCHEDULER_REMINDERS_SECONDS": _int(env, "SCHEDULER_REMINDERS_SECONDS", 600),
         "SCHEDULER_OUTBOX_SECONDS": _int(env, "SCHEDULER_OUTBOX_SECONDS", 60),
+        "SCHEDULER_ROUTING_SECONDS": _int(env, "SCHEDULER_ROUTING_SECONDS", 2),
+        # Route each report inside the request that submitted it (the reporter waits for the classifier,
+        # the matrix and the deadlines) instead of in the scheduler's routing job a few seconds later.
+        # On for the test suite, where no scheduler runs; off wherever one does (`make run`, production).
+        "ROUTING_IN_REQUEST": _bool(env.get("ROUTING_IN_REQUEST"), app_env == "testing"),
         "SCHEDULER_MAIL_FETCH_SECONDS": _int(env, "SCHEDULER_MAIL_FETCH_SECONDS", 300),
         "SCHEDULER_LEASE_SECONDS": _int(env, "SCHEDULER_LEASE_SECONDS", 60),
         "PREFERRED_URL_SCHEME": "https" if production else "http",

@@ -2,11 +2,13 @@
 one session per request (closed at teardown). Domain functions receive the session."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -26,7 +28,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, ping_idle_seconds: float = 10.0) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -40,11 +42,33 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    _ping_after_idle(engine, ping_idle_seconds)
+    return engine
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that sat idle (a database restarted or a
+    firewall dropped them meanwhile): ping on checkout, and let the pool replace a dead one. A
+    connection in steady use is not pinged — that round trip cost a tenth of intake's throughput; if
+    the database goes away under load, the failing request is a 503 and the pool starts afresh."""
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _last_used(_dbapi_connection, record):
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("last_used", 0.0) < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards this connection and connects anew
+            raise DisconnectionError(f"idle connection is dead: {exc.__class__.__name__}") from exc
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DB_PING_IDLE_SECONDS"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

@@ -2,6 +2,7 @@
 reply and add files, and replace a receipt that a clerk issued (no clerk keeps a working code)."""
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,8 +43,30 @@ def find_by_receipt(session: Session, ctx: IntakeContext, receipt: object) -> Re
         raise ReceiptNotFound()
     report = session.scalar(select(Report).where(Report.receipt_hash == ctx.hasher.hash(digits)))
     if report is None:
+        report = _find_legacy(session, ctx, digits)
+    if report is None:
         raise ReceiptNotFound()
     return report
+
+
+def _find_legacy(session: Session, ctx: IntakeContext, digits: str) -> Report | None:
+    """A receipt issued before migration 0008 (scrypt): found by its old hash and re-stored as HMAC,
+    so each old receipt pays the slow hash once. Once none is left (new rows are never legacy), a
+    wrong code costs one indexed look-up here, not a slow hash."""
+    if session.scalar(select(Report.id).where(Report.receipt_legacy.is_(True)).limit(1)) is None:
+        return None
+    report = session.scalar(select(Report).where(Report.receipt_legacy.is_(True),
+                                                 Report.receipt_hash == ctx.hasher.legacy_hash(digits)))
+    if report is not None:
+        report.receipt_hash = ctx.hasher.hash(digits)
+        report.receipt_legacy = False
+        session.commit()
+    return report
+
+
+def receipt_matches(ctx: IntakeContext, report: Report, digits: str) -> bool:
+    expected = ctx.hasher.legacy_hash(digits) if report.receipt_legacy else ctx.hasher.hash(digits)
+    return hmac.compare_digest(expected, report.receipt_hash)
 
 
 def public_view(report: Report) -> PublicView:
@@ -58,6 +81,7 @@ def replace_receipt(session: Session, ctx: IntakeContext, report: Report) -> str
     """Issue a fresh receipt (shown once) and forget the old one."""
     receipt = new_receipt()
     report.receipt_hash = ctx.hasher.hash(receipt)
+    report.receipt_legacy = False
     report.receipt_must_reset = False
     report.replay_seal = None
     session.commit()
@@ -65,7 +89,7 @@ def replace_receipt(session: Session, ctx: IntakeContext, report: Report) -> str
 
 
 def quotes_receipt(ctx: IntakeContext, report: Report, text: str) -> bool:
-    return any(ctx.hasher.hash(c) == report.receipt_hash for c in receipt_candidates(text))
+    return any(receipt_matches(ctx, report, c) for c in receipt_candidates(text))
 
 
 def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, text: str,

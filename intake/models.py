@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -32,6 +33,9 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # True for receipts hashed with scrypt before migration 0008, until their first use re-stores them
+    # (a partial index: new reports, never legacy, cost it nothing).
+    receipt_legacy: Mapped[bool] = mapped_column(default=False)
     receipt_must_reset: Mapped[bool] = mapped_column(default=False)  # issued by a clerk
     submission_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     replay_seal: Mapped[bytes | None] = mapped_column(LargeBinary(200))
@@ -45,6 +49,18 @@ class Report(Base):
         back_populates="report", order_by="Message.id", cascade="all, delete-orphan")
     status_history: Mapped[list["StatusChange"]] = relationship(
         back_populates="report", order_by="StatusChange.id", cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_reports_receipt_legacy", "receipt_legacy", postgresql_where=sql_text("receipt_legacy"),
+                            sqlite_where=sql_text("receipt_legacy")),)
+
+
+class PendingRouting(Base):
+    """A report that routing has not taken yet: written in the report's own transaction, removed in
+    the transaction that opens its case. The routing job reads this short table, never all reports."""
+    __tablename__ = "pending_routing"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ReporterIdentity(Base):

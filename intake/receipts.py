@@ -1,7 +1,12 @@
-"""Receipt codes: 16 digits from a CSPRNG, shown 4-4-4-4, stored only as a keyed slow hash.
+"""Receipt codes: 16 digits from a CSPRNG, shown 4-4-4-4, stored only as a keyed hash.
 
-The salt is a keyed constant (not per row) so that the lookup is one indexed equality query;
-without the key (not in the database) the stored hashes yield nothing.
+The stored hash is HMAC-SHA256 under the receipt key (not in the database), so the lookup is one
+indexed equality query and a stolen database alone yields nothing: without the key no guess can even
+be tested. A slow hash adds nothing here: it protects secrets people choose, while a receipt is
+random, and whoever holds the key (by default derived from IDENTITY_KEY) can read the identities
+anyway (SECURITY.md).
+Receipts issued before migration 0008 are stored as scrypt under the same key; `legacy_hash`
+still verifies them and the follow-up look-up re-stores them as HMAC on first use.
 """
 from __future__ import annotations
 
@@ -49,9 +54,14 @@ def receipt_candidates(text: str, limit: int = 5) -> list[str]:
 
 
 class ReceiptHasher:
-    def __init__(self, key: bytes, n: int = 2 ** 14):
+    def __init__(self, key: bytes, legacy_n: int = 2 ** 14):
+        self._mac_key = hmac.new(key, b"xlt-receipt-hmac-v2", hashlib.sha256).digest()
         self._salt = hmac.new(key, b"xlt-receipt-salt-v1", hashlib.sha256).digest()
-        self._n = n
+        self._legacy_n = legacy_n
 
     def hash(self, digits: str) -> bytes:
-        return hashlib.scrypt(digits.encode("ascii"), salt=self._salt, n=self._n, r=8, p=1, dklen=32)
+        return hmac.new(self._mac_key, digits.encode("ascii"), hashlib.sha256).digest()
+
+    def legacy_hash(self, digits: str) -> bytes:
+        """The scrypt hash receipts were stored as before migration 0008 (RECEIPT_SCRYPT_N)."""
+        return hashlib.scrypt(digits.encode("ascii"), salt=self._salt, n=self._legacy_n, r=8, p=1, dklen=32)

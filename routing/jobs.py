@@ -3,6 +3,7 @@ same code (`reminders run`, `mail send`, `mail fetch`)."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,8 @@ from intake.mail_cli import fetch_all, send_all
 from intake.mailboxes import mailboxes_from
 from intake.outbox import OutgoingMail
 from routing.reminders import Due, PassResult, ReminderContext, run_pass
+from routing.runtime import routing_runtime
+from routing.service import route_pending
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,22 @@ def retention_job(app: Flask, now=None):
                               RetentionPolicy(app.config["RETENTION_DAYS"], app.config["RETENTION_NOTICE_HOURS"]),
                               now or utcnow(), site_url=app.config["SITE_URL"],
                               mail_domain=app.config["MAIL_FROM"].split("@")[-1] or "localhost")
+
+
+def routing_job(app: Flask, batch: int = 500, max_seconds: float = 30.0) -> int:
+    """Route what intake queued since the last run, oldest first, a batch at a time until the queue
+    is empty (or `max_seconds` passed: the next run goes on)."""
+    runtime, routed, stop = routing_runtime(app), 0, time.monotonic() + max_seconds
+    with new_session() as session:
+        learned = runtime.learned_model(session)
+        while True:
+            done = route_pending(session, runtime.taxonomy, learned, limit=batch)
+            routed += done
+            if done < batch or time.monotonic() > stop:
+                break
+    if routed:
+        log.info("routing: %d report(s) routed", routed)
+    return routed
 
 
 def outbox_job(app: Flask) -> None:

@@ -39,9 +39,12 @@ def routing_runtime(app: Flask | None = None) -> RoutingRuntime:
 
 
 def on_report_received(sender, report_id: int) -> None:
-    """Classify and route a report right after intake committed it (in its own session)."""
-    if not has_app_context():  # a script outside the app: `flask routing sweep` routes it later
-        log.warning("report %s received outside an app context; left for `flask routing sweep`", report_id)
+    """With ROUTING_IN_REQUEST, classify and route a report right after intake committed it (in its own
+    session). Otherwise the report waits in the routing queue for the scheduler's routing job."""
+    if not has_app_context():  # a script outside the app: the routing job or `flask routing sweep` routes it
+        log.warning("report %s received outside an app context; left in the routing queue", report_id)
+        return
+    if not current_app.config["ROUTING_IN_REQUEST"]:
         return
     runtime = routing_runtime()
     with new_session() as session:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.db import new_session, utcnow
 from routing.deadline_models import SchedulerLease
-from routing.jobs import mail_fetch_job, outbox_job, reminders_job, retention_job
+from routing.jobs import mail_fetch_job, outbox_job, reminders_job, retention_job, routing_job
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -110,6 +110,7 @@ def build_scheduler(app: Flask, runner: JobRunner) -> BlockingScheduler:
                                                                "misfire_grace_time": 600})
     now = datetime.now(zone)
     intervals = [("lease", runner.heartbeat, max(1, cfg["SCHEDULER_LEASE_SECONDS"] // 3)),
+                 ("routing", runner.wrap("routing", routing_job), cfg["SCHEDULER_ROUTING_SECONDS"]),
                  ("reminders", runner.wrap("reminders", reminders_job), cfg["SCHEDULER_REMINDERS_SECONDS"]),
                  ("outbox", runner.wrap("outbox", outbox_job), cfg["SCHEDULER_OUTBOX_SECONDS"]),
                  ("mail_fetch", runner.wrap("mail_fetch", mail_fetch_job), cfg["SCHEDULER_MAIL_FETCH_SECONDS"])]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from core.db import utcnow
-from intake.models import Report
+from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.deadlines import sync_deadlines
 from routing.learned import LearnedModel
@@ -45,9 +45,11 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     """Open the case of a received report. Idempotent; a classifier failure sends it to triage."""
     existing = session.scalar(select(Case).where(Case.report_id == report_id))
     if existing is not None:
+        _dequeue(session, report_id)
         return existing
     report = session.get(Report, report_id)
     if report is None:
+        _dequeue(session, report_id)
         raise LookupError(f"no report {report_id}")
     triage_unit = tax.matrix.triage_unit
     try:
@@ -80,6 +82,7 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
         session.flush()
         session.add(CaseReport(case_id=case.id, report_id=report.id))
         sync_deadlines(session, case)
+        session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
         session.commit()
     except IntegrityError:  # routed concurrently by another process
         session.rollback()
@@ -87,13 +90,47 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     return case
 
 
-def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 1000) -> int:
-    """Route reports that have no case (the subscriber was down when they arrived)."""
-    ids = session.scalars(select(Report.id).outerjoin(Case, Case.report_id == Report.id)
-                          .where(Case.id.is_(None)).order_by(Report.id).limit(limit)).all()
+def _dequeue(session: Session, report_id: int) -> None:
+    if session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id)).rowcount:
+        session.commit()
+
+
+def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500) -> int:
+    """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
+    holds every report intake committed and routing has not taken, so reading it is cheap at any size.
+    A report that fails stays queued (logged) and does not hold up the others; a lost database
+    connection stops the batch."""
+    ids = session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id).limit(limit)).all()
+    routed = 0
     for report_id in ids:
-        route_report(session, tax, report_id, learned)
-    return len(ids)
+        try:
+            route_report(session, tax, report_id, learned)
+            routed += 1
+        except LookupError:  # the report is gone: nothing to route
+            continue
+        except (OperationalError, InterfaceError):
+            session.rollback()
+            raise
+        except Exception:
+            session.rollback()
+            log.exception("routing report %s failed; it stays queued for the next run", report_id)
+    return routed
+
+
+def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None) -> int:
+    """Route every queued report (`flask routing sweep`); the number taken from the queue. Stops when
+    a pass leaves the queue as it was (a report that keeps failing is left for the next sweep)."""
+    total, left = 0, _queued(session)
+    while left:
+        total += route_pending(session, tax, learned)
+        before, left = left, _queued(session)
+        if left >= before:
+            break
+    return total
+
+
+def _queued(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(PendingRouting))
 
 
 def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str, by: str,

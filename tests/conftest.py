@@ -81,6 +81,8 @@ def _truncate_all(url: str) -> None:
     names = ", ".join(t.name for t in all_metadata().sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S' "
+                          "AND relname LIKE 'report\\_number\\_%'"))  # each year's reference numbers
     engine.dispose()
 
 

@@ -112,3 +112,61 @@ def test_reply_with_an_expired_form_keeps_the_text(client, session, ctx):
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "我还有一段补充说明" in page and "表单已过期" in page
+
+
+def test_the_stored_receipt_hash_is_keyed(session, ctx):
+    """HMAC under the receipt key: the plain hash of the code, or the code under another key, is not
+    what the database holds, so a stolen database alone cannot test a single guess."""
+    import hashlib
+    import hmac as hmac_module
+
+    from intake.receipts import ReceiptHasher
+    receipt = file_report(session, ctx)
+    stored = session.get(Report, receipt.report_id).receipt_hash
+    digits = receipt.receipt.encode()
+    assert stored != hashlib.sha256(digits).digest()
+    assert stored not in {hmac_module.new(k, digits, hashlib.sha256).digest() for k in (b"", b"\0" * 32)}
+    assert stored != ReceiptHasher(b"another key").hash(receipt.receipt)
+    assert not session.get(Report, receipt.report_id).receipt_legacy
+
+
+def make_legacy(session, ctx, receipt):
+    """A report as stored before migration 0008: its receipt hashed with scrypt."""
+    report = session.get(Report, receipt.report_id)
+    report.receipt_hash = ctx.hasher.legacy_hash(receipt.receipt)
+    report.receipt_legacy = True
+    session.commit()
+    return report
+
+
+def test_a_receipt_issued_before_the_hmac_still_opens_its_report_and_is_restored(client, session, ctx):
+    old = file_report(session, ctx)
+    new = file_report(session, ctx)
+    report = make_legacy(session, ctx, old)
+    scrypt_hash = report.receipt_hash
+
+    assert lookup(client, "0000-0000-0000-0000").status_code == 404  # a wrong code: still refused
+    resp = lookup(client, format_receipt(old.receipt))
+    assert resp.status_code == 302
+    page = client.get("/followup/status").get_data(as_text=True)
+    assert old.reference in page
+    session.expire_all()
+    report = session.get(Report, old.report_id)
+    assert not report.receipt_legacy and report.receipt_hash == ctx.hasher.hash(old.receipt) != scrypt_hash
+
+    other = client.application.test_client()
+    assert lookup(other, format_receipt(old.receipt)).status_code == 302  # now found by its HMAC
+    assert lookup(other, format_receipt(new.receipt)).status_code == 302
+
+
+def test_a_legacy_receipt_quoted_in_a_reply_is_refused(session, ctx):
+    from intake.errors import ValidationFailed
+    from intake.followup import add_reporter_message
+    old = file_report(session, ctx)
+    report = make_legacy(session, ctx, old)
+    try:
+        add_reporter_message(session, ctx, report, f"我的回执码是 {format_receipt(old.receipt)}，请查收")
+    except ValidationFailed as exc:
+        assert "text" in exc.errors
+    else:
+        raise AssertionError("a reply quoting the receipt was accepted")

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from intake.models import Attachment, Report
+from intake.models import Attachment, PendingRouting, Report
 from routing.deadline_models import CaseDeadline, Reminder
 from routing.models import Case
 from tests.conftest import IDENTITY_KEY, _truncate_all, make_test_app, require_or_skip
@@ -111,7 +111,9 @@ def test_two_instances_one_database_one_store_one_redis_one_scheduler(migrated_p
            "RATELIMIT_ENABLED": "true", "RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_SUBMIT": "14 per hour", "RATELIMIT_LOOKUP": "100 per minute",
            "RECEIPT_SCRYPT_N": "1024", "SMTP_URL": sink.url, "MAIL_FROM": "noreply@xlt.gov.cn",
            "SCHEDULER_REMINDERS_SECONDS": "1", "SCHEDULER_OUTBOX_SECONDS": "1", "SCHEDULER_MAIL_FETCH_SECONDS": "3600",
-           "SCHEDULER_LEASE_SECONDS": "3", "PYTHONUNBUFFERED": "1"}
+           "SCHEDULER_LEASE_SECONDS": "3", "PYTHONUNBUFFERED": "1",
+           # the production layout: submissions only queue their reports, the one scheduler routes them
+           "ROUTING_IN_REQUEST": "false", "SCHEDULER_ROUTING_SECONDS": "1"}
     app = make_test_app(migrated_postgres, tmp_path, env={"UPLOAD_DIR": str(shared_uploads),
                                                            "DOMAIN_CONFIG_DIR": str(config_dir)})
     engine = create_engine(migrated_postgres)
@@ -151,6 +153,14 @@ def test_two_instances_one_database_one_store_one_redis_one_scheduler(migrated_p
         for n, (reference, receipt) in enumerate(receipts):
             status, data = api(bases[(n + 1) % 2], "/api/v1/reports/lookup", {"receipt": receipt})
             assert status == 200 and data["reference"] == reference
+
+        # the scheduler routes every queued report, each once
+        def all_routed() -> bool:
+            with maker() as session:
+                return (session.scalar(select(func.count()).select_from(Case)) == 14
+                        and session.scalar(select(func.count()).select_from(PendingRouting)) == 0)
+
+        wait_until(all_routed, timeout=60, what="the scheduler to route the 14 reports")
 
         # staff: sign in on one instance, act on the other, download evidence stored by the first
         staff = Browser()

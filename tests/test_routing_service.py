@@ -177,3 +177,68 @@ def test_routing_correct_command(app, runner, session, ctx):
     assert "lead health" in result.output and "learned model" in result.output
     bad = runner.invoke(args=["routing", "correct", "XLT-1999-000001", "--reason", "x", "--by", "y"])
     assert bad.exit_code != 0 and "no case" in bad.output
+
+
+def pending(session):
+    from intake.models import PendingRouting
+    session.expire_all()
+    return session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id)).all()
+
+
+def test_without_routing_in_the_request_the_routing_job_opens_the_cases(app_factory, tmp_path):
+    """The production layout: the submission only queues the report; the scheduler's job routes it."""
+    from core.db import new_session
+    from routing.jobs import routing_job
+    app = app_factory(env={"ROUTING_IN_REQUEST": "false"})
+    client = app.test_client()
+    for text in (INSURANCE, RUDE, INSURANCE + "另有一家药店刷医保卡换生活用品。"):
+        resp = client.post("/api/v1/reports", data=json.dumps({"text": text}), content_type="application/json")
+        assert resp.status_code == 201
+    with app.app_context(), new_session() as session:
+        queued = pending(session)
+        assert len(queued) == 3
+        assert all(case_of(session, rid) is None for rid in queued)
+        assert routing_job(app, batch=2) == 3  # two batches
+        assert pending(session) == []
+        cases = [case_of(session, rid) for rid in queued]
+        assert [c.lead_unit for c in cases][0] == "medinsure"
+        assert all(c.status in ("to_accept", "triage") for c in cases)
+        assert all(c.next_due_on is not None for c in cases)  # deadlines computed by the job
+        assert routing_job(app) == 0
+
+
+def test_a_report_that_fails_to_route_stays_queued_and_does_not_hold_up_the_others(app_factory, monkeypatch, caplog):
+    from core.db import new_session
+    from routing import service
+    from routing.jobs import routing_job
+    app = app_factory(env={"ROUTING_IN_REQUEST": "false"})
+    client = app.test_client()
+    for text in (INSURANCE, RUDE):
+        assert client.post("/api/v1/reports", data=json.dumps({"text": text}),
+                           content_type="application/json").status_code == 201
+    with app.app_context():
+        with new_session() as session:
+            first, second = pending(session)
+        real_sync = service.sync_deadlines
+
+        def sync_failing_for_first(session, case, *a, **k):
+            if case.report_id == first:
+                raise OSError("disk full")
+            return real_sync(session, case, *a, **k)
+
+        monkeypatch.setattr(service, "sync_deadlines", sync_failing_for_first)
+        assert routing_job(app) == 1
+        assert f"routing report {first} failed" in caplog.text
+        with new_session() as session:
+            assert pending(session) == [first]
+            assert case_of(session, first) is None and case_of(session, second) is not None
+        monkeypatch.undo()
+        assert routing_job(app) == 1
+        with new_session() as session:
+            assert pending(session) == [] and case_of(session, first).lead_unit == "medinsure"
+
+
+def test_routing_in_the_request_takes_the_report_off_the_queue(app, session, ctx):
+    receipt = submit(app, session, ctx, text=INSURANCE)
+    assert case_of(session, receipt.report_id) is not None
+    assert pending(session) == []

@@ -46,3 +46,64 @@ def test_healthz_is_503_when_the_database_is_gone(app_factory, tmp_path):
     app.extensions["db_sessionmaker"] = sessionmaker(bind=broken)
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
+
+
+def _fresh_database(backend, request, tmp_path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"
+    from sqlalchemy import create_engine, text
+    base = request.getfixturevalue("postgres_url")
+    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS xlt_upgrade"))
+        conn.execute(text("CREATE DATABASE xlt_upgrade"))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/xlt_upgrade"
+
+
+def test_upgrade_to_0008_queues_unrouted_reports_and_marks_old_receipts(backend, request, tmp_path):
+    """Data written under 0007 survives: reports without a case enter the routing queue, every old
+    receipt is marked scrypt (legacy), and rows written afterwards are HMAC by default."""
+    from datetime import datetime
+
+    from sqlalchemy import create_engine, insert, text
+
+    from core.migrate import upgrade
+    from routing.models import Case
+    url = _fresh_database(backend, request, tmp_path)
+    upgrade(url, "0007")
+    engine = create_engine(url)
+    now = datetime(2026, 11, 2, 9, 0)
+    with engine.begin() as conn:
+        for rid in (1, 2):
+            conn.execute(text(
+                "INSERT INTO reports (id, reference, channel, received_via, received_at, title, text, occurred, "
+                "accused_name, accused_institution, accused_position, anonymous, own_conduct, status, "
+                "status_changed_at, receipt_hash, receipt_must_reset, created_at) VALUES (:id, :ref, 'web', '', "
+                ":now, '', '举报内容', '', '', '', '', :t, :f, 'received', :now, :hash, :f, :now)"),
+                {"id": rid, "ref": f"XLT-2026-00000{rid}", "now": now, "hash": bytes([rid]) * 32, "t": True, "f": False})
+        conn.execute(text("INSERT INTO reference_counters (year, last) VALUES (2026, 41)"))
+        conn.execute(insert(Unit.__table__).values(code="health", name="区卫生健康局", name_en="Health"))
+        conn.execute(insert(Case.__table__).values(id=1, report_id=1, status="to_accept", lead_unit="health",
+                                                   received_at=now))  # the model's other defaults (Core applies them)
+    upgrade(url, "head")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT report_id FROM pending_routing")).scalars().all() == [2]
+        assert conn.execute(text("SELECT count(*) FROM reports WHERE receipt_legacy")).scalar() == 2
+        conn.execute(text(
+            "INSERT INTO reports (id, reference, channel, received_via, received_at, title, text, occurred, "
+            "accused_name, accused_institution, accused_position, anonymous, own_conduct, status, "
+            "status_changed_at, receipt_hash, receipt_must_reset, created_at) VALUES (3, 'XLT-2026-000003', 'web', "
+            "'', :now, '', '举报内容', '', '', '', '', :t, :f, 'received', :now, :hash, :f, :now)"),
+            {"now": now, "hash": b"\3" * 32, "t": True, "f": False})
+        assert not conn.execute(text("SELECT receipt_legacy FROM reports WHERE id = 3")).scalar()
+        if backend == "postgresql":  # the year's numbers go on from the counter, in a sequence now
+            assert conn.execute(text("SELECT nextval('report_number_2026')")).scalar() == 42
+    if backend == "postgresql":
+        from core.migrate import alembic_config
+        from alembic import command
+        command.downgrade(alembic_config(url), "0007")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT last FROM reference_counters WHERE year = 2026")).scalar() == 42
+            assert conn.execute(text("SELECT count(*) FROM pg_class WHERE relname = 'report_number_2026'")).scalar() == 0
+    engine.dispose()

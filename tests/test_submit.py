@@ -160,3 +160,58 @@ def test_a_new_text_under_an_old_form_token_is_a_new_report(session, ctx):
     second = file_report(session, ctx, token="tok-" + "c" * 40, text="另一件事：某卫生院院长让药企报销家庭旅游费用，共计两万元。")
     assert not second.replayed and second.reference != first.reference
     assert count(session, Report) == 2
+
+
+def test_references_count_per_year_and_past_a_million(session, ctx):
+    """The year comes from when the report was received (a clerk may enter last year's letter); each
+    year starts at 000001; past 999,999 the number simply grows (the same on both databases)."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from intake.models import PendingRouting, ReferenceCounter, StatusChange
+    from intake.submit import submit_report as submit
+    from routing.models import Case
+    this_year = file_report(session, ctx)
+    late_letter = submit(session, ctx, report_input(channel="letter", received_by="health", received_via="信箱",
+                                                    received_at=datetime(2025, 12, 30, 9, 0)))
+    assert late_letter.reference == "XLT-2025-000001"
+    assert this_year.reference.endswith("-000001") and not this_year.reference.startswith("XLT-2025")
+    if session.get_bind().dialect.name == "postgresql":  # a sequence per year there
+        session.execute(text("SELECT setval('report_number_2025', 999999)"))
+    else:
+        session.get(ReferenceCounter, 2025).last = 999_999
+    session.commit()
+    big = submit(session, ctx, report_input(channel="letter", received_by="health", received_via="信箱",
+                                            received_at=datetime(2025, 12, 31, 9, 0)))
+    assert big.reference == "XLT-2025-1000000"
+    # every report got its first public status and its place in the routing queue, in the same commit
+    for receipt in (this_year, late_letter, big):
+        assert session.scalar(select(StatusChange.status).where(StatusChange.report_id == receipt.report_id)) == "received"
+        assert session.get(Report, receipt.report_id).reference == receipt.reference
+        routed = session.scalar(select(Case.id).where(Case.report_id == receipt.report_id)) is not None
+        assert routed != (session.get(PendingRouting, receipt.report_id) is not None)  # one or the other
+
+
+def test_concurrent_submissions_get_distinct_consecutive_references(app, ctx):
+    """Eight writers at once: every report gets its own number, none is skipped (nothing failed)."""
+    import threading
+
+    from core.db import new_session
+    references, errors = [], []
+
+    def writer():
+        try:
+            with app.app_context(), new_session() as own:
+                for _ in range(10):
+                    references.append(file_report(own, ctx).reference)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(int(r.rsplit("-", 1)[1]) for r in references) == list(range(1, 81))
