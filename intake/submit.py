@@ -63,7 +63,7 @@ _COUNTERS = ReferenceCounter.__table__
 _TAKE_NUMBER = (update(_COUNTERS).where(_COUNTERS.c.year == bindparam("y"))
                 .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
 _NEXTVAL = func.nextval(cast(bindparam("seq", type_=String), REGCLASS))
-_known_sequences: set[tuple[str, int]] = set()
+_known_sequences: set[tuple[object, int]] = set()  # (database URL, year) this process has seen
 
 
 def year_sequence(year: int) -> str:
@@ -75,13 +75,13 @@ def ensure_year_sequence(session: Session, year: int) -> str:
     """Create the year's sequence the first time this process needs it (its own autocommitted
     statement, so the report's transaction holds no catalogue lock); a concurrent creator wins quietly."""
     name, engine = year_sequence(year), session.get_bind()
-    if (str(engine.url), year) not in _known_sequences:
+    if (engine.url, year) not in _known_sequences:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             try:
                 conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
             except (IntegrityError, ProgrammingError):  # created by another process at the same moment
                 pass
-        _known_sequences.add((str(engine.url), year))
+        _known_sequences.add((engine.url, year))
     return name
 
 

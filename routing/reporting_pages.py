@@ -84,10 +84,7 @@ def bulletin_xlsx():
     out = io.BytesIO()
     write_bulletin(month_figures(session, month, local_today()), out, unit_name=lambda c: units.get(c, c),
                    item_title=lambda c: f"{c} {items.get(c, '')}".strip(), area_title=lambda a: areas.get(a, "未分类"))
-    record(session, "bulletin.exported", actor=current_user, month=f"{month:%Y-%m}")
-    session.commit()
-    out.seek(0)
-    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"月通报-{month:%Y-%m}.xlsx", max_age=0)
+    return _audited_download(session, out, XLSX, f"月通报-{month:%Y-%m}.xlsx", "bulletin.exported", month=f"{month:%Y-%m}")
 
 
 @bp.get("/weekly.xlsx")
@@ -97,10 +94,7 @@ def weekly_xlsx():
     monday = _week(request.args.get("week"))
     out = io.BytesIO()
     write_weekly(weekly_status(session, monday), out, monday)
-    record(session, "weekly.exported", actor=current_user, week_of=monday.isoformat())
-    session.commit()
-    out.seek(0)
-    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=f"周调度-{monday}.xlsx", max_age=0)
+    return _audited_download(session, out, XLSX, f"周调度-{monday}.xlsx", "weekly.exported", week_of=monday.isoformat())
 
 
 @bp.get("/weekly.zip")
@@ -122,11 +116,16 @@ def weekly_zip():
                 part = io.BytesIO()
                 write_ledger(session, kind, part, filled, unit=unit.code)
                 bundle.writestr(f"{unit.name}-工作台账（{label}）.xlsx", part.getvalue())
-    record(session, "weekly.exported", actor=current_user, week_of=monday.isoformat(), with_ledgers=True)
+    return _audited_download(session, out, "application/zip", f"周调度-{monday}.zip", "weekly.exported",
+                             week_of=monday.isoformat(), with_ledgers=True)
+
+
+def _audited_download(session, out: io.BytesIO, mimetype: str, name: str, event: str, **fields):
+    """Send a generated file, once the export is on the audit trail."""
+    record(session, event, actor=current_user, **fields)
     session.commit()
     out.seek(0)
-    return send_file(out, mimetype="application/zip", as_attachment=True, download_name=f"周调度-{monday}.zip",
-                     max_age=0)
+    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
 
 
 def _week(value: str | None) -> date:

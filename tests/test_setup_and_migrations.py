@@ -1,6 +1,6 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core.cli import run_setup
 from core.db import get_engine
@@ -51,7 +51,7 @@ def test_healthz_is_503_when_the_database_is_gone(app_factory, tmp_path):
 def _fresh_database(backend, request, tmp_path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
     base = request.getfixturevalue("postgres_url")
     admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -61,12 +61,24 @@ def _fresh_database(backend, request, tmp_path) -> str:
     return base.rsplit("/", 1)[0] + "/xlt_upgrade"
 
 
+# A report row as schema 0007 knew it (no receipt_legacy column).
+REPORT_0007 = text(
+    "INSERT INTO reports (id, reference, channel, received_via, received_at, title, text, occurred, accused_name, "
+    "accused_institution, accused_position, anonymous, own_conduct, status, status_changed_at, receipt_hash, "
+    "receipt_must_reset, created_at) VALUES (:id, :ref, 'web', '', :now, '', '举报内容', '', '', '', '', :t, :f, "
+    "'received', :now, :hash, :f, :now)")
+
+
+def report_row(rid: int, now) -> dict:
+    return {"id": rid, "ref": f"XLT-2026-{rid:06d}", "now": now, "hash": bytes([rid]) * 32, "t": True, "f": False}
+
+
 def test_upgrade_to_0008_queues_unrouted_reports_and_marks_old_receipts(backend, request, tmp_path):
     """Data written under 0007 survives: reports without a case enter the routing queue, every old
     receipt is marked scrypt (legacy), and rows written afterwards are HMAC by default."""
     from datetime import datetime
 
-    from sqlalchemy import create_engine, insert, text
+    from sqlalchemy import create_engine, insert
 
     from core.migrate import upgrade
     from routing.models import Case
@@ -76,12 +88,7 @@ def test_upgrade_to_0008_queues_unrouted_reports_and_marks_old_receipts(backend,
     now = datetime(2026, 11, 2, 9, 0)
     with engine.begin() as conn:
         for rid in (1, 2):
-            conn.execute(text(
-                "INSERT INTO reports (id, reference, channel, received_via, received_at, title, text, occurred, "
-                "accused_name, accused_institution, accused_position, anonymous, own_conduct, status, "
-                "status_changed_at, receipt_hash, receipt_must_reset, created_at) VALUES (:id, :ref, 'web', '', "
-                ":now, '', '举报内容', '', '', '', '', :t, :f, 'received', :now, :hash, :f, :now)"),
-                {"id": rid, "ref": f"XLT-2026-00000{rid}", "now": now, "hash": bytes([rid]) * 32, "t": True, "f": False})
+            conn.execute(REPORT_0007, report_row(rid, now))
         conn.execute(text("INSERT INTO reference_counters (year, last) VALUES (2026, 41)"))
         conn.execute(insert(Unit.__table__).values(code="health", name="区卫生健康局", name_en="Health"))
         conn.execute(insert(Case.__table__).values(id=1, report_id=1, status="to_accept", lead_unit="health",
@@ -90,12 +97,7 @@ def test_upgrade_to_0008_queues_unrouted_reports_and_marks_old_receipts(backend,
     with engine.begin() as conn:
         assert conn.execute(text("SELECT report_id FROM pending_routing")).scalars().all() == [2]
         assert conn.execute(text("SELECT count(*) FROM reports WHERE receipt_legacy")).scalar() == 2
-        conn.execute(text(
-            "INSERT INTO reports (id, reference, channel, received_via, received_at, title, text, occurred, "
-            "accused_name, accused_institution, accused_position, anonymous, own_conduct, status, "
-            "status_changed_at, receipt_hash, receipt_must_reset, created_at) VALUES (3, 'XLT-2026-000003', 'web', "
-            "'', :now, '', '举报内容', '', '', '', '', :t, :f, 'received', :now, :hash, :f, :now)"),
-            {"now": now, "hash": b"\3" * 32, "t": True, "f": False})
+        conn.execute(REPORT_0007, report_row(3, now))  # written without the new column
         assert not conn.execute(text("SELECT receipt_legacy FROM reports WHERE id = 3")).scalar()
         if backend == "postgresql":  # the year's numbers go on from the counter, in a sequence now
             assert conn.execute(text("SELECT nextval('report_number_2026')")).scalar() == 42

@@ -195,23 +195,14 @@ def test_references_count_per_year_and_past_a_million(session, ctx):
 
 def test_concurrent_submissions_get_distinct_consecutive_references(app, ctx):
     """Eight writers at once: every report gets its own number, none is skipped (nothing failed)."""
-    import threading
-
     from core.db import new_session
-    references, errors = [], []
+    from tests.support.concurrency import run_in_threads
+    references = []
 
     def writer():
-        try:
-            with app.app_context(), new_session() as own:
-                for _ in range(10):
-                    references.append(file_report(own, ctx).reference)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        with app.app_context(), new_session() as own:
+            for _ in range(10):
+                references.append(file_report(own, ctx).reference)
 
-    threads = [threading.Thread(target=writer) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(writer, 8) == []
     assert sorted(int(r.rsplit("-", 1)[1]) for r in references) == list(range(1, 81))
