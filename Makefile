@@ -25,8 +25,10 @@ run: setup
 	@$(FLASK) scheduler run & SCHEDULER=$$!; trap 'kill $$SCHEDULER 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-## Set up and run the whole suite (PostgreSQL and browser tests skip, with a notice, where absent).
+## Set up and run the whole suite: the layer contract (lint-imports), then pytest (PostgreSQL and browser
+## tests skip, with a notice, where absent; CI requires them all).
 test: venv
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Re-extract translatable strings and merge them into the catalogues.

@@ -2,7 +2,7 @@
 import sys
 
 from config.settings import ConfigError
-from core.factory import create_app
+from wiring.factory import create_app
 
 try:
     app = create_app()

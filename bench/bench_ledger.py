@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, insert  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from casework.models import Case, LedgerPerson  # noqa: E402
+from casework.reference import load_negative_list  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
 from core.units import load_units  # noqa: E402
 from intake.models import Report  # noqa: E402
-from routing.ledger_export import FilledBy, write_ledger  # noqa: E402
-from routing.models import Case, LedgerPerson  # noqa: E402
-from routing.reference import load_negative_list  # noqa: E402
+from oversight.ledger_export import FilledBy, write_ledger  # noqa: E402
+from wiring.migrate import upgrade  # noqa: E402
 
 
 def fill(url: str, n: int) -> None:

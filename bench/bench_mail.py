@@ -41,9 +41,9 @@ def main(n: int) -> None:
             fetched = sum(1 for _ in box.fetch(mark_seen=False, bulk=True))
         bare = time.perf_counter() - t
         print(f"  bare imap-tools download: {fetched:,} messages in {bare:.1f} s ({fetched / bare:,.0f}/s)")
-        from core.cli import run_setup
-        from core.factory import create_app
         from intake.mail_cli import fetch_all
+        from wiring.factory import create_app
+        from wiring.setup_cli import run_setup
         app = create_app(env={"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/mail.sqlite3",
                               "SECRET_KEY": "b" * 40, "IDENTITY_KEY": "A" * 43 + "=", "INSTANCE_DIR": tempfile.mkdtemp(),
                               "MAILBOX_HEALTH": server.url(user) + "?since=2000-01-01", "MAIL_FROM": "noreply@xlt.gov.cn",

@@ -18,14 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
-from core.accounts import User, hash_password  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
-from core.units import load_units  # noqa: E402
+from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
+from casework.queue import QueueFilters, queue_page  # noqa: E402
+from casework.reference import load_negative_list  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
+from core.accounts import User, hash_password  # noqa: E402
+from core.units import load_units  # noqa: E402
 from intake.models import Report  # noqa: E402
-from routing.models import Case, CaseReport, CaseUnit  # noqa: E402
-from routing.queue import QueueFilters, queue_page  # noqa: E402
-from routing.reference import load_negative_list  # noqa: E402
+from wiring.migrate import upgrade  # noqa: E402
 
 UNITS = ["health", "market", "medinsure"]
 STATUSES = ["triage", "to_accept", "in_progress", "in_progress", "closed", "closed", "not_accepted"]
@@ -99,7 +99,8 @@ def measure(url: str, rounds: int = 30) -> None:
     check, no counts and no template."""
     import flask_login
     from sqlalchemy import text as sql
-    from core.factory import create_app
+
+    from wiring.factory import create_app
     app = create_app(env={"APP_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
                           "IDENTITY_KEY": "A" * 43 + "=", "RATELIMIT_ENABLED": "false",
                           "INSTANCE_DIR": tempfile.mkdtemp()})
@@ -128,8 +129,8 @@ def measure(url: str, rounds: int = 30) -> None:
             print(f"  {username:2} {label:36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms  "
                   f"({pct(times, 95) / max(pct(baseline, 95), 0.01):.0f}× baseline)")
         with app.app_context():
+            from casework.access import visible_clause
             from core.db import get_session
-            from core.access import visible_clause
             with app.test_request_context("/"):
                 visible = [r for r in refs[:60] if get_session().scalar(
                     select(Case.id).join(Report, Report.id == Case.report_id)

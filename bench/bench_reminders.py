@@ -19,15 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, delete, insert, select, text, update  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from casework.deadline_models import CaseDeadline, Reminder, Supervision  # noqa: E402
+from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
+from casework.reference import load_negative_list  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
 from core.accounts import User, hash_password  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
 from core.units import load_units  # noqa: E402
 from intake.mail_models import OutboxMessage  # noqa: E402
 from intake.models import Report  # noqa: E402
-from routing.deadline_models import CaseDeadline, Reminder, Supervision  # noqa: E402
-from routing.models import Case, CaseReport, CaseUnit  # noqa: E402
-from routing.reference import load_negative_list  # noqa: E402
+from wiring.migrate import upgrade  # noqa: E402
 
 NOW = datetime(2026, 12, 16, 10, 0)  # a Wednesday, after office hours begin
 UNITS = ["health", "market", "medinsure", "police", "audit"]
@@ -101,9 +101,9 @@ def reset(session, today: date) -> None:
 
 def measure(url: str) -> None:
     from core.db import new_session
-    from core.factory import create_app
-    from routing.jobs import reminder_context
-    from routing.reminders import run_pass
+    from jobs.tasks import reminder_context
+    from oversight.reminders import run_pass
+    from wiring.factory import create_app
     app = create_app(env={"APP_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
                           "IDENTITY_KEY": "A" * 43 + "=", "INSTANCE_DIR": tempfile.mkdtemp()})
     with app.app_context():

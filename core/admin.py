@@ -12,10 +12,10 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
-from core.access import roles_required
 from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
 from core.audit import record
 from core.db import get_session, utcnow
+from core.roles import roles_required
 from core.units import list_units
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

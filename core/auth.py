@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import segno
-from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
@@ -23,8 +22,16 @@ from flask_wtf import FlaskForm
 from sqlalchemy import update
 from wtforms import PasswordField, StringField
 
-from core.accounts import (AccountError, User, burn_password_check, check_password, end_sessions, find_user,
-                           hash_password)
+from core.accounts import (
+    AccountError,
+    User,
+    burn_password_check,
+    check_password,
+    end_sessions,
+    find_user,
+    hash_password,
+)
+from core.api_errors import api_error
 from core.audit import latest, record
 from core.db import get_session, utcnow
 from core.extensions import csrf, limiter
@@ -316,7 +323,6 @@ def load_user(user_id: str) -> User | None:
 
 
 def unauthorized():
-    from core.web import api_error
     if request.path.startswith("/api/"):
         return api_error(401, "unauthorized", _("Please log in."))
     flash(_("Please log in to see this page."))
@@ -345,5 +351,3 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.before_request(enforce_enrolment)
-    from core import accounts_cli
-    accounts_cli.init_app(app)

@@ -5,13 +5,15 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from core.api_errors import api_error
+from core.auth import safe_next
 from core.db import get_session
 from core.extensions import LANG_COOKIE
 
@@ -45,12 +47,6 @@ def _max_mb() -> int:
     return current_app.config["MAX_FILE_BYTES"] // (1024 * 1024)
 
 
-def api_error(status: int, code: str, message: str, **extra):
-    body = {"error": code, "message": message}
-    body.update(extra)
-    return jsonify(body), status
-
-
 def init_app(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
@@ -63,7 +59,6 @@ def init_app(app: Flask) -> None:
 
     @app.get("/lang/<code>")
     def set_language(code: str):
-        from core.auth import safe_next
         target = safe_next(request.args.get("next")) or "/"
         response = redirect(target)
         response.set_cookie(LANG_COOKIE, "en" if code == "en" else "zh_CN", max_age=365 * 86400,

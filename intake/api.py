@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from core.api_errors import api_error
 from core.db import get_session
 from core.extensions import limiter
-from core.web import api_error
 from intake.errors import AlreadySubmitted, IntakeError, ReceiptMustReset, ReceiptNotFound, ValidationFailed
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.messages import field_messages, message_for

@@ -13,10 +13,10 @@ from flask_login import current_user
 from wtforms import DateTimeLocalField, SelectField
 from wtforms.fields.choices import SelectChoice
 
-from core.access import roles_required
 from core.audit import record
 from core.db import get_session
 from core.extensions import csrf
+from core.roles import roles_required
 from core.units import Unit, channels_of_kind, list_units
 from intake.errors import AlreadySubmitted, IntakeError, ValidationFailed
 from intake.forms import ReportForm

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from intake.errors import (ReceiptInMessage, ReceiptNotFound, TextTooLong, TextTooShort, TooManyFiles,
-                           ValidationFailed)
+from intake.errors import ReceiptInMessage, ReceiptNotFound, TextTooLong, TextTooShort, TooManyFiles, ValidationFailed
 from intake.models import Message, Report
 from intake.receipts import new_receipt, parse_receipt, receipt_candidates
 from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, store_files

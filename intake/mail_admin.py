@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, render_template
 from sqlalchemy import func, select
 
-from core.access import roles_required
 from core.db import get_session
+from core.roles import roles_required
 from intake.mail_models import MailboxState, MailMessage, OutboxMessage
 
 bp = Blueprint("mail_admin", __name__, url_prefix="/admin")

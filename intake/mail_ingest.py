@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from intake.errors import IntakeError
 from intake.filetypes import EML
 from intake.followup import quotes_receipt
 from intake.mail_models import MailMessage
@@ -26,7 +27,6 @@ from intake.mailparse import ParsedMail, UnparseableMail, parse_mail
 from intake.models import Message, Report
 from intake.outbox import OutgoingMail, enqueue, report_of_message_id, signed_message_id
 from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, submit_report
-from intake.errors import IntakeError
 from intake.text import clean_line
 from intake.validate import ReportInput
 

@@ -24,8 +24,8 @@ from core.db import utcnow
 from intake.errors import AlreadySubmitted, IntakeError, StorageUnavailable, ValidationFailed
 from intake.identity import Identity, IdentityCipher
 from intake.models import Attachment, PendingRouting, ReferenceCounter, Report, ReporterIdentity, StatusChange
-from intake.signals import report_received
 from intake.receipts import ReceiptHasher, new_receipt
+from intake.signals import report_received
 from intake.storage import AttachmentStore, StoredFile
 from intake.text import display_filename
 from intake.validate import Limits, ReportInput, validate_report

@@ -7,8 +7,18 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 
-from intake.errors import (ConsentMissing, FieldRequired, FieldTooLong, IntakeError, InvalidEmail,
-                           InvalidPhone, TextTooLong, TextTooShort, TooManyFiles, ValidationFailed)
+from intake.errors import (
+    ConsentMissing,
+    FieldRequired,
+    FieldTooLong,
+    IntakeError,
+    InvalidEmail,
+    InvalidPhone,
+    TextTooLong,
+    TextTooShort,
+    TooManyFiles,
+    ValidationFailed,
+)
 from intake.models import CHANNELS
 from intake.text import clean_line, clean_text
 

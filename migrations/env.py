@@ -5,7 +5,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from config.settings import load_settings
-from core.migrate import all_metadata
+from wiring.models import all_metadata
 
 config = context.config
 target_metadata = all_metadata()

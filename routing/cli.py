@@ -1,4 +1,6 @@
-"""Commands: `classify FILE.jsonl`, `classify-eval FILE.jsonl`, and `routing sweep|retrain|correct`."""
+"""Commands: `classify FILE.jsonl` and `classify-eval FILE.jsonl`. The one module of routing that touches
+Flask and core: it reads the taxonomy and the learned model from the runtime the factory put on the app
+(`app.extensions["routing"]`, built by casework.runtime), so routing itself imports nothing above it."""
 from __future__ import annotations
 
 import json
@@ -6,25 +8,10 @@ import sys
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import new_session
-from intake.models import Report
 from routing.classifier import classify
 from routing.evaluate import evaluate, format_report
 from routing.matrix import route
-from routing.models import Case
-from routing.service import UNCHANGED, CorrectionError, correct_routing, retrain, route_unrouted
-
-
-def _learned(runtime):
-    """The stored learned model, if a database with one is reachable; the rules alone otherwise."""
-    try:
-        with new_session() as session:
-            return runtime.learned_model(session)
-    except SQLAlchemyError:
-        return None
 
 
 def _rows(fh):
@@ -55,15 +42,18 @@ def classify_line(tax, row: dict, learned) -> dict:
             "rules_version": result.rules_version, "model_version": result.model_version}
 
 
-def init_app(app: Flask) -> None:
-    from routing.runtime import routing_runtime
+def routing_runtime():
+    """The routing runtime on the app (taxonomy, learned model): duck-typed, built by casework.runtime."""
+    return current_app.extensions["routing"]
 
+
+def init_app(app: Flask) -> None:
     @app.cli.command("classify")
     @click.argument("path", type=click.File("r", encoding="utf-8"))
     def classify_command(path):
         """Classify JSON lines (id, title, text, channel); print one JSON line per input."""
         runtime = routing_runtime()
-        learned = _learned(runtime)
+        learned = runtime.learned_model_if_reachable()
         for row in _rows(path):
             sys.stdout.write(json.dumps(classify_line(runtime.taxonomy, row, learned), ensure_ascii=False) + "\n")
 
@@ -77,67 +67,5 @@ def init_app(app: Flask) -> None:
         rows = list(_rows(path))
         if any(not isinstance(r.get("expect"), dict) for r in rows):
             raise click.ClickException("every line needs an 'expect' object (see dev_reports.jsonl)")
-        result = evaluate(runtime.taxonomy, rows, learned=None if rules_only else _learned(runtime))
+        result = evaluate(runtime.taxonomy, rows, learned=None if rules_only else runtime.learned_model_if_reachable())
         click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else format_report(result))
-
-    @app.cli.group("calendar")
-    def calendar_group():
-        """The working-day calendar (China's holidays and make-up working days)."""
-
-    @calendar_group.command("due")
-    @click.option("--start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
-    @click.option("--workdays", type=click.IntRange(0, 3650), default=None, help="Count working days (工作日).")
-    @click.option("--days", type=click.IntRange(0, 3650), default=None,
-                  help="Count calendar days (civil code: start not counted, moved off holidays).")
-    def due_command(start, workdays, days):
-        """Print the due date; a warning line follows when a year had no holiday data."""
-        if (workdays is None) == (days is None):
-            raise click.UsageError("give exactly one of --workdays and --days")
-        calendar = current_app.extensions["workcalendar"]
-        result = (calendar.add_workdays(start.date(), workdays) if workdays is not None
-                  else calendar.add_days(start.date(), days))
-        click.echo(result.due.isoformat())
-        if result.uncertain:
-            click.echo(result.warning())
-
-    @app.cli.group("routing")
-    def routing_group():
-        """Routing: sweep unrouted reports, retrain the learned model, correct a case."""
-
-    @routing_group.command("sweep")
-    def sweep_command():
-        """Route every report that has no case yet (safe to run at any time)."""
-        runtime = routing_runtime()
-        with new_session() as session:
-            click.echo(f"routed {route_unrouted(session, runtime.taxonomy, runtime.learned_model(session))} report(s)")
-
-    @routing_group.command("retrain")
-    def retrain_command():
-        """Train the learned model on every correction made so far."""
-        with new_session() as session:
-            record = retrain(session)
-        click.echo("no corrections yet: nothing to train" if record is None
-                   else f"learned model {record.version} from {record.examples} correction(s)")
-
-    @routing_group.command("correct")
-    @click.argument("reference")
-    @click.option("--item", default=None, help="Negative-list code, or 'none' for not about the campaign.")
-    @click.option("--lead", "lead_unit", default=None, help="Lead unit code (default: from the matrix).")
-    @click.option("--reason", required=True)
-    @click.option("--by", required=True, help="Who corrects (name or account).")
-    def correct_command(reference, item, lead_unit, reason, by):
-        """Correct the item and/or lead unit of a case, keep the reason, retrain."""
-        runtime = routing_runtime()
-        with new_session() as session:
-            case = session.scalar(select(Case).join(Report).where(Report.reference == reference))
-            if case is None:
-                raise click.ClickException(f"no case {reference}")
-            new_item = UNCHANGED if item is None else (None if item.lower() == "none" else item)
-            try:
-                correct_routing(session, runtime.taxonomy, case, item=new_item, lead_unit=lead_unit,
-                                reason=reason, by=by)
-            except CorrectionError as exc:
-                raise click.ClickException(str(exc))
-            record = retrain(session)
-            click.echo(f"{reference}: item {case.item_code}, lead {case.lead_unit}, assist {case.assist_units}"
-                       + (f"; learned model {record.version}" if record else ""))

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from config.settings import normalise_database_url
-from core.factory import create_app
 from core.i18n import compile_catalogs
-from core.migrate import all_metadata, upgrade
 from tests.support.postgres import TempCluster, find_bindir
+from wiring.factory import create_app
+from wiring.migrate import upgrade
+from wiring.models import all_metadata
 
 REQUIRE_ALL = os.environ.get("XLT_REQUIRE_ALL") == "1"
 IDENTITY_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
@@ -92,7 +93,7 @@ def make_test_app(database_url: str, tmp_path: Path, **overrides):
            "INSTANCE_DIR": str(tmp_path / "instance"), "RATELIMIT_ENABLED": "false", "RECEIPT_SCRYPT_N": "1024"}
     env.update({k: str(v) for k, v in overrides.pop("env", {}).items()})
     app = create_app(overrides or None, env=env)
-    from core.cli import run_setup
+    from wiring.setup_cli import run_setup
     with app.app_context():
         run_setup(app)
     return app

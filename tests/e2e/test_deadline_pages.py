@@ -7,11 +7,11 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from routing import casework
-from routing.deadline_models import CaseDeadline
-from routing.deadlines import local_today
-from routing.jobs import reminder_context
-from routing.reminders import run_pass
+from casework import workflow as casework
+from casework.deadline_models import CaseDeadline
+from casework.deadlines import local_today
+from jobs.tasks import reminder_context
+from oversight.reminders import run_pass
 from tests.e2e.test_staff_casework import open_action, sign_in
 from tests.support.staff import make_user, open_case, otp_code
 

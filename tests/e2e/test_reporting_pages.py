@@ -7,7 +7,7 @@ import openpyxl
 import pyotp
 import pytest
 
-from routing.demo import seed
+from demo.seed import seed
 from tests.e2e.test_staff_casework import sign_in
 from tests.support.staff import make_user
 

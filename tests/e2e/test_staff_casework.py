@@ -6,8 +6,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from casework.models import Case
 from intake.models import Report
-from routing.models import Case
 from tests.support.factories import file_report
 from tests.support.staff import PASSWORD, make_user
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.deadline_rules import DeadlinePolicy
+from casework.deadline_rules import DeadlinePolicy
+from core.workdays import WorkCalendar
 from routing.normalise import fold, normalise, prepare, readable
-from routing.workdays import WorkCalendar
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 CAL = WorkCalendar.from_config(CONFIG / "holidays.toml")

@@ -17,8 +17,8 @@ import random
 import struct
 import uuid
 import zlib
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Callable
 from urllib.parse import quote_from_bytes
 

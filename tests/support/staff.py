@@ -88,7 +88,7 @@ def open_case(app, session, ctx, **report):
     """File a report (inside an app context, so routing opens its case); returns (case, receipt)."""
     from sqlalchemy import select
 
-    from routing.models import Case
+    from casework.models import Case
     from tests.support.factories import file_report
     values = {"title": "收受红包", "text": HONGBAO_TEXT}
     values.update(report)

@@ -1,0 +1,157 @@
+"""Who works a case: assigning a handler (one or many cases), asking a unit to assist, transferring
+the lead to another unit of the task force, and referring the case outside it (移送)."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from casework.access import is_recused
+from casework.models import Case, CaseUnit, Referral
+from casework.rules import (
+    OPEN_STATUSES,
+    TASKFORCE,
+    WORKER_ROLES,
+    InvalidInput,
+    InvalidState,
+    MissingInput,
+    NotAllowed,
+    commit_action,
+    lock,
+    optional_text,
+    past_date,
+    require_status,
+    require_supervisor,
+    require_worker,
+    required_text,
+)
+from core.accounts import User
+from core.audit import record
+from core.db import utcnow
+from core.units import EXTERNAL_TARGETS, UNIT_CODES, Unit
+
+NOTE_LIMIT = 5000
+
+
+def check_assignable(session: Session, case: Case, handler: User | None) -> None:
+    """An active handler or unit head of the lead unit (or of the task force), not named as the accused."""
+    if handler is None:
+        raise MissingInput("a handler is required", field="handler")
+    if not handler.active or handler.role not in WORKER_ROLES:
+        raise NotAllowed("only an active handler or unit head can be assigned", field="handler")
+    if handler.unit_code not in (case.lead_unit, TASKFORCE):
+        raise NotAllowed("the handler must belong to the lead unit", field="handler")
+    if is_recused(session, handler, case):
+        raise NotAllowed("the handler is named in the case and must stay out of it", field="handler")
+
+
+def _check_assignment(session: Session, actor: User, case: Case, handler: User | None) -> None:
+    lock(session, case)
+    require_supervisor(session, actor, case)
+    require_status(case, *OPEN_STATUSES)
+    check_assignable(session, case, handler)
+
+
+def assign(session: Session, actor: User, case: Case, handler: User) -> Case:
+    _check_assignment(session, actor, case, handler)
+    previous = case.handler_id
+    case.handler_id = handler.id
+    commit_action(session, "case.assigned", actor, case, handler_id=handler.id, handler=handler.label(),
+                  previous_handler_id=previous)
+    return case
+
+
+def bulk_assign(session: Session, actor: User, cases: list[Case], handler: User) -> int:
+    """Assign every case or none: each is checked before any is changed. The number assigned."""
+    unique = list({c.id: c for c in cases}.values())
+    if not unique:
+        raise MissingInput("choose at least one case", field="cases")
+    for case in unique:
+        _check_assignment(session, actor, case, handler)
+    now = utcnow()
+    for case in unique:
+        previous = case.handler_id
+        case.handler_id, case.updated_at = handler.id, now
+        record(session, "case.assigned", actor=actor, case_id=case.id, report_id=case.report_id,
+               handler_id=handler.id, handler=handler.label(), previous_handler_id=previous, bulk=True)
+    session.commit()
+    return len(unique)
+
+
+def _known_unit(session: Session, unit_code: str) -> str:
+    unit_code = (unit_code or "").strip()
+    if not unit_code:
+        raise MissingInput("a unit is required", field="unit")
+    if unit_code not in UNIT_CODES or session.get(Unit, unit_code) is None:
+        raise InvalidInput(f"unknown unit {unit_code!r}", field="unit")
+    return unit_code
+
+
+def request_assistance(session: Session, actor: User, case: Case, unit_code: str, note: str = "") -> Case:
+    """Another unit assists (it then sees the case; it does not change it)."""
+    lock(session, case)
+    require_worker(session, actor, case)
+    require_status(case, *OPEN_STATUSES)
+    unit_code = _known_unit(session, unit_code)
+    note = optional_text(note, NOTE_LIMIT, field="note")
+    if unit_code == case.lead_unit or unit_code in case.assist_units:
+        raise InvalidState(f"{unit_code} already works on this case", status=case.status)
+    case.units.append(CaseUnit(unit_code=unit_code, role="assist"))
+    commit_action(session, "case.assistance_requested", actor, case, unit=unit_code, reason=note)
+    return case
+
+
+def transfer(session: Session, actor: User, case: Case, unit_code: str, reason: str) -> Case:
+    """Move the lead to another unit of the task force. The handler is cleared (the new unit assigns);
+    assisting units stay, except the new lead. A triage case with a member unit lead is to accept."""
+    lock(session, case)
+    require_supervisor(session, actor, case)
+    require_status(case, *OPEN_STATUSES)
+    unit_code = _known_unit(session, unit_code)
+    reason = required_text(reason, NOTE_LIMIT, field="reason")
+    old_lead = case.lead_unit
+    if unit_code == old_lead:
+        raise InvalidState(f"{unit_code} already leads this case", status=case.status)
+    for row in [u for u in case.units if u.role == "lead"]:
+        case.units.remove(row)
+    session.flush()
+    existing = next((u for u in case.units if u.unit_code == unit_code), None)
+    if existing is not None:
+        existing.role = "lead"
+    else:
+        case.units.append(CaseUnit(unit_code=unit_code, role="lead"))
+    case.lead_unit, previous_handler, case.handler_id = unit_code, case.handler_id, None
+    if case.status == "triage" and unit_code != TASKFORCE:
+        case.status = "to_accept"
+    commit_action(session, "case.transferred", actor, case, from_unit=old_lead, to_unit=unit_code, reason=reason,
+                  previous_handler_id=previous_handler)
+    return case
+
+
+def refer(session: Session, actor: User, case: Case, target: str, referred_on: date, document_no: str,
+          note: str = "") -> Referral:
+    """移送 to discipline inspection or the police (with the document number: the case goes on), or
+    `transfer` out of the district's jurisdiction (the case ends as "transferred", public "closed")."""
+    lock(session, case)
+    require_supervisor(session, actor, case)
+    require_status(case, *OPEN_STATUSES)
+    target = (target or "").strip()
+    if not target:
+        raise MissingInput("a target is required", field="target")
+    if target not in EXTERNAL_TARGETS:
+        raise InvalidInput(f"unknown referral target {target!r}", field="target")
+    referred_on = past_date(referred_on, field="referred_on")
+    document_no = optional_text(document_no, 100, line=True, field="document_no")
+    if target in ("discipline", "police") and not document_no:
+        raise MissingInput("the referral's document number is required", field="document_no")
+    note = optional_text(note, NOTE_LIMIT, field="note")
+    referral = Referral(case_id=case.id, target=target, referred_on=referred_on, document_no=document_no, note=note)
+    session.add(referral)
+    if target == "transfer":
+        case.status, case.closed_at = "transferred", utcnow()
+    if target == "police":
+        case.police_referral_proposed_on = None  # the proposed referral is decided
+    session.flush()
+    commit_action(session, "case.referred", actor, case, target=target, referral_id=referral.id,
+                  referred_on=referred_on.isoformat(), document_no=document_no, reason=note)
+    return referral

@@ -1,0 +1,217 @@
+"""Routing on arrival and on correction: classify, store the classification, open the case with its
+lead and assisting units, or send it to the task force's triage. Takes a session and plain data."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, object_session
+
+from casework.deadlines import sync_deadlines
+from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
+from core.db import utcnow
+from intake.models import PendingRouting, Report
+from routing.classifier import classify
+from routing.learned import LearnedModel
+from routing.matrix import route, units_for_item
+from routing.taxonomy import UNITS, Taxonomy
+
+log = logging.getLogger(__name__)
+UNCHANGED = object()
+
+
+class CorrectionError(ValueError):
+    """A correction that cannot be applied (unknown item or unit, no reason)."""
+
+
+def accused_of(report: Report) -> dict:
+    return {"name": report.accused_name, "institution": report.accused_institution,
+            "position": report.accused_position}
+
+
+def _set_units(case: Case, lead: str, assist: list[str]) -> None:
+    case.lead_unit = lead
+    case.units.clear()
+    session = object_session(case)
+    if session is not None and case.id is not None:
+        session.flush()  # delete the old rows before inserting new ones for the same units
+    case.units.append(CaseUnit(unit_code=lead, role="lead"))
+    case.units.extend(CaseUnit(unit_code=u, role="assist") for u in dict.fromkeys(assist) if u != lead)
+
+
+def route_report(session: Session, tax: Taxonomy, report_id: int, learned: LearnedModel | None = None) -> Case:
+    """Open the case of a received report. Idempotent; a classifier failure sends it to triage."""
+    existing = session.scalar(select(Case).where(Case.report_id == report_id))
+    if existing is not None:
+        _dequeue(session, report_id)
+        return existing
+    report = session.get(Report, report_id)
+    if report is None:
+        _dequeue(session, report_id)
+        raise LookupError(f"no report {report_id}")
+    triage_unit = tax.matrix.triage_unit
+    try:
+        result = classify(tax, title=report.title, text=report.text, channel=report.channel,
+                          accused=accused_of(report), learned=learned)
+        routing = route(tax, result, title=report.title, text=report.text, accused=accused_of(report))
+        record = Classification(report_id=report.id, item_code=result.item, in_scope=result.in_scope,
+                                confidence=result.confidence, candidates=result.to_dict()["candidates"],
+                                routing=routing.to_dict(), rules_version=result.rules_version,
+                                model_version=result.model_version)
+        triage = routing.triage or routing.transfer
+        lead = triage_unit if triage else routing.lead_unit
+        case = Case(report_id=report.id, status="triage" if triage else "to_accept",
+                    item_code=result.item, in_scope=result.in_scope, transfer_suggested=routing.transfer,
+                    routing_reason=routing.reason[:500])
+        _set_units(case, lead, [] if triage else routing.assist_units)
+    except Exception as exc:  # never lose a report to a classifier bug: triage it
+        log.exception("classifier failed on report %s; sent to triage", report_id)
+        record = Classification(report_id=report.id, item_code=None, in_scope=True, confidence=0.0,
+                                candidates=[], routing={"lead_unit": triage_unit, "triage": True},
+                                rules_version=tax.rules_version, model_version=None,
+                                error=f"{type(exc).__name__}: {exc}"[:2000])
+        case = Case(report_id=report.id, status="triage", in_scope=True,
+                    routing_reason="classifier error: manual triage")
+        _set_units(case, triage_unit, [])
+    case.area = tax.items[case.item_code].area if case.item_code else None
+    case.how_found = "disclosure" if report.own_conduct else "report"
+    session.add_all([record, case])
+    try:
+        session.flush()
+        session.add(CaseReport(case_id=case.id, report_id=report.id))
+        sync_deadlines(session, case)
+        session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
+        session.commit()
+    except IntegrityError:  # routed concurrently by another process
+        session.rollback()
+        return session.scalar(select(Case).where(Case.report_id == report_id))
+    return case
+
+
+def _dequeue(session: Session, report_id: int) -> None:
+    if session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id)).rowcount:
+        session.commit()
+
+
+def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500) -> int:
+    """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
+    holds every report intake committed and routing has not taken, so reading it is cheap at any size.
+    A report that fails stays queued (logged) and does not hold up the others; a lost database
+    connection stops the batch."""
+    ids = session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id).limit(limit)).all()
+    routed = 0
+    for report_id in ids:
+        try:
+            route_report(session, tax, report_id, learned)
+            routed += 1
+        except LookupError:  # the report is gone: nothing to route
+            continue
+        except (OperationalError, InterfaceError):
+            session.rollback()
+            raise
+        except Exception:
+            session.rollback()
+            log.exception("routing report %s failed; it stays queued for the next run", report_id)
+    return routed
+
+
+def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None) -> int:
+    """Route every queued report (`flask routing sweep`); the number taken from the queue. Stops when
+    a pass leaves the queue as it was (a report that keeps failing is left for the next sweep)."""
+    total, left = 0, _queued(session)
+    while left:
+        total += route_pending(session, tax, learned)
+        before, left = left, _queued(session)
+        if left >= before:
+            break
+    return total
+
+
+def _queued(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(PendingRouting))
+
+
+def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str, by: str,
+                    item=UNCHANGED, lead_unit: str | None = None, by_user_id: int | None = None) -> RoutingCorrection:
+    """A person sets the item (a code, or None for 'not about the campaign') and/or the lead unit.
+    Without an explicit lead the matrix decides from the new item. The reason is kept."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CorrectionError("a reason is required")
+    if item is not UNCHANGED and item is not None and item not in tax.items:
+        raise CorrectionError(f"unknown item {item!r}")
+    if lead_unit is not None and lead_unit not in UNITS:
+        raise CorrectionError(f"unknown unit {lead_unit!r}")
+    report = case.report
+    new_item = case.item_code if item is UNCHANGED else item
+    if new_item is None:
+        lead, assist = tax.matrix.triage_unit, []
+    else:
+        lead, assist = units_for_item(tax, new_item, title=report.title, text=report.text,
+                                      accused=accused_of(report))
+    if lead_unit is not None:
+        lead = lead_unit
+    correction = RoutingCorrection(case_id=case.id, corrected_by=by[:100], corrected_by_user_id=by_user_id,
+                                   reason=reason, old_item=case.item_code, new_item=new_item,
+                                   item_changed=item is not UNCHANGED, old_lead=case.lead_unit, new_lead=lead)
+    case.item_code = new_item
+    case.area = tax.items[new_item].area if new_item else None
+    case.in_scope = new_item is not None or lead != tax.matrix.triage_unit
+    case.transfer_suggested = False
+    _set_units(case, lead, assist)
+    if case.status == "triage" and lead != tax.matrix.triage_unit:
+        case.status = "to_accept"
+    elif lead == tax.matrix.triage_unit and case.status == "to_accept":
+        case.status = "triage"
+    case.routing_reason = f"corrected by {by[:60]}: {reason}"[:500]
+    case.updated_at = utcnow()
+    session.add(correction)
+    sync_deadlines(session, case)  # an item or unit with its own time limits moves the due dates
+    session.commit()
+    return correction
+
+
+def training_examples(session: Session) -> list[tuple[str, str | None]]:
+    """(title + text, item) from the newest item correction of each case."""
+    rows = session.execute(
+        select(RoutingCorrection.case_id, RoutingCorrection.new_item, Report.title, Report.text)
+        .join(Case, Case.id == RoutingCorrection.case_id).join(Report, Report.id == Case.report_id)
+        .where(RoutingCorrection.item_changed.is_(True)).order_by(RoutingCorrection.id)).all()
+    latest: dict[int, tuple[str, str | None]] = {}
+    for case_id, item, title, text in rows:
+        latest[case_id] = (f"{title}\n{text}", item)
+    return list(latest.values())
+
+
+def retrain(session: Session) -> LearnedModelRecord | None:
+    """Train the learned model on every correction; store it if it is new. None without examples."""
+    examples = training_examples(session)
+    if not examples:
+        return None
+    model = LearnedModel.train(examples)
+    existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
+    if existing is not None:
+        return existing
+    record = LearnedModelRecord(version=model.version, examples=len(examples), payload=model.to_bytes())
+    session.add(record)
+    session.commit()
+    return record
+
+
+@dataclass
+class LearnedCache:
+    """The newest learned model, loaded once per version."""
+    version: str | None = None
+    model: LearnedModel | None = field(default=None, repr=False)
+
+    def current(self, session: Session) -> LearnedModel | None:
+        newest = session.execute(select(LearnedModelRecord.id, LearnedModelRecord.version)
+                                 .order_by(LearnedModelRecord.id.desc()).limit(1)).first()
+        if newest is None:
+            return None
+        if newest.version != self.version:
+            payload = session.get(LearnedModelRecord, newest.id).payload
+            self.model, self.version = LearnedModel.from_bytes(payload), newest.version
+        return self.model

@@ -1,0 +1,317 @@
+"""Staff pages: the unit queue, the case page with its actions, attachment downloads and identity
+reveals. Every read goes through casework.access; every action through casework.workflow."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from casework import reveal
+from casework import workflow as casework
+from casework.access import case_for, visible_clause
+from casework.models import (
+    Case,
+    CaseNotice,
+    CaseReport,
+    Classification,
+    LedgerInstitution,
+    LedgerPerson,
+    NegativeListItem,
+    Referral,
+    RevealRequest,
+)
+from casework.page_actions import ACTIONS, action_error_message
+from casework.queue import QueueFilters, deadline_badge, queue_page, tabs_for
+from casework.self_inspection import record_self_inspection
+from core.accounts import User
+from core.audit import AuditEvent, record
+from core.auth import safe_next
+from core.db import get_session
+from core.localtime import local_today
+from core.roles import CASE_ROLES, roles_required
+from core.units import list_units
+from intake.models import Attachment, Report
+
+bp = Blueprint("staff", __name__)
+
+
+def _int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _date(value):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def filters_from(args) -> QueueFilters:
+    return QueueFilters(
+        tab=args.get("tab", ""), area=_int(args.get("area")), item=args.get("item") or None,
+        status=args.get("status") or None, channel=args.get("channel") or None,
+        lead_unit=args.get("lead_unit") or None, handler_id=_int(args.get("handler")),
+        received_from=_date(args.get("received_from")), received_to=_date(args.get("received_to")),
+        due_from=_date(args.get("due_from")), due_to=_date(args.get("due_to")), q=args.get("q", "")[:100],
+        sort=args.get("sort", "received"), descending=args.get("dir", "desc") != "asc",
+        page=_int(args.get("page")) or 1, per_page=_int(args.get("per_page")) or 50)
+
+
+def assignable_handlers(session, user: User) -> list[User]:
+    stmt = select(User).where(User.active.is_(True), User.role.in_(("handler", "unit_head")))
+    if not user.is_taskforce:
+        stmt = stmt.where(User.unit_code == user.unit_code)
+    return list(session.scalars(stmt.order_by(User.unit_code, User.username)))
+
+
+@bp.get("/queue")
+@roles_required(*CASE_ROLES)
+def queue():
+    session = get_session()
+    f = filters_from(request.args)
+    if f.tab not in tabs_for(current_user):
+        f.tab = tabs_for(current_user)[0]
+    result = queue_page(session, current_user, f)
+    items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
+    return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
+                           units=list_units(session), handlers=assignable_handlers(session, current_user),
+                           badge=deadline_badge, args=request.args.to_dict())
+
+
+@bp.post("/queue/assign")
+@roles_required("unit_head", "coordinator", "admin")
+def bulk_assign():
+    session = get_session()
+    handler = session.get(User, _int(request.form.get("handler")) or 0)
+    references = request.form.getlist("case")[:200]
+    cases = [case_for(session, current_user, ref) for ref in references]
+    if handler is None or not cases:
+        flash(_("Choose cases and a handler."))
+    else:
+        try:
+            count = casework.bulk_assign(session, current_user, cases, handler)
+            flash(_("%(n)s case(s) assigned.", n=count))
+        except casework.CaseActionError as exc:
+            session.rollback()
+            flash(action_error_message(exc))
+    return redirect(safe_next(request.form.get("back")) or url_for("staff.queue"))
+
+
+def case_context(session, case: Case) -> dict:
+    reports = session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
+                              .where(CaseReport.case_id == case.id).order_by(Report.id)).all()
+    classification = session.scalar(select(Classification).where(Classification.report_id == case.report_id)
+                                     .order_by(Classification.id.desc()))
+    timeline = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                        AuditEvent.action != "case.viewed")
+                               .order_by(AuditEvent.seq)).all()
+    handler = session.get(User, case.handler_id) if case.handler_id else None
+    return {
+        "case": case, "report": case.report, "reports": reports, "classification": classification,
+        "timeline": timeline, "handler": handler,
+        "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
+        "units": list_units(session), "handlers": assignable_handlers(session, current_user),
+        "referrals": session.scalars(select(Referral).where(Referral.case_id == case.id)).all(),
+        "notices": session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id)).all(),
+        "institutions": session.scalars(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id)).all(),
+        "persons": session.scalars(select(LedgerPerson).where(LedgerPerson.case_id == case.id)).all(),
+        "reveal_requests": session.scalars(select(RevealRequest).where(RevealRequest.case_id == case.id)
+                                           .order_by(RevealRequest.id.desc())).all(),
+        "not_accepted_reasons": casework.NOT_ACCEPTED_REASONS, "badge": deadline_badge(case),
+        "messages": [m for r in reports for m in r.messages],
+        **deadline_context(session, case),
+    }
+
+
+def deadline_context(session, case: Case) -> dict:
+    from casework.deadline_actions import personal_reminders
+    from casework.deadline_models import CaseDeadline, Reminder, Supervision
+    from casework.deadlines import current_rules
+    policy, _calendar = current_rules()
+    return {
+        "deadlines": session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                                     .order_by(CaseDeadline.state != "open", CaseDeadline.due_on)).all(),
+        "supervised": session.scalar(select(Supervision.id).where(Supervision.case_id == case.id,
+                                                                  Supervision.ended_at.is_(None))) is not None,
+        "my_reminders": personal_reminders(session, current_user, case),
+        "reminders_sent": session.execute(select(Reminder, User).join(User, User.id == Reminder.recipient_id)
+                                          .where(Reminder.case_id == case.id).order_by(Reminder.id.desc())
+                                          .limit(50)).all(),
+        "max_extension": policy.stages["handling"].max_extension_days if "handling" in policy.stages else 0,
+        "today": local_today(),
+    }
+
+
+@bp.get("/cases/<reference>")
+@roles_required(*CASE_ROLES)
+def case_page(reference: str):
+    session = get_session()
+    case = case_for(session, current_user, reference)
+    record(session, "case.viewed", actor=current_user, case_id=case.id)
+    session.commit()
+    return render_template("staff/case.html", **case_context(session, case))
+
+
+@bp.post("/cases/<reference>/<action>")
+@roles_required(*CASE_ROLES)
+def case_action(reference: str, action: str):
+    session = get_session()
+    case = case_for(session, current_user, reference)
+    handler = ACTIONS.get(action)
+    if handler is None:
+        abort(404)
+    try:
+        message = handler(session, current_user, case, request.form)
+    except casework.CaseActionError as exc:
+        session.rollback()
+        flash(action_error_message(exc))
+    else:
+        flash(message)
+    return redirect(url_for("staff.case_page", reference=reference) + f"#{action}")
+
+
+@bp.get("/cases/<reference>/attachments/<int:attachment_id>")
+@roles_required(*CASE_ROLES)
+def attachment(reference: str, attachment_id: int):
+    session = get_session()
+    case = case_for(session, current_user, reference)
+    att = session.get(Attachment, attachment_id)
+    held = session.scalar(select(CaseReport.id).where(CaseReport.case_id == case.id,
+                                                      CaseReport.report_id == (att.report_id if att else -1)))
+    if att is None or held is None or att.extension == "eml":
+        abort(404)  # an original mail carries its sender's address: identity, not evidence for handlers
+    record(session, "attachment.downloaded", actor=current_user, case_id=case.id, report_id=att.report_id,
+           attachment_id=att.id)
+    session.commit()
+    store = current_app.extensions["intake"].store
+    return send_file(store.path(att.stored_name), mimetype=att.content_type, as_attachment=True,
+                     download_name=f"{reference}-{att.id}.{att.extension}", max_age=0)
+
+
+@bp.post("/cases/<reference>/identity")
+@roles_required(*CASE_ROLES)
+def identity(reference: str):
+    session = get_session()
+    case = case_for(session, current_user, reference)
+    try:
+        shown = reveal.reveal_identity(session, current_user, case, request.form.get("reason", "").strip() or None,
+                                       current_app.extensions["intake"].cipher)
+    except casework.CaseActionError as exc:
+        session.rollback()
+        flash(action_error_message(exc))
+        return redirect(url_for("staff.case_page", reference=reference) + "#identity")
+    return render_template("staff/identity.html", case=case, identity=shown)
+
+
+@bp.get("/reveals")
+@roles_required("coordinator", "admin")
+def reveals():
+    session = get_session()
+    pending = session.execute(select(RevealRequest, Report.reference, User)
+                              .join(Case, Case.id == RevealRequest.case_id).join(Report, Report.id == Case.report_id)
+                              .join(User, User.id == RevealRequest.requester_id)
+                              .where(visible_clause(session, current_user))
+                              .order_by(RevealRequest.status != "pending", RevealRequest.id.desc()).limit(200)).all()
+    visible_ids = select(Case.id).where(visible_clause(session, current_user))
+    log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"),
+                                                   AuditEvent.case_id.in_(visible_ids))
+                          .order_by(AuditEvent.seq.desc()).limit(200)).all()
+    return render_template("staff/reveals.html", requests=pending, log=log)
+
+
+@bp.post("/reveals/<int:request_id>")
+@roles_required("coordinator", "admin")
+def decide(request_id: int):
+    session = get_session()
+    req = session.get(RevealRequest, request_id) or abort(404)
+    case_for(session, current_user, session.get(Case, req.case_id).report.reference)
+    try:
+        reveal.decide_reveal(session, current_user, req, request.form.get("decision") == "approve",
+                             request.form.get("reason", ""))
+        flash(_("Decision recorded."))
+    except casework.CaseActionError as exc:
+        session.rollback()
+        flash(action_error_message(exc))
+    return redirect(url_for("staff.reveals"))
+
+
+@bp.route("/self-inspection", methods=["GET", "POST"])
+@roles_required("unit_head")
+def self_inspection():
+    """A unit head records an institution's self-inspection findings as a case with its ledger row."""
+    session = get_session()
+    items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
+    values = request.form.to_dict() if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            case = record_self_inspection(
+                session, current_app.extensions["intake"], current_user, institution=values.get("name", "").strip(),
+                item_code=values.get("item_code", ""), manifestation=values.get("manifestation", "").strip(),
+                measures=values.get("measures", "").strip(), found_on=_date(values.get("found_on")),
+                supervising_dept=values.get("supervising_dept", "").strip(),
+                handling_opinion=values.get("handling_opinion", "").strip(),
+                policy_basis=values.get("policy_basis", "").strip(),
+                responsible_person=values.get("responsible_person", "").strip(),
+                phone=values.get("phone", "").strip(), rectified=values.get("rectified") == "y",
+                rectified_on=_date(values.get("rectified_on")))
+        except casework.CaseActionError as exc:
+            session.rollback()
+            return render_template("staff/self_inspection.html", items=items, values=values,
+                                   error=action_error_message(exc)), 422
+        flash(_("Self-inspection findings recorded as a case."))
+        return redirect(url_for("staff.case_page", reference=case.report.reference))
+    return render_template("staff/self_inspection.html", items=items, values=values, error=None)
+
+
+def channel_label(code: str) -> str:
+    return {"web": _("Website"), "app": _("App"), "phone": _("Phone"), "letter": _("Letter"), "visit": _("Visit"),
+            "email": _("Email"), "self": _("Self-inspection"), "message": _("Follow-up message")}.get(code, code)
+
+
+def not_accepted_label(code: str) -> str:
+    return {"not_corruption": _("Not about corruption in the medical sector"),
+            "outside_jurisdiction": _("Outside our jurisdiction"), "insufficient_detail": _("Too little detail to act on"),
+            "duplicate": _("Duplicate of another report"), "already_handled": _("Already handled"),
+            "other": _("Other (explain in the note)")}.get(code, code)
+
+
+def action_label(action: str) -> str:
+    labels = {"case.accepted": _("Accepted"), "case.not_accepted": _("Not accepted"), "case.assigned": _("Assigned"),
+              "case.assistance_requested": _("Assistance requested"), "case.transferred": _("Transferred"),
+              "case.referred": _("Referred"), "case.plan_recorded": _("Five fixes (五定)"),
+              "case.findings_recorded": _("Findings"), "case.rectified": _("Rectification done"),
+              "case.closed": _("Close (销号)"), "case.reopened": _("Reopen"), "case.message_sent": _("Write to the reporter"),
+              "case.notice_recorded": _("Record a notice"), "ledger.institution_added": _("Add an institution"),
+              "ledger.person_added": _("Add a person"), "case.linked": _("Link"), "case.merged": _("Merge"),
+              "case.corrected": _("Correct item or lead unit"), "identity.reveal_requested": _("Identity requests"),
+              "identity.reveal_decided": _("Decision"), "identity.viewed": _("Show identity"),
+              "attachment.downloaded": _("Attachment downloaded"),
+              "case.self_inspection_recorded": _("Self-inspection (自查自纠)"),
+              "case.deadline_extended": _("Extend the handling period"), "case.clock_paused": _("Stop the clock"),
+              "case.clock_resumed": _("Start the clock again"),
+              "case.personal_reminder_set": _("Remind me on a date"),
+              "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
+              "case.police_referral_declined": _("Decide not to refer to the police")}
+    return labels.get(action, action)
+
+
+def unit_name(code: str | None) -> str:
+    from core.units import Unit
+    unit = get_session().get(Unit, code) if code else None
+    return unit.name if unit else (code or "")
+
+
+@bp.app_context_processor
+def staff_helpers():
+    return {"channel_label": channel_label, "not_accepted_label": not_accepted_label, "action_label": action_label,
+            "unit_name": unit_name}
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

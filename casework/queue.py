@@ -1,0 +1,187 @@
+"""Unit queues: which cases a user sees in each tab, filtered, searched, sorted and paged in SQL.
+Access goes through casework.access.visible_clause, like every other staff read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from casework.access import recusal_clause, recused_case_ids, visible_clause
+from casework.models import Case, CaseReport, CaseUnit
+from core.accounts import User
+from core.localtime import local_today
+from core.roles import CASE_ROLES
+from intake.models import Report
+
+OPEN = ("to_accept", "in_progress")
+TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
+TASKFORCE_TABS = ("triage", "all")
+SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Case.next_due_on,
+         "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}
+DUE_SOON_DAYS = 3
+
+
+@dataclass
+class QueueFilters:
+    tab: str = "to_accept"
+    area: int | None = None
+    item: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    lead_unit: str | None = None
+    handler_id: int | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    q: str = ""
+    sort: str = "received"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass
+class QueueRow:
+    case: Case
+    reference: str
+    title: str
+    channel: str
+    received_at: datetime
+    handler: str
+    reports: int
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def tabs_for(user: User) -> tuple[str, ...]:
+    return TABS if user.is_taskforce else tuple(t for t in TABS if t not in TASKFORCE_TABS)
+
+
+def _tab_clause(user: User, tab: str, today: date):
+    own_lead = Case.lead_unit == user.unit_code
+    if user.is_taskforce:
+        own_lead = Case.id.is_not(None)
+    assisting = Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code,
+                                                           CaseUnit.role == "assist"))
+    clauses = {
+        "to_accept": and_(own_lead, Case.status == "to_accept"),
+        "in_progress": and_(own_lead, Case.status == "in_progress"),
+        "due_soon": and_(own_lead, Case.next_due_on >= today, Case.next_due_on <= today + timedelta(days=DUE_SOON_DAYS)),
+        "overdue": and_(own_lead, Case.next_due_on < today),
+        # every status but the open ones (closed, not accepted, transferred, merged); NOT IN lets the
+        # database walk the received_at index in order instead of sorting the unit's whole history
+        "closed": and_(own_lead, Case.status.not_in(("triage",) + OPEN)),
+        "assisting": assisting,
+        "triage": Case.status == "triage",
+        "all": Case.id.is_not(None),
+    }
+    return clauses[tab]
+
+
+def _filters(f: QueueFilters):
+    clauses = []
+    for column, value in ((Case.area, f.area), (Case.item_code, f.item), (Case.status, f.status),
+                          (Report.channel, f.channel), (Case.lead_unit, f.lead_unit), (Case.handler_id, f.handler_id)):
+        if value not in (None, ""):
+            clauses.append(column == value)
+    if f.received_from:
+        clauses.append(Case.received_at >= datetime.combine(f.received_from, datetime.min.time()))
+    if f.received_to:
+        clauses.append(Case.received_at < datetime.combine(f.received_to + timedelta(days=1), datetime.min.time()))
+    if f.due_from:
+        clauses.append(Case.next_due_on >= f.due_from)
+    if f.due_to:
+        clauses.append(Case.next_due_on <= f.due_to)
+    q = f.q.strip()[:100]
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = "%" + escaped + "%"
+        clauses.append(or_(*[col.ilike(like, escape="\\") for col in (
+            Report.reference, Report.title, Report.text, Report.accused_name, Report.accused_institution)]))
+    return clauses
+
+
+LEAD_TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed")
+
+
+def _visible(session: Session, user: User, tab: str):
+    """Access for a tab. A lead-unit tab of a unit user already limits the cases to those the unit leads,
+    which the unit sees by definition, so only recusal remains to check: one index walk instead of a
+    look-up per case."""
+    if user.role in CASE_ROLES and user.is_active and not user.is_taskforce and tab in LEAD_TABS:
+        return not_(recusal_clause(session, user))
+    return visible_clause(session, user)
+
+
+def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
+    today = today or local_today()
+    tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
+    counts = tab_counts(session, user, today)
+    filters = _filters(f)
+    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
+    if filters:
+        total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
+                               .where(*where))
+    else:
+        total = counts[tab]
+    per_page = max(10, min(f.per_page, 200))
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(f.page, pages))
+    handler = aliased(User)
+    order = SORTS.get(f.sort, Case.received_at)
+    order = order.desc().nulls_last() if f.descending else order.asc().nulls_last()
+    report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
+                    .correlate(Case).scalar_subquery())
+    stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
+                   func.coalesce(handler.display_name, handler.username, ""), report_count)
+            .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id)
+            .where(*where).order_by(order, Case.id.desc())
+            .limit(per_page).offset((page - 1) * per_page))
+    rows = [QueueRow(*r) for r in session.execute(stmt)]
+    return QueuePage(rows, total, page, pages, counts)
+
+
+def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:
+    """Each tab's count: one small indexed count per tab (lead unit and status, due date, the unit's
+    assisting rows) rather than one pass over every visible case."""
+    counts = {}
+    for tab in tabs_for(user):
+        if tab == "assisting":  # one case_units row per assisted case: count those, not the cases
+            recused = recused_case_ids(session, user)
+            stmt = select(func.count()).select_from(CaseUnit).where(CaseUnit.unit_code == user.unit_code,
+                                                                    CaseUnit.role == "assist")
+            if recused is not None:
+                stmt = stmt.where(CaseUnit.case_id.not_in(recused))
+        else:
+            stmt = select(func.count()).select_from(Case).where(_visible(session, user, tab),
+                                                                _tab_clause(user, tab, today))
+        counts[tab] = int(session.scalar(stmt) or 0)
+    return counts
+
+
+@dataclass(frozen=True)
+class Badge:
+    css: str        # overdue | due-soon | on-time
+    due: date
+    days: int       # negative when overdue
+    stage: str
+    uncertain: bool  # counted with the weekends-only fallback
+
+
+def deadline_badge(case: Case, today: date | None = None) -> Badge | None:
+    """The nearest open deadline of a case (stored by casework.deadlines), for queues and the case page."""
+    if case.next_due_on is None:
+        return None
+    days = (case.next_due_on - (today or local_today())).days
+    css = "overdue" if days < 0 else ("due-soon" if days <= DUE_SOON_DAYS else "on-time")
+    return Badge(css, case.next_due_on, days, case.next_due_stage or "", bool(case.next_due_uncertain))

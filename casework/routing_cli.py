@@ -1,0 +1,57 @@
+"""Commands: `routing sweep|retrain|correct`: route what waits, retrain the learned model on people's
+corrections, correct a case's item or lead unit."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from casework.models import Case
+from casework.opening import UNCHANGED, CorrectionError, correct_routing, retrain, route_unrouted
+from casework.runtime import routing_runtime
+from core.db import new_session
+from intake.models import Report
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.group("routing")
+    def routing_group():
+        """Routing: sweep unrouted reports, retrain the learned model, correct a case."""
+
+    @routing_group.command("sweep")
+    def sweep_command():
+        """Route every report that has no case yet (safe to run at any time)."""
+        runtime = routing_runtime()
+        with new_session() as session:
+            click.echo(f"routed {route_unrouted(session, runtime.taxonomy, runtime.learned_model(session))} report(s)")
+
+    @routing_group.command("retrain")
+    def retrain_command():
+        """Train the learned model on every correction made so far."""
+        with new_session() as session:
+            record = retrain(session)
+        click.echo("no corrections yet: nothing to train" if record is None
+                   else f"learned model {record.version} from {record.examples} correction(s)")
+
+    @routing_group.command("correct")
+    @click.argument("reference")
+    @click.option("--item", default=None, help="Negative-list code, or 'none' for not about the campaign.")
+    @click.option("--lead", "lead_unit", default=None, help="Lead unit code (default: from the matrix).")
+    @click.option("--reason", required=True)
+    @click.option("--by", required=True, help="Who corrects (name or account).")
+    def correct_command(reference, item, lead_unit, reason, by):
+        """Correct the item and/or lead unit of a case, keep the reason, retrain."""
+        runtime = routing_runtime()
+        with new_session() as session:
+            case = session.scalar(select(Case).join(Report).where(Report.reference == reference))
+            if case is None:
+                raise click.ClickException(f"no case {reference}")
+            new_item = UNCHANGED if item is None else (None if item.lower() == "none" else item)
+            try:
+                correct_routing(session, runtime.taxonomy, case, item=new_item, lead_unit=lead_unit,
+                                reason=reason, by=by)
+            except CorrectionError as exc:
+                raise click.ClickException(str(exc))
+            record = retrain(session)
+            click.echo(f"{reference}: item {case.item_code}, lead {case.lead_unit}, assist {case.assist_units}"
+                       + (f"; learned model {record.version}" if record else ""))
