@@ -10,6 +10,7 @@ from casework import workflow as casework
 from casework.models import CaseNotice, CaseUnit, Referral
 from casework.rules import InvalidInput, InvalidState, MissingInput, NotAllowed
 from core.audit import AuditEvent, verify
+from core.localtime import local_today
 from intake.followup import find_by_receipt, public_view
 from intake.models import Message, Report
 from tests.support.staff import INSURANCE_TEXT, Team, make_user, open_case
@@ -53,9 +54,9 @@ def test_the_full_path_from_acceptance_to_closure(app, session, ctx, team):
     casework.record_plan(session, team.handler, case, **PLAN)
     assert case.plan_deadline == PLAN["deadline"] and case.plan_responsible == "院长 赵某"
     casework.record_findings(session, team.handler, case, "substantiated", "属实")
-    casework.record_rectification(session, team.handler, case, date.today(), "已退还")
+    casework.record_rectification(session, team.handler, case, local_today(), "已退还")
     casework.close(session, team.handler, case)
-    assert case.status == "closed" and case.closed_at is not None and case.rectified_on == date.today()
+    assert case.status == "closed" and case.closed_at is not None and case.rectified_on == local_today()
 
     view = public_view(find_by_receipt(session, ctx, receipt.receipt))
     assert view.status == "closed"
@@ -83,17 +84,17 @@ def test_closing_needs_the_rectification_unless_the_findings_are_unfounded(app, 
 def test_rectification_needs_the_plan_and_a_date_not_in_the_future(app, session, ctx, team):
     case, _ = in_progress(app, session, ctx, team)
     with pytest.raises(InvalidState):
-        casework.record_rectification(session, team.handler, case, date.today(), "")
+        casework.record_rectification(session, team.handler, case, local_today(), "")
     casework.record_plan(session, team.handler, case, **PLAN)
     row = casework.add_ledger_institution(session, team.handler, case, name="区人民医院", item_code="6.4")
     assert row.rectified is False
     with pytest.raises(InvalidInput):
-        casework.record_rectification(session, team.handler, case, date.today() + timedelta(days=2), "")
+        casework.record_rectification(session, team.handler, case, local_today() + timedelta(days=2), "")
     with pytest.raises(MissingInput):
         casework.record_rectification(session, team.handler, case, None, "")
-    casework.record_rectification(session, team.handler, case, date.today() - timedelta(days=1), "")
+    casework.record_rectification(session, team.handler, case, local_today() - timedelta(days=1), "")
     session.refresh(row)
-    assert row.rectified is True and row.rectified_on == date.today() - timedelta(days=1)
+    assert row.rectified is True and row.rectified_on == local_today() - timedelta(days=1)
 
 
 def test_the_plan_needs_all_five_and_an_accepted_case(app, session, ctx, team):
@@ -303,17 +304,17 @@ def test_transfer_moves_the_lead_clears_the_handler_and_keeps_assisting_units(ap
 def test_referrals_to_discipline_police_and_out_of_the_district(app, session, ctx, team):
     case, receipt = in_progress(app, session, ctx, team)
     with pytest.raises(NotAllowed):
-        casework.refer(session, team.handler, case, "police", date.today(), "公移〔2026〕1号")
+        casework.refer(session, team.handler, case, "police", local_today(), "公移〔2026〕1号")
     with pytest.raises(MissingInput):
-        casework.refer(session, team.head, case, "discipline", date.today(), "")
+        casework.refer(session, team.head, case, "discipline", local_today(), "")
     with pytest.raises(InvalidInput):
-        casework.refer(session, team.head, case, "court", date.today(), "x")
+        casework.refer(session, team.head, case, "court", local_today(), "x")
     with pytest.raises(InvalidInput):
-        casework.refer(session, team.head, case, "police", date.today() + timedelta(days=1), "x")
-    referral = casework.refer(session, team.head, case, "discipline", date.today(), "纪移〔2026〕3号", "涉嫌违纪")
+        casework.refer(session, team.head, case, "police", local_today() + timedelta(days=1), "x")
+    referral = casework.refer(session, team.head, case, "discipline", local_today(), "纪移〔2026〕3号", "涉嫌违纪")
     assert referral.target == "discipline" and case.status == "in_progress"
     other, other_receipt = open_case(app, session, ctx)
-    casework.refer(session, team.coordinator, other, "transfer", date.today(), "")
+    casework.refer(session, team.coordinator, other, "transfer", local_today(), "")
     assert other.status == "transferred" and other.closed_at is not None
     assert public_view(find_by_receipt(session, ctx, other_receipt.receipt)).status == "closed"
     assert session.scalar(select(func.count()).select_from(Referral)) == 2
@@ -345,23 +346,23 @@ def test_messages_to_the_reporter(app, session, ctx, team):
 def test_notices_are_recorded_for_real_name_reporters_only(app, session, ctx, team):
     anonymous, _ = in_progress(app, session, ctx, team)
     with pytest.raises(InvalidState):
-        casework.record_notice(session, team.handler, anonymous, "acceptance", date.today(), "phone")
+        casework.record_notice(session, team.handler, anonymous, "acceptance", local_today(), "phone")
     case, _ = open_case(app, session, ctx, **REAL_NAME)
     with pytest.raises(InvalidState):  # not decided yet
-        casework.record_notice(session, team.head, case, "acceptance", date.today(), "phone")
+        casework.record_notice(session, team.head, case, "acceptance", local_today(), "phone")
     casework.accept(session, team.handler, case)
     with pytest.raises(InvalidInput):
-        casework.record_notice(session, team.handler, case, "apology", date.today(), "phone")
+        casework.record_notice(session, team.handler, case, "apology", local_today(), "phone")
     with pytest.raises(InvalidInput):
-        casework.record_notice(session, team.handler, case, "acceptance", date.today(), "pigeon")
+        casework.record_notice(session, team.handler, case, "acceptance", local_today(), "pigeon")
     with pytest.raises(MissingInput):
         casework.record_notice(session, team.handler, case, "acceptance", None, "phone")
-    notice = casework.record_notice(session, team.handler, case, "acceptance", date.today(), "phone", "已电话告知")
+    notice = casework.record_notice(session, team.handler, case, "acceptance", local_today(), "phone", "已电话告知")
     assert notice.kind == "acceptance"
     with pytest.raises(InvalidState):  # no result yet
-        casework.record_notice(session, team.handler, case, "result", date.today(), "letter")
+        casework.record_notice(session, team.handler, case, "result", local_today(), "letter")
     casework.record_findings(session, team.handler, case, "unfounded")
-    casework.record_notice(session, team.handler, case, "result", date.today(), "letter")
+    casework.record_notice(session, team.handler, case, "result", local_today(), "letter")
     assert session.scalar(select(func.count()).select_from(CaseNotice)) == 2
     assert actions(session, case.id).count("case.notice_recorded") == 2
 
@@ -389,7 +390,7 @@ def test_ledger_rows_are_checked_and_filled_from_the_case(app, session, ctx, tea
     bad = [({"item_code": "6.4"}, MissingInput), ({"name": "区人民医院"}, MissingInput),
            ({"name": "区人民医院", "item_code": "9.9"}, InvalidInput),
            ({"name": "区人民医院", "item_code": "6.4", "colour": "red"}, InvalidInput),
-           ({"name": "区人民医院", "item_code": "6.4", "found_on": date.today() + timedelta(days=1)}, InvalidInput),
+           ({"name": "区人民医院", "item_code": "6.4", "found_on": local_today() + timedelta(days=1)}, InvalidInput),
            ({"name": "区人民医院", "item_code": "6.4", "rectified": True}, MissingInput),
            ({"name": "区人民医院", "item_code": "6.4", "phone": "call me"}, InvalidInput),
            ({"name": "院" * 201, "item_code": "6.4"}, InvalidInput)]
@@ -401,11 +402,11 @@ def test_ledger_rows_are_checked_and_filled_from_the_case(app, session, ctx, tea
             casework.add_ledger_institution(session, outsider, case, name="区人民医院", item_code="6.4")
     row = casework.add_ledger_institution(session, team.handler, case, name="区人民医院", item_code="6.4",
                                           supervising_dept="区卫生健康局", manifestation="外科医生收受红包",
-                                          found_on=date.today(), measures="退还", responsible_person="赵某",
+                                          found_on=local_today(), measures="退还", responsible_person="赵某",
                                           phone="0427-2811536")
     assert (row.unit_code, row.how_found, row.own_disclosure, row.rectified) == ("health", "群众举报", False, False)
     person = casework.add_ledger_person(session, team.handler, case, name="张某", employer="区人民医院",
-                                        item_code="6.4", rectified_on=date.today())
+                                        item_code="6.4", rectified_on=local_today())
     assert person.rectified is True and person.unit_code == "health"
     with pytest.raises(InvalidInput):
         casework.add_ledger_person(session, team.handler, case, name="张某", item_code="6.4", supervising_dept="x")
@@ -428,7 +429,7 @@ def test_self_inspection_opens_one_case_with_its_ledger_row(app, session, ctx, t
     from casework.self_inspection import record_self_inspection
     from intake.models import Report
     fields = {"institution": "区中医院", "item_code": "2.4", "manifestation": "设立小金库，私分检查费",
-              "measures": "清退资金，追责", "found_on": date.today(), "supervising_dept": "区卫生健康局"}
+              "measures": "清退资金，追责", "found_on": local_today(), "supervising_dept": "区卫生健康局"}
     before = session.scalar(select(func.count()).select_from(Report))
     with app.app_context():
         with pytest.raises(NotAllowed):
@@ -452,7 +453,7 @@ def test_self_inspection_opens_one_case_with_its_ledger_row(app, session, ctx, t
     assert session.scalar(select(CaseReport.case_id).where(CaseReport.report_id == report.id)) == case.id
     row = session.scalar(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id))
     assert (row.name, row.how_found, row.unit_code, row.item_code, row.found_on) == \
-        ("区中医院", "自查自纠", "health", "2.4", date.today())
+        ("区中医院", "自查自纠", "health", "2.4", local_today())
     assert actions(session, case.id) == ["case.self_inspection_recorded"]
     casework.record_plan(session, team.head, case, **PLAN)  # worked like any other case
     assert verify(session).ok
