@@ -78,7 +78,10 @@ def seed(session: Session, ctx: IntakeContext, count: int, *, random_seed: int =
     for n in range(count):
         item = rnd.choice(items)
         area = tax.items[item].area
-        received = today - timedelta(days=int(rnd.triangular(0, days, days * 0.25)))
+        if n % 10 == 0:  # a tenth in the current month, so its charts show something even on the 1st
+            received = today - timedelta(days=rnd.randint(0, today.day - 1))
+        else:
+            received = today - timedelta(days=int(rnd.triangular(0, days, days * 0.25)))
         institution, person, role = rnd.choice(INSTITUTIONS), rnd.choice(PEOPLE), rnd.choice(ROLES)
         text = f"{institution}{role}{person}{DETAILS[area].format(amount=rnd.choice((800, 2000, 5000, 20000, 100000)))}"
         title = tax.items[item].title[:60]
