@@ -5,16 +5,23 @@ PORT   ?= 5000
 BIN     = $(VENV)/bin
 FLASK   = $(BIN)/flask --app wsgi
 
-.PHONY: run test setup venv translations bench clean
+.PHONY: run test setup venv venv-dev translations bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Running needs the runtime requirements only; the test tools come with `make test`.
+$(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (apt-get install python3.11 python3.11-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+venv-dev: $(VENV)/.installed-dev
 
 setup: venv
 	$(FLASK) setup
@@ -27,16 +34,16 @@ run: setup
 
 ## Set up and run the whole suite: the layer contract (lint-imports), then pytest (PostgreSQL and browser
 ## tests skip, with a notice, where absent; CI requires them all).
-test: venv
+test: venv-dev
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Re-extract translatable strings and merge them into the catalogues.
-translations: venv
+translations: venv-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".venv tests bench" -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
-bench: venv
+bench: venv-dev
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
