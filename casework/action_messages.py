@@ -17,6 +17,9 @@ def field_labels() -> dict[str, str]:
         "remind_on": _("Date of the reminder"), "found_on": _("Date the problem was found"),
         "rectified_on": _("Date the rectification was completed"), "reason": _("Reason"), "text": _("Text"),
         "name": _("Name"), "item_code": _("Negative-list item"), "phone": _("Phone"), "note": _("Note"),
+        "findings": _("Findings"), "unit": _("Unit"), "lead_unit": _("Lead unit"), "handler": _("Handler"),
+        "target": _("To"), "document_no": _("Document number"), "kind": _("Kind"),
+        "progress": _("The week's progress"),
     }
 
 

@@ -155,3 +155,13 @@ def test_the_admin_user_form_names_the_wrong_field(client, session):
                  "email": "not-an-email", "password": "x" * 16})
     page = client.post("/admin/users/new", data=data).get_data(as_text=True)
     assert "最多100个字符" in page and EXPIRED not in page
+
+
+def test_an_empty_weekly_report_names_its_field(client, session):
+    head = make_user(session, "hhead", role="unit_head", unit="health", display_name="卫健局长")
+    log_in(client, head)
+    token = hidden_fields(client.get("/weekly").get_data(as_text=True)).get("csrf_token", "")
+    page = client.post("/weekly", data={"csrf_token": token, "progress": "  "}, follow_redirects=True)
+    assert "请填写“本周工作进展”" in page.get_data(as_text=True)
+    stale = client.post("/weekly", data={"csrf_token": "x", "progress": "本周新收 2 件"})
+    assert stale.status_code == 400 and EXPIRED in stale.get_data(as_text=True)  # only CSRF is "expired"
