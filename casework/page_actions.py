@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from casework import deadline_actions, reveal
 from casework import workflow as casework
+from casework.action_messages import action_error_message  # noqa: F401 (the pages import it from here)
 from casework.models import Case
 from casework.opening import UNCHANGED
 from core.accounts import User
@@ -18,26 +19,20 @@ class FormProblem(casework.CaseActionError):
     code = "missing_input"
 
 
-def action_error_message(exc: Exception) -> str:
-    code = getattr(exc, "code", "")
-    return {
-        "not_allowed": _("You are not allowed to do this."),
-        "invalid_state": _("This action is not possible in the case's current state."),
-        "missing_input": _("Please fill in the required fields."),
-        "invalid_input": _("A value was not acceptable; please check the form."),
-    }.get(code, _("The action could not be carried out."))
+class NotADate(casework.CaseActionError):
+    code = "invalid_input"
 
 
 def _date(form, name: str, required: bool = True) -> date | None:
     value = (form.get(name) or "").strip()
     if not value:
         if required:
-            raise FormProblem()
+            raise FormProblem(field=name, problem="required")
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FormProblem() from None
+        raise NotADate(field=name, problem="not_a_date") from None
 
 
 def _missing():

@@ -142,16 +142,16 @@ def sync_public_status(session: Session, case: Case) -> list[int]:
 def required_text(value, limit: int | None = None, *, line: bool = False, field: str = "") -> str:
     text = (clean_line if line else clean_text)(value or "")
     if not text:
-        raise MissingInput(f"{field or 'a text'} is required", field=field)
+        raise MissingInput(f"{field or 'a text'} is required", field=field, problem="required")
     if limit is not None and len(text) > limit:
-        raise InvalidInput(f"{field or 'the text'} is longer than {limit} characters", field=field)
+        raise InvalidInput(f"{field or 'the text'} is longer than {limit} characters", field=field, problem="too_long")
     return text
 
 
 def optional_text(value, limit: int | None = None, *, line: bool = False, field: str = "") -> str:
     text = (clean_line if line else clean_text)(value or "")
     if limit is not None and len(text) > limit:
-        raise InvalidInput(f"{field or 'the text'} is longer than {limit} characters", field=field)
+        raise InvalidInput(f"{field or 'the text'} is longer than {limit} characters", field=field, problem="too_long")
     return text
 
 
@@ -159,14 +159,14 @@ def past_date(value, *, field: str = "", required: bool = True) -> date | None:
     """A date that is not in the future (today counts)."""
     if value is None or value == "":
         if required:
-            raise MissingInput(f"{field or 'a date'} is required", field=field)
+            raise MissingInput(f"{field or 'a date'} is required", field=field, problem="required")
         return None
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
-        raise InvalidInput(f"{field or 'the date'} is not a date", field=field)
+        raise InvalidInput(f"{field or 'the date'} is not a date", field=field, problem="not_a_date")
     if value > local_today():
-        raise InvalidInput(f"{field or 'the date'} is in the future", field=field)
+        raise InvalidInput(f"{field or 'the date'} is in the future", field=field, problem="future")
     return value
 
 

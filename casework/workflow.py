@@ -82,9 +82,11 @@ def record_plan(session: Session, actor: User, case: Case, *, problem: str, meas
               "responsible": required_text(responsible, 200, line=True, field="responsible"),
               "goal": required_text(goal, NOTE_LIMIT, field="goal")}
     if deadline is None or deadline == "":
-        raise MissingInput("a time limit is required", field="deadline")
+        raise MissingInput("a time limit is required", field="deadline", problem="required")
     if not isinstance(deadline, date):
-        raise InvalidInput("the time limit is not a date", field="deadline")
+        raise InvalidInput("the time limit is not a date", field="deadline", problem="not_a_date")
+    if deadline < local_today():  # the district's today: a 五定 time limit already passed is no plan
+        raise InvalidInput("the time limit is before today", field="deadline", problem="past")
     amended = case.plan_deadline is not None
     case.plan_problem, case.plan_measures = values["problem"], values["measures"]
     case.plan_responsible, case.plan_goal, case.plan_deadline = values["responsible"], values["goal"], deadline

@@ -17,6 +17,11 @@ def local_date(moment: datetime) -> date:
     return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).date()
 
 
+def local_datetime(moment: datetime) -> datetime:
+    """A stored (naive UTC) time as the district's wall-clock time (aware)."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
+
+
 def local_midnight_utc(day: date) -> datetime:
     """The start of the district's `day`, as stored (naive UTC): the bound for "received that day"."""
     return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DateTimeLocalField, SelectField
+from wtforms.validators import Optional
 from wtforms.fields.choices import SelectChoice
 
 from core.audit import record
@@ -32,7 +33,9 @@ CLERK_ROLES = ("clerk", "unit_head", "coordinator", "admin")
 
 class ClerkForm(ReportForm):
     source = SelectField(_l("Received through"))
-    received_at = DateTimeLocalField(_l("Received at"), format="%Y-%m-%dT%H:%M")
+    # empty means now (the hint says so); browsers send minutes, some seconds too
+    received_at = DateTimeLocalField(_l("Received at"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     validators=[Optional()])
 
 
 def source_choices(session) -> list[SelectChoice]:
@@ -66,6 +69,18 @@ def _received_at(form: ClerkForm) -> datetime | None:
     return local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def form_errors(form: ClerkForm) -> dict[str, str]:
+    """Each failed check of the form by what it is: only a missing or stale CSRF token is an expired form."""
+    messages = {"received_at": _("Enter the date and time it was received (for example 2026-12-01 09:30), "
+                                 "or leave it empty for now."),
+                "source": _("Choose the phone line, letter box or unit it came through."),
+                "identity": _("Choose anonymous or real name.")}
+    errors = {name: messages.get(name, _("Please check this field.")) for name in form.errors if name != "csrf_token"}
+    if "csrf_token" in form.errors:
+        errors["form"] = _("This form has expired. Please check your text and send it again.")
+    return errors
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token and re-shows the text when it expired
 @roles_required(*CLERK_ROLES)
@@ -80,9 +95,8 @@ def new():
         return render_template("clerk/new.html", form=form, errors={})
     form.ensure_token()
     if not form.validate_on_submit():
-        errors = {"form": _("This form has expired. Please check your text and send it again.")}
-        errors.update({k: "; ".join(map(str, v)) for k, v in form.errors.items() if k not in ("csrf_token",)})
-        return render_template("clerk/new.html", form=form, errors=errors), 400
+        errors = form_errors(form)
+        return render_template("clerk/new.html", form=form, errors=errors), 400 if "form" in errors else 422
     source = parse_source(session, form.source.data or "")
     if source is None:
         return render_template("clerk/new.html", form=form, errors={"source": _("This field is required.")}), 422

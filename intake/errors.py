@@ -77,6 +77,11 @@ class AlreadySubmitted(IntakeError):
     status = 409
 
 
+class ReceivedInFuture(IntakeError):
+    """A clerk's "received at" that lies after now (params: now, the district's local time as text)."""
+    code = "received_in_future"
+
+
 class ValidationFailed(IntakeError):
     """Several field errors at once: {field: IntakeError}."""
     code = "validation_failed"

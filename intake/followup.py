@@ -41,10 +41,28 @@ def find_by_receipt(session: Session, ctx: IntakeContext, receipt: object) -> Re
     if digits is None:
         raise ReceiptNotFound()
     report = session.scalar(select(Report).where(Report.receipt_hash == ctx.hasher.hash(digits)))
+    if report is None and ctx.hasher.previous_key_ids:
+        report = _find_under_previous_key(session, ctx, digits)
     if report is None:
         report = _find_legacy(session, ctx, digits)
     if report is None:
         raise ReceiptNotFound()
+    return report
+
+
+def _store_under_current_key(session: Session, ctx: IntakeContext, report: Report, digits: str) -> None:
+    report.receipt_hash = ctx.hasher.hash(digits)
+    report.receipt_key_id = ctx.hasher.key_id
+    report.receipt_legacy = False
+    session.commit()
+
+
+def _find_under_previous_key(session: Session, ctx: IntakeContext, digits: str) -> Report | None:
+    """After an identity-key rotation: a receipt still stored under a previous key is found by that key's
+    hash and re-stored under the current one, so the old key stops mattering as receipts are used."""
+    report = session.scalar(select(Report).where(Report.receipt_hash.in_(ctx.hasher.previous_hashes(digits))))
+    if report is not None:
+        _store_under_current_key(session, ctx, report, digits)
     return report
 
 
@@ -55,17 +73,19 @@ def _find_legacy(session: Session, ctx: IntakeContext, digits: str) -> Report | 
     if session.scalar(select(Report.id).where(Report.receipt_legacy.is_(True)).limit(1)) is None:
         return None
     report = session.scalar(select(Report).where(Report.receipt_legacy.is_(True),
-                                                 Report.receipt_hash == ctx.hasher.legacy_hash(digits)))
+                                                 Report.receipt_hash.in_(ctx.hasher.legacy_hashes(digits))))
     if report is not None:
-        report.receipt_hash = ctx.hasher.hash(digits)
-        report.receipt_legacy = False
-        session.commit()
+        _store_under_current_key(session, ctx, report, digits)
     return report
 
 
 def receipt_matches(ctx: IntakeContext, report: Report, digits: str) -> bool:
-    expected = ctx.hasher.legacy_hash(digits) if report.receipt_legacy else ctx.hasher.hash(digits)
-    return hmac.compare_digest(expected, report.receipt_hash)
+    """`digits` is this report's receipt, under whichever listed key it is stored."""
+    if report.receipt_legacy:
+        candidates = ctx.hasher.legacy_hashes(digits)
+    else:
+        candidates = [ctx.hasher.hash(digits), *ctx.hasher.previous_hashes(digits)]
+    return any(hmac.compare_digest(expected, report.receipt_hash) for expected in candidates)
 
 
 def public_view(report: Report) -> PublicView:
@@ -80,6 +100,7 @@ def replace_receipt(session: Session, ctx: IntakeContext, report: Report) -> str
     """Issue a fresh receipt (shown once) and forget the old one."""
     receipt = new_receipt()
     report.receipt_hash = ctx.hasher.hash(receipt)
+    report.receipt_key_id = ctx.hasher.key_id
     report.receipt_legacy = False
     report.receipt_must_reset = False
     report.replay_seal = None

@@ -6,7 +6,7 @@ import hmac
 import json
 from dataclasses import asdict, dataclass
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 @dataclass(frozen=True)
@@ -20,12 +20,28 @@ class Identity:
 
 
 class IdentityCipher:
-    """Encrypts with the first key, decrypts with any (for rotation: new key first, old after). Subkeys
-    are derived from the oldest key, so that receipts and signed mail ids outlive a rotation."""
+    """Encrypts with the first key, decrypts with any (for rotation: new key first, old after).
+    Subkeys for receipts and signed mail ids come from every key, current first (`derive_all`): new
+    values use the current key's, old ones are still checked under the previous keys' and re-keyed as
+    they are next used, so an old key can be dropped once nothing depends on it (`identity rotate --status`)."""
 
     def __init__(self, *keys: str):
+        self._keys = tuple(k.encode("ascii") for k in keys)
+        self._current = Fernet(keys[0])
         self._fernet = MultiFernet([Fernet(k) for k in keys])
-        self._root = keys[-1].encode("ascii")
+        self._root = self._keys[-1]
+
+    @property
+    def has_previous(self) -> bool:
+        return len(self._keys) > 1
+
+    def under_current_key(self, token: bytes) -> bool:
+        """The token opens with the current key (not only with a previous one)."""
+        try:
+            self._current.decrypt(token)
+        except InvalidToken:
+            return False
+        return True
 
     def encrypt(self, identity: Identity) -> bytes:
         return self._fernet.encrypt(json.dumps(asdict(identity), ensure_ascii=False).encode("utf-8"))
@@ -40,8 +56,13 @@ class IdentityCipher:
         return json.loads(self._fernet.decrypt(token))
 
     def derive(self, label: bytes) -> bytes:
-        """A subkey for another purpose (receipt hashing), independent of the encryption key's use."""
+        """A subkey from the OLDEST key listed: it stops working when that key is removed. Receipts and
+        mail signatures use `derive_all` instead, which survives the removal."""
         return hmac.new(self._root, label, hashlib.sha256).digest()
+
+    def derive_all(self, label: bytes) -> list[bytes]:
+        """The subkey `label` under each key, current first (for values that are re-keyed on use)."""
+        return [hmac.new(key, label, hashlib.sha256).digest() for key in self._keys]
 
     def rotate(self, token: bytes) -> bytes:
         """The same plaintext encrypted under the first key (fails if no key opens it)."""

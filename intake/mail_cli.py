@@ -13,7 +13,7 @@ from intake.mail_fetch import fetch_mailbox
 from intake.mail_ingest import MailSettings
 from intake.mail_models import MailboxState, MailMessage, OutboxMessage
 from intake.mailboxes import MailConfigError, mailboxes_from, parse_smtp_url
-from intake.outbox import OutgoingMail, drain
+from intake.outbox import OutgoingMail, drain, message_id_keys
 from intake.receipts import format_receipt
 
 
@@ -27,7 +27,8 @@ def mail_settings(app: Flask) -> MailSettings:
                             text=render_template("mail/acknowledgement.txt", **values),
                             html=render_template("mail/acknowledgement.html", **values))
 
-    return MailSettings(own_addresses=own, msgid_key=ctx.cipher.derive(b"xlt-mail-message-id"),
+    msgid_keys = message_id_keys(ctx.cipher)
+    return MailSettings(own_addresses=own, msgid_key=msgid_keys[0], msgid_previous_keys=tuple(msgid_keys[1:]),
                         mail_domain=app.config["MAIL_FROM"].split("@")[-1] or "localhost",
                         render_ack=render_ack, max_message_bytes=app.config["MAIL_MAX_MESSAGE_BYTES"])
 

@@ -43,6 +43,7 @@ class MailSettings:
     mail_domain: str
     render_ack: Callable[[Report, str], OutgoingMail] | None  # (report, receipt) -> mail; None: no acks
     max_message_bytes: int = 60 * 1024 * 1024
+    msgid_previous_keys: tuple[bytes, ...] = ()  # after a rotation: replies to older mails still match
 
 
 @dataclass
@@ -71,7 +72,7 @@ def strip_quoted(text: str) -> str:
 
 def _find_reply_target(session: Session, ctx: IntakeContext, settings: MailSettings, mail: ParsedMail) -> Report | None:
     for message_id in mail.in_reply_to:
-        report_id = report_of_message_id(settings.msgid_key, message_id)
+        report_id = report_of_message_id(settings.msgid_key, message_id, *settings.msgid_previous_keys)
         if report_id is not None:
             return session.get(Report, report_id)
     for reference in _REFERENCE.findall(mail.subject):

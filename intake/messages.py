@@ -36,6 +36,9 @@ def message_for(error: IntakeError) -> str:
                                        reference=p.get("reference", "")),
         "receipt_must_reset": lambda: _("This receipt code was issued by a clerk and must first be replaced "
                                         "by a new one (POST /api/v1/reports/receipt, or the follow-up page)."),
+        "received_in_future": lambda: _("The time received cannot be in the future: it is now %(now)s in the "
+                                        "district. Check the date, or leave the field empty for now.",
+                                        now=p.get("now", "")),
         "invalid_type": lambda: _("Field %(field)s has the wrong type.", field=p.get("field", "")),
         "malformed_json": lambda: _("The request body is not valid JSON."),
     }

@@ -37,6 +37,8 @@ class Report(Base):
     # (a partial index: new reports, never legacy, cost it nothing).
     receipt_legacy: Mapped[bool] = mapped_column(default=False)
     receipt_must_reset: Mapped[bool] = mapped_column(default=False)  # issued by a clerk
+    # which receipt key made receipt_hash (ReceiptHasher.key_id); NULL: stored before migration 0013
+    receipt_key_id: Mapped[str | None] = mapped_column(String(16))
     submission_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     replay_seal: Mapped[bytes | None] = mapped_column(LargeBinary(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

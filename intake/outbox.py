@@ -43,6 +43,11 @@ class DrainResult:
     failed: int = 0
 
 
+def message_id_keys(cipher: IdentityCipher) -> list[bytes]:
+    """The keys of our signed Message-IDs: the current identity key's first (it signs), then the previous ones."""
+    return cipher.derive_all(b"xlt-mail-message-id")
+
+
 def signed_message_id(key: bytes, report_id: int, domain: str) -> str:
     """A Message-ID that proves, when it comes back in In-Reply-To, which report it was about."""
     nonce = secrets.token_hex(4)
@@ -50,13 +55,23 @@ def signed_message_id(key: bytes, report_id: int, domain: str) -> str:
     return f"<xlt.{report_id}.{nonce}.{sig}@{domain}>"
 
 
-def report_of_message_id(key: bytes, message_id: str) -> int | None:
-    match = _MSGID.fullmatch(message_id.strip())
+def report_of_message_id(key: bytes, message_id: str, *previous: bytes) -> int | None:
+    """The report a Message-ID of ours was signed for, under the current key or a previous one (after a
+    rotation, replies to mails sent before it still match while the old key is listed)."""
+    return signed_by(message_id, key, *previous)[0]
+
+
+def signed_by(message_id: str, *keys: bytes) -> tuple[int | None, int | None]:
+    """(report id, index of the key in `keys` that signed it), or (None, None) if none did."""
+    match = _MSGID.fullmatch((message_id or "").strip())
     if not match:
-        return None
+        return None, None
     report_id, nonce, sig = match.groups()
-    good = hmac.new(key, f"{report_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:16]
-    return int(report_id) if hmac.compare_digest(good, sig) else None
+    for index, key in enumerate(keys):
+        good = hmac.new(key, f"{report_id}.{nonce}".encode(), hashlib.sha256).hexdigest()[:16]
+        if hmac.compare_digest(good, sig):
+            return int(report_id), index
+    return None, None
 
 
 def enqueue(session: Session, cipher: IdentityCipher, mail: OutgoingMail, *, kind: str, message_id: str,

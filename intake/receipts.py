@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import unicodedata
+from typing import Sequence
 
 RECEIPT_DIGITS = 16
 _NON_DIGITS = re.compile(r"[\s\-_.·—–]+")
@@ -53,15 +54,54 @@ def receipt_candidates(text: str, limit: int = 5) -> list[str]:
     return found
 
 
+class _ReceiptKey:
+    def __init__(self, key: bytes):
+        self.mac_key = hmac.new(key, b"xlt-receipt-hmac-v2", hashlib.sha256).digest()
+        self.salt = hmac.new(key, b"xlt-receipt-salt-v1", hashlib.sha256).digest()
+        self.key_id = hmac.new(key, b"xlt-receipt-key-id", hashlib.sha256).hexdigest()[:16]  # names, never reveals
+
+
 class ReceiptHasher:
-    def __init__(self, key: bytes, legacy_n: int = 2 ** 14):
-        self._mac_key = hmac.new(key, b"xlt-receipt-hmac-v2", hashlib.sha256).digest()
-        self._salt = hmac.new(key, b"xlt-receipt-salt-v1", hashlib.sha256).digest()
+    """Hashes under the current receipt key; `previous` keys (after an identity-key rotation) are still
+    tried by the look-up, which re-stores a receipt found under one of them (intake.followup). Each stored
+    hash records the id of its key (reports.receipt_key_id; NULL for rows from before migration 0013, which
+    were hashed under the oldest key listed), so `identity rotate --status` can count what is left."""
+
+    def __init__(self, key: bytes, legacy_n: int = 2 ** 14, previous: Sequence[bytes] = ()):
+        self._keys = [_ReceiptKey(key), *(_ReceiptKey(k) for k in previous)]
         self._legacy_n = legacy_n
 
+    @property
+    def key_id(self) -> str:
+        return self._keys[0].key_id
+
+    @property
+    def previous_key_ids(self) -> list[str]:
+        return [k.key_id for k in self._keys[1:]]
+
+    @property
+    def unversioned_key_id(self) -> str:
+        """The key of rows stored before key ids were recorded: the oldest one listed (what was used then)."""
+        return self._keys[-1].key_id
+
     def hash(self, digits: str) -> bytes:
-        return hmac.new(self._mac_key, digits.encode("ascii"), hashlib.sha256).digest()
+        return self._mac(self._keys[0], digits)
+
+    def previous_hashes(self, digits: str) -> list[bytes]:
+        """The hash of `digits` under each previous key (empty when there is none)."""
+        return [self._mac(k, digits) for k in self._keys[1:]]
 
     def legacy_hash(self, digits: str) -> bytes:
         """The scrypt hash receipts were stored as before migration 0008 (RECEIPT_SCRYPT_N)."""
-        return hashlib.scrypt(digits.encode("ascii"), salt=self._salt, n=self._legacy_n, r=8, p=1, dklen=32)
+        return self._scrypt(self._keys[0], digits)
+
+    def legacy_hashes(self, digits: str) -> list[bytes]:
+        """The scrypt hash under every key, current first."""
+        return [self._scrypt(k, digits) for k in self._keys]
+
+    @staticmethod
+    def _mac(key: _ReceiptKey, digits: str) -> bytes:
+        return hmac.new(key.mac_key, digits.encode("ascii"), hashlib.sha256).digest()
+
+    def _scrypt(self, key: _ReceiptKey, digits: str) -> bytes:
+        return hashlib.scrypt(digits.encode("ascii"), salt=key.salt, n=self._legacy_n, r=8, p=1, dklen=32)

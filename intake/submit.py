@@ -216,6 +216,7 @@ def _store(session: Session, ctx: IntakeContext, clean: ReportInput, stored: lis
         "accused_institution": clean.accused_institution, "accused_position": clean.accused_position,
         "anonymous": clean.anonymous, "own_conduct": clean.own_conduct, "status": "received",
         "status_changed_at": now, "receipt_hash": ctx.hasher.hash(receipt), "receipt_legacy": False,
+        "receipt_key_id": ctx.hasher.key_id,
         "receipt_must_reset": clean.receipt_must_reset, "created_at": now,
         "submission_key": _submission_key(submission_token, clean.text) if submission_token else None,
         "replay_seal": _seal_cipher(submission_token).encrypt(receipt.encode()) if submission_token else None,
@@ -242,13 +243,13 @@ def submit_report(session: Session, ctx: IntakeContext, data: ReportInput, files
                   before_commit: Callable[[Report, str], None] | None = None) -> Receipt:
     """Validate, store and commit one report; return its receipt. Replays return the first receipt."""
     files = list(files)
-    clean = validate_report(data, len(files), ctx.limits)
+    now = now or utcnow()
+    clean = validate_report(data, len(files), ctx.limits, now)
     if submission_token:
         replayed = _replay(session, ctx, submission_token, clean.text)
         if replayed:
             return replayed
     stored = store_files(ctx, files)
-    now = now or utcnow()
     received_at = clean.received_at or now
     receipt = new_receipt()
     try:

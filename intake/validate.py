@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 
+from core.localtime import local_datetime
 from intake.errors import (
     ConsentMissing,
     FieldRequired,
@@ -14,6 +15,7 @@ from intake.errors import (
     IntakeError,
     InvalidEmail,
     InvalidPhone,
+    ReceivedInFuture,
     TextTooLong,
     TextTooShort,
     TooManyFiles,
@@ -26,6 +28,7 @@ _PHONE = re.compile(r"^\+?[\d\s\-()]{6,24}$")
 LINE_LIMITS = {"title": 200, "occurred": 500, "accused_name": 200, "accused_institution": 200,
                "accused_position": 200, "reporter_name": 100, "reporter_phone": 30,
                "reporter_email": 254, "received_via": 200}
+CLOCK_SLACK = timedelta(minutes=5)  # a clerk's watch a little ahead of the server's is not "the future"
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,12 @@ def validate_phone(value: str) -> bool:
     return bool(_PHONE.match(value)) and sum(c.isdigit() for c in value) >= 7
 
 
-def validate_report(data: ReportInput, file_count: int, limits: Limits) -> ReportInput:
-    """Return the cleaned input or raise ValidationFailed with every field's error."""
+def validate_report(data: ReportInput, file_count: int, limits: Limits, now: datetime | None = None) -> ReportInput:
+    """Return the cleaned input or raise ValidationFailed with every field's error. `now` (naive UTC):
+    a given `received_at` after it is refused (a letter cannot arrive tomorrow)."""
     errors: dict[str, IntakeError] = {}
+    if data.received_at is not None and now is not None and data.received_at > now + CLOCK_SLACK:
+        errors["received_at"] = ReceivedInFuture(now=f"{local_datetime(now):%Y-%m-%d %H:%M}")
     text = clean_text(data.text)
     if data.channel == "email":  # a mail is taken whatever its length; the original .eml is kept
         text = text[:limits.max_text] or "-"

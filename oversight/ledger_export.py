@@ -18,6 +18,7 @@ from casework.rules import TASKFORCE
 from core.accounts import User
 from core.audit import record
 from core.units import Unit
+from oversight.xlsx_cells import append_text_row
 
 KINDS = ("institution", "individual")
 TITLES = {"institution": "兴隆台区医药领域腐败问题集中整治工作台账（机构）",
@@ -81,23 +82,23 @@ def write_ledger(session: Session, kind: str, out: BinaryIO, filled_by: FilledBy
             c.alignment = WRAP
         if date:
             c.number_format = DATE_FORMAT
-        return c
+        return c  # append_text_row makes it a text cell if its text would read as a formula
 
-    ws.append([cell(TITLES[kind], font=TITLE_FONT)])
+    append_text_row(ws, [cell(TITLES[kind], font=TITLE_FONT)])
     line = [None] * len(headers)
     line[0], line[5], line[10] = (f"填报单位：{filled_by.unit}", f"填报人：{filled_by.person}",
                                   f"联系方式：{filled_by.contact}")
-    ws.append(line)
-    ws.append([cell(h, font=BOLD, wrap=True) for h in headers])
+    append_text_row(ws, line)
+    append_text_row(ws, [cell(h, font=BOLD, wrap=True) for h in headers])
     count = 0
     for row in _rows(session, kind, unit):
         count += 1
         *names, code, wording, manifestation, how_found, found_on, measures, opinion, basis, rectified, \
             rectified_on, responsible, phone = row
-        ws.append([count, *names, f"{code} {wording}", cell(manifestation, wrap=True), how_found,
-                   cell(found_on, date=True), cell(measures, wrap=True), cell(opinion, wrap=True),
-                   cell(basis, wrap=True), "是" if rectified else "否", cell(rectified_on, date=True),
-                   responsible, phone])
+        append_text_row(ws, [count, *names, f"{code} {wording}", cell(manifestation, wrap=True), how_found,
+                             cell(found_on, date=True), cell(measures, wrap=True), cell(opinion, wrap=True),
+                             cell(basis, wrap=True), "是" if rectified else "否", cell(rectified_on, date=True),
+                             responsible, phone])
     wb.save(out)
     return count
 

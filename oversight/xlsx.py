@@ -7,20 +7,21 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from oversight.bulletin import MonthFigures
+from oversight.xlsx_cells import append_text_row
 
 BOLD = Font(bold=True)
 
 
 def _table(ws, title: str, header: tuple[str, ...], rows) -> None:
     if ws.max_row > 1 or ws.cell(1, 1).value is not None:
-        ws.append([])
-    ws.append([title])
+        append_text_row(ws, [])
+    append_text_row(ws, [title])
     ws.cell(ws.max_row, 1).font = BOLD
-    ws.append(list(header))
+    append_text_row(ws, list(header))
     for cell in ws[ws.max_row]:
         cell.font = BOLD
     for row in rows:
-        ws.append(list(row))
+        append_text_row(ws, list(row))
 
 
 def write_bulletin(f: MonthFigures, out: BinaryIO, *, unit_name: Callable[[str], str],
@@ -29,7 +30,7 @@ def write_bulletin(f: MonthFigures, out: BinaryIO, *, unit_name: Callable[[str],
     ws = wb.active
     ws.title = "概况"
     ws.column_dimensions["A"].width = 40
-    ws.append([f"兴隆台区医药领域腐败问题集中整治工作月通报（{f.month:%Y年%m月}）"])
+    append_text_row(ws, [f"兴隆台区医药领域腐败问题集中整治工作月通报（{f.month:%Y年%m月}）"])
     ws.cell(1, 1).font = Font(bold=True, size=14)
     _table(ws, "主要数据", ("项目", "数值"), [
         ("收到举报（件）", f.received), ("已受理（件）", f.accepted), ("不予受理（件）", f.not_accepted),
@@ -51,19 +52,19 @@ def write_weekly(status, out: BinaryIO, monday) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "周调度"
-    ws.append([f"各单位周调度报送情况（{monday:%Y-%m-%d} 起）"])
+    append_text_row(ws, [f"各单位周调度报送情况（{monday:%Y-%m-%d} 起）"])
     ws.cell(1, 1).font = Font(bold=True, size=14)
     header = ("单位", "报送时间", "新增", "受理", "不予受理", "移送", "销号", "逾期", "本周工作进展")
-    ws.append(list(header))
+    append_text_row(ws, list(header))
     for cell in ws[2]:
         cell.font = BOLD
     for unit, report in status:
         if report is None:
-            ws.append([unit.name, "未报送"])
+            append_text_row(ws, [unit.name, "未报送"])
             continue
         fig = report.figures or {}
-        ws.append([unit.name, report.submitted_at, *(fig.get(k, 0) for k in
-                   ("new", "accepted", "not_accepted", "referred", "closed", "overdue")), report.progress])
+        append_text_row(ws, [unit.name, report.submitted_at, *(fig.get(k, 0) for k in
+                             ("new", "accepted", "not_accepted", "referred", "closed", "overdue")), report.progress])
         ws.cell(ws.max_row, 2).number_format = "yyyy-mm-dd hh:mm"
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["I"].width = 80

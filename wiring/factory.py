@@ -75,10 +75,13 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 
 def build_intake_context(config: dict) -> IntakeContext:
     cipher = IdentityCipher(config["IDENTITY_KEY"], *config.get("IDENTITY_KEY_PREVIOUS", []))
-    receipt_key = config["RECEIPT_KEY"].encode() if config["RECEIPT_KEY"] else cipher.derive(b"xlt-receipt-key")
+    if config["RECEIPT_KEY"]:  # a receipt key of its own: an identity-key rotation does not touch receipts
+        receipt_keys = [config["RECEIPT_KEY"].encode()]
+    else:  # derived from each identity key, current first: old receipts are re-keyed on their next use
+        receipt_keys = cipher.derive_all(b"xlt-receipt-key")
     return IntakeContext(
         cipher=cipher,
-        hasher=ReceiptHasher(receipt_key, config["RECEIPT_SCRYPT_N"]),
+        hasher=ReceiptHasher(receipt_keys[0], config["RECEIPT_SCRYPT_N"], previous=receipt_keys[1:]),
         store=AttachmentStore(Path(config["UPLOAD_DIR"])),
         limits=Limits(min_text=config["MIN_TEXT_CHARS"], max_text=config["MAX_TEXT_CHARS"],
                       max_files=config["MAX_FILES"], max_file_bytes=config["MAX_FILE_BYTES"],

@@ -1,5 +1,6 @@
 """Staff pages over HTTP: queue, case page actions, clerk entry, downloads, reveals, and the access matrix."""
 import re
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import select
 
 from casework.models import Case
 from core.audit import AuditEvent, verify
+from core.localtime import local_today
 from intake.models import Report
 from tests.support.factories import file_report
 from tests.support.files import PDF
@@ -79,7 +81,7 @@ def test_a_handler_takes_a_case_from_acceptance_to_closure(app, client, session,
     act(client, ref, "close")
     assert case_of(session, ref).status == "in_progress"  # no 销号 without rectification
     act(client, ref, "plan", problem="挂床住院", measures="核查住院记录，追回基金", responsible="张科长",
-        goal="追回违规基金并整改", deadline="2026-12-31")
+        goal="追回违规基金并整改", deadline=(local_today() + timedelta(days=30)).isoformat())
     act(client, ref, "findings", findings="substantiated", note="查实挂床12人次")
     act(client, ref, "rectified", done_on="2026-11-20", note="已追回")
     act(client, ref, "message", text="您反映的问题已查实并整改。")

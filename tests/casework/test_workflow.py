@@ -1,7 +1,7 @@
 """The case workflow (casework.workflow): accept, 五定 plan, findings, rectification, 销号, reopen,
 not accepted, assignment, assistance, transfer, referral, messages, notices — each with its
 permission rules, the reporter's public status and the audit trail."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from intake.models import Message, Report
 from tests.support.staff import INSURANCE_TEXT, Team, make_user, open_case
 
 PLAN = {"problem": "收受红包", "measures": "退还红包，全院通报", "responsible": "院长 赵某", "goal": "杜绝红包",
-        "deadline": date(2026, 12, 31)}
+        "deadline": local_today() + timedelta(days=30)}  # the district's today: a past time limit is refused
 REAL_NAME = {"anonymous": False, "reporter_name": "李四", "reporter_phone": "13800000000",
              "reporter_email": "li4@example.com"}
 

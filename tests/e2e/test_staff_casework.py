@@ -1,12 +1,14 @@
 """Staff in Chromium: a clerk transcribes a phone report; a handler takes a case from acceptance to
 销号; the coordinator triages and reassigns. Screenshots in test-artifacts/."""
 import re
+from datetime import timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
 from casework.models import Case
+from core.localtime import local_today
 from intake.models import Report
 from tests.support.factories import file_report
 from tests.support.staff import PASSWORD, make_user
@@ -65,7 +67,7 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
     form.locator("textarea[name=measures]").fill("调取住院记录，现场核查，追回违规基金")
     form.locator("input[name=responsible]").fill("稽核股 张股长")
     form.locator("textarea[name=goal]").fill("违规基金全部追回，医院完成整改")
-    form.locator("input[name=deadline]").fill("2026-12-31")
+    form.locator("input[name=deadline]").fill((local_today() + timedelta(days=30)).isoformat())
     form.get_by_role("button", name="记录").click()
     form = open_action(page, "findings")
     form.locator("select[name=findings]").select_option("substantiated")

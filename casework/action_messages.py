@@ -1,0 +1,53 @@
+"""A refused case action as the person reads it: what is missing or wrong, in which field. The workflow
+raises named errors with `field` (and `problem`: required, future, past, not_a_date, too_long); this maps
+them to translated text at the edge. Only a CSRF failure is an expired form (core.web.csrf_error)."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from core.localtime import local_today
+
+
+def field_labels() -> dict[str, str]:
+    return {
+        "problem": _("Problem (定问题表现)"), "measures": _("Measures (定整改措施)"),
+        "responsible": _("Responsible person (定责任人员)"), "goal": _("Expected goal (定预期目标)"),
+        "deadline": _("Time limit (定工作时限)"), "done_on": _("Date of the rectification"),
+        "referred_on": _("Date of the referral"), "given_on": _("Date of the notice"),
+        "remind_on": _("Date of the reminder"), "found_on": _("Date the problem was found"),
+        "rectified_on": _("Date the rectification was completed"), "reason": _("Reason"), "text": _("Text"),
+        "name": _("Name"), "item_code": _("Negative-list item"), "phone": _("Phone"), "note": _("Note"),
+        "findings": _("Findings"), "unit": _("Unit"), "lead_unit": _("Lead unit"), "handler": _("Handler"),
+        "target": _("To"), "document_no": _("Document number"), "kind": _("Kind"),
+        "progress": _("The week's progress"),
+    }
+
+
+def action_error_message(exc: Exception) -> str:
+    code = getattr(exc, "code", "")
+    detail = getattr(exc, "detail", None) or {}
+    label = field_labels().get(detail.get("field") or "")
+    problem = detail.get("problem") or ""
+    today = local_today().isoformat()
+    if code == "invalid_input" and detail.get("field") == "deadline" and problem == "past":
+        return _("The time limit (定工作时限) cannot be before today (%(today)s). Choose today or a later date.",
+                 today=today)
+    if label and code == "invalid_input":
+        if problem == "future":
+            return _("“%(field)s” cannot be in the future (today is %(today)s).", field=label, today=today)
+        if problem == "past":
+            return _("“%(field)s” cannot be before today (%(today)s).", field=label, today=today)
+        if problem == "not_a_date":
+            return _("“%(field)s” is not a date. Enter it as year-month-day, for example %(today)s.",
+                     field=label, today=today)
+        if problem == "too_long":
+            return _("“%(field)s” is too long.", field=label)
+        return _("“%(field)s”: this value is not acceptable.", field=label)
+    if label and code == "missing_input":
+        return _("Please fill in “%(field)s”.", field=label)
+    return {
+        "not_allowed": _("You are not allowed to do this."),
+        "invalid_state": _("This action is not possible in the case's current state."),
+        "missing_input": _("Please fill in the required fields."),
+        "invalid_input": _("A value was not acceptable; please check the form."),
+    }.get(code, _("The action could not be carried out."))
