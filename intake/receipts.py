@@ -53,6 +53,13 @@ def receipt_candidates(text: str, limit: int = 5) -> list[str]:
     return found
 
 
+def redact_receipts(text: str, mark: str = "[查询码已隐去]") -> str:
+    """The text with every receipt-shaped run of digits hidden (a reply that quotes our acknowledgement
+    quotes its receipt): for text that people other than the reporter read."""
+    return _DIGIT_RUN.sub(lambda m: mark if sum(c.isdecimal() for c in m.group()) >= RECEIPT_DIGITS else m.group(),
+                          text)
+
+
 class ReceiptHasher:
     def __init__(self, key: bytes, legacy_n: int = 2 ** 14):
         self._mac_key = hmac.new(key, b"xlt-receipt-hmac-v2", hashlib.sha256).digest()
