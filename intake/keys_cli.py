@@ -1,5 +1,5 @@
 """`flask --app wsgi identity rotate`: re-encrypt every secret held under IDENTITY_KEY_PREVIOUS with the
-new IDENTITY_KEY — reporter identities, staff TOTP secrets, queued mail — in batches, then record the
+new IDENTITY_KEY — reporter identities, staff TOTP secrets, queued mail, mail held for a clerk — in batches, then record the
 rotation in the audit trail. Safe to interrupt and run again (a ciphertext already under the new key is
 simply re-encrypted once more)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.accounts import User
 from core.audit import record
 from core.db import new_session
-from intake.mail_models import OutboxMessage
+from intake.mail_models import MailReview, OutboxMessage
 from intake.models import ReporterIdentity
 
 BATCH = 500
@@ -21,7 +21,8 @@ def rotate_all(session, cipher) -> dict[str, int]:
     counts = {}
     for label, model, key, column in (("identities", ReporterIdentity, ReporterIdentity.report_id, "ciphertext"),
                                       ("totp_secrets", User, User.id, "totp_secret"),
-                                      ("queued_mail", OutboxMessage, OutboxMessage.id, "envelope")):
+                                      ("queued_mail", OutboxMessage, OutboxMessage.id, "envelope"),
+                                      ("held_mail", MailReview, MailReview.id, "envelope")):
         done, last = 0, None
         while True:
             stmt = select(model).where(getattr(model, column).is_not(None)).order_by(key).limit(BATCH)

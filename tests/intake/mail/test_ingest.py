@@ -136,19 +136,6 @@ def test_a_reply_to_the_acknowledgement_is_a_message_on_the_report(mail_app, dov
     assert "还有一张发票" in message.body and "查询码" not in message.body  # the quoted ack is cut off
 
 
-def test_nobody_can_inject_into_someone_elses_report_by_subject(mail_app, dovecot, session):
-    deliver(dovecot, mail_app, S.gbk_plain(date=NOW))
-    fetch(mail_app)
-    (report,) = reports(session)
-    forged = S.reply("<not-ours@elsewhere>", subject=f"关于 {report.reference}", from_addr="stranger@example.net", date=NOW)
-    own = S.reply("<not-ours@elsewhere>", subject=f"关于 {report.reference}", date=NOW, body="我是原举报人，补充。\n\n")
-    deliver(dovecot, mail_app, forged)
-    deliver(dovecot, mail_app, own)
-    assert fetch(mail_app)["health"][0] == {"report": 1, "reply": 1}
-    assert len(reports(session)) == 2  # the stranger's mail became a report of its own
-    assert session.scalar(select(Message)).body.startswith("我是原举报人")
-
-
 def test_an_oversize_attachment_is_noted_on_the_report_not_dropped(mail_app, dovecot, session):
     deliver(dovecot, mail_app, S.large_attachment(30 * 1024 * 1024, date=NOW))
     assert fetch(mail_app)["health"][0] == {"report": 1}
