@@ -43,20 +43,21 @@ def _decide(status: str, mail_id: int, action) -> object:
     return redirect(url_for(PAGES[status]))
 
 
+def _listing(status: str, template: str):
+    mails = waiting(get_session(), current_app.extensions["intake"], current_user, status)
+    return render_template(template, mails=mails)
+
+
 @bp.get("/unmatched")
 @roles_required(*MAIL_REVIEW_ROLES)
 def unmatched():
-    session = get_session()
-    mails = waiting(session, current_app.extensions["intake"], current_user, "unmatched")
-    return render_template("clerk/mail_unmatched.html", mails=mails)
+    return _listing("unmatched", "clerk/mail_unmatched.html")
 
 
 @bp.get("/quarantine")
 @roles_required(*MAIL_REVIEW_ROLES)
 def quarantine():
-    session = get_session()
-    mails = waiting(session, current_app.extensions["intake"], current_user, "quarantined")
-    return render_template("clerk/mail_quarantine.html", mails=mails)
+    return _listing("quarantined", "clerk/mail_quarantine.html")
 
 
 @bp.get("/quarantine/<int:mail_id>")

@@ -11,7 +11,7 @@ from casework.models import Case
 from core.audit import AuditEvent
 from intake.mail_models import MailMessage, MailReview, OutboxMessage
 from intake.models import Attachment, Message, Report
-from tests.intake.mail.test_ingest import count, deliver, fetch, mail_app, reports  # noqa: F401
+from tests.intake.mail.test_ingest import count, deliver, fetch, reports
 from tests.intake.mail.test_unmatched import FORGED, STRANGER, acknowledged, case_page, followup_page, now
 from tests.support import mail_samples as S
 from tests.support.staff import login, make_user, otp_code

@@ -12,15 +12,6 @@ from tests.support import mail_samples as S
 NOW = datetime.now(timezone.utc)
 
 
-@pytest.fixture
-def mail_app(app_factory, dovecot, mail_user, smtp_sink):
-    second, _pw = dovecot.add_user()
-    app = app_factory(env={"MAILBOX_HEALTH": mail_user.url, "MAILBOX_MARKET": dovecot.url(second),
-                           "SMTP_URL": smtp_sink.url, "MAIL_FROM": "desk@xlt.example"})
-    app.mail_users = {"health": mail_user.name, "market": second}
-    return app
-
-
 def deliver(dovecot, app, raw, box="health"):
     dovecot.append(app.mail_users[box], raw)
 

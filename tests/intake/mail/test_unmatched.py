@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from intake.mail_cli import fetch_all, send_all
+from intake.mail_cli import send_all
 from intake.mail_models import MailMessage, MailReview, OutboxMessage
 from intake.mail_replies import judge_reply
 from intake.mailparse import parse_mail
 from intake.models import Message, Report
 from intake.receipts import parse_receipt
-from tests.intake.mail.test_ingest import count, deliver, fetch, mail_app, reports  # noqa: F401
+from tests.intake.mail.test_ingest import count, deliver, fetch, reports
 from tests.intake.test_followup import lookup
 from tests.support import mail_samples as S
 from tests.support.staff import Team, login
@@ -119,7 +119,7 @@ def test_a_forged_reply_is_held_for_a_clerk_never_in_the_thread(mail_app, doveco
 
 
 def test_a_reply_quoting_the_receipt_is_held_with_the_receipt_hidden(mail_app, dovecot, smtp_sink, session, ctx):
-    report, ack, receipt = acknowledged(mail_app, dovecot, smtp_sink, session)
+    report, _ack, receipt = acknowledged(mail_app, dovecot, smtp_sink, session)
     quoted = f"您的查询码：{receipt[:4]}-{receipt[4:8]}-{receipt[8:12]}-{receipt[12:]}"
     deliver(dovecot, mail_app, S.reply("<x@elsewhere.example>", subject=f"Re: {report.reference}", quote=quoted,
                                        from_addr=STRANGER, date=now()))
