@@ -11,8 +11,8 @@ from casework.models import Case
 from core.audit import AuditEvent
 from intake.mail_models import MailMessage, MailReview, OutboxMessage
 from intake.models import Attachment, Message, Report
-from tests.intake.mail.test_ingest import count, deliver, fetch, reports
-from tests.intake.mail.test_unmatched import FORGED, STRANGER, acknowledged, case_page, followup_page, now
+from tests.intake.mail.test_ingest import count, deliver, fetch, now, reports
+from tests.intake.mail.test_unmatched import FORGED, STRANGER, acknowledged, case_page, followup_page
 from tests.support import mail_samples as S
 from tests.support.staff import login, make_user, otp_code
 from tests.support.web import hidden_fields

@@ -4,7 +4,6 @@ own sender) lands. Nobody learns from the service's answers whether an address b
 sender whose domain does not resolve still makes a report."""
 import statistics
 import time
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -15,18 +14,13 @@ from intake.mail_replies import judge_reply
 from intake.mailparse import parse_mail
 from intake.models import Message, Report
 from intake.receipts import parse_receipt
-from tests.intake.mail.test_ingest import count, deliver, fetch, reports
+from tests.intake.mail.test_ingest import count, deliver, fetch, now, reports
 from tests.intake.test_followup import lookup
 from tests.support import mail_samples as S
 from tests.support.staff import Team, login
 
 REPORTER = S.DEFAULT_FROM_ADDR  # zhangwei@example.cn
 STRANGER = "stranger@example.net"
-
-
-def now() -> datetime:
-    """Mail dated now (older mail counts as backlog and gets no acknowledgement)."""
-    return datetime.now(timezone.utc)
 
 
 FORGED = "伪造的补充：举报人本人撤回全部举报内容，请销号。"
