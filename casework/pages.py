@@ -297,7 +297,8 @@ def action_label(action: str) -> str:
               "case.clock_resumed": _("Start the clock again"),
               "case.personal_reminder_set": _("Remind me on a date"),
               "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
-              "case.police_referral_declined": _("Decide not to refer to the police")}
+              "case.police_referral_declined": _("Decide not to refer to the police"),
+              "mail.attached": _("A clerk attached a mail (staff note)")}
     return labels.get(action, action)
 
 

@@ -100,3 +100,21 @@ class ReceiptMustReset(IntakeError):
     """A clerk-issued receipt must be replaced before it is used for anything else."""
     code = "receipt_must_reset"
     status = 409
+
+
+class MailNotWaiting(IntakeError):
+    """The mail is not (or no longer) waiting for a clerk: someone else took it, or it is not theirs to see."""
+    code = "mail_not_waiting"
+    status = 409
+
+
+class MailOriginalMissing(IntakeError):
+    """The original of a quarantined mail was left on the mail server (too large to fetch)."""
+    code = "mail_original_missing"
+    status = 409
+
+
+class NoSuchCase(IntakeError):
+    """No report has this reference (or the person may not act on it: the same answer)."""
+    code = "no_such_case"
+    status = 404

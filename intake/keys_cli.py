@@ -1,5 +1,5 @@
 """`flask --app wsgi identity rotate`: re-encrypt every secret held under IDENTITY_KEY_PREVIOUS with the
-new IDENTITY_KEY — reporter identities, staff TOTP secrets, queued mail — in batches, then record the
+new IDENTITY_KEY — reporter identities, staff TOTP secrets, queued mail, mail held for a clerk — in batches, then record the
 rotation in the audit trail. Safe to interrupt and run again (a ciphertext already under the new key is
 simply re-encrypted once more).
 
@@ -21,7 +21,7 @@ from core.accounts import User
 from core.audit import record
 from core.db import new_session
 from intake.identity import IdentityCipher
-from intake.mail_models import OutboxMessage
+from intake.mail_models import MailReview, OutboxMessage
 from intake.models import Report, ReporterIdentity
 from intake.outbox import message_id_keys, signed_by
 from intake.receipts import ReceiptHasher
@@ -29,7 +29,8 @@ from intake.receipts import ReceiptHasher
 BATCH = 500
 ENCRYPTED = (("identities", ReporterIdentity, ReporterIdentity.report_id, "ciphertext"),
              ("totp_secrets", User, User.id, "totp_secret"),
-             ("queued_mail", OutboxMessage, OutboxMessage.id, "envelope"))
+             ("queued_mail", OutboxMessage, OutboxMessage.id, "envelope"),
+             ("held_mail", MailReview, MailReview.id, "envelope"))
 
 
 def _batches(session: Session, model, key, column):

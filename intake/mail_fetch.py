@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from intake.mail_ingest import FetchStats, MailSettings, Outcome, ingest_message, is_backlog, record_outcome
+from intake.mail_ingest import (
+    FetchStats,
+    MailSettings,
+    Outcome,
+    ingest_message,
+    is_backlog,
+    record_outcome,
+    save_original,
+)
 from intake.mail_models import MailboxState, MailMessage
 from intake.mailboxes import MailboxConfig
 from intake.submit import IntakeContext
@@ -49,6 +57,15 @@ def _flag(mailbox, uid: str) -> None:
         mailbox.flag(uid, [IMPORTED_KEYWORD], True)
     except Exception as exc:  # some servers refuse custom keywords: the database is what counts
         log.info("could not flag uid %s: %s", uid, exc)
+
+
+def _kept(ctx: IntakeContext, raw: bytes) -> str | None:
+    """The original of a mail whose ingest failed, kept for the clerk who reads it (None if even that fails)."""
+    try:
+        return save_original(ctx, raw)[1].stored_name
+    except Exception:
+        log.exception("the original of a quarantined mail could not be kept")
+        return None
 
 
 def fetch_mailbox(session: Session, ctx: IntakeContext, settings: MailSettings, box: MailboxConfig, *,
@@ -105,7 +122,7 @@ def _one(session, ctx, settings, box, mailbox, uidvalidity: int, uid: str, state
         session.rollback()
         log.exception("mailbox %s uid %s could not be ingested", box.unit, uid)
         record_outcome(session, box.unit, uidvalidity, int(uid), f"uid:{box.unit}:{uidvalidity}:{uid}",
-                Outcome("quarantined", reason=f"{type(exc).__name__}: {exc}"), len(raw))
+                Outcome("quarantined", reason=f"{type(exc).__name__}: {exc}"), len(raw), _kept(ctx, raw))
         session.commit()
         outcome = Outcome("quarantined")
     stats.add(outcome.status)

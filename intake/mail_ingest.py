@@ -22,16 +22,17 @@ from core.db import utcnow
 from intake.errors import IntakeError
 from intake.filetypes import EML
 from intake.followup import quotes_receipt
-from intake.mail_models import MailMessage
+from intake.mail_models import MailMessage, MailReview
+from intake.mail_replies import ReplyVerdict, judge_reply
 from intake.mailparse import ParsedMail, UnparseableMail, parse_mail
 from intake.models import Message, Report
-from intake.outbox import OutgoingMail, enqueue, report_of_message_id, signed_message_id
-from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, submit_report
+from intake.outbox import OutgoingMail, enqueue, signed_message_id
+from intake.receipts import redact_receipts
+from intake.submit import IncomingFile, IntakeContext, Receipt, attachment_rows, discard_stored, submit_report
 from intake.text import clean_line
 from intake.validate import ReportInput
 
 log = logging.getLogger(__name__)
-_REFERENCE = re.compile(r"\b[A-Z]{2,8}-\d{4}-\d{6}\b")
 _QUOTE_START = re.compile(r"(?m)^(>|-{3,}\s*(原始邮件|Original Message)|On .{3,80} wrote:$|在 .{3,80}写道[:：]?$)")
 
 
@@ -70,20 +71,7 @@ def strip_quoted(text: str) -> str:
     return (text[:match.start()] if match else text).strip() or text.strip()
 
 
-def _find_reply_target(session: Session, ctx: IntakeContext, settings: MailSettings, mail: ParsedMail) -> Report | None:
-    for message_id in mail.in_reply_to:
-        report_id = report_of_message_id(settings.msgid_key, message_id, *settings.msgid_previous_keys)
-        if report_id is not None:
-            return session.get(Report, report_id)
-    for reference in _REFERENCE.findall(mail.subject):
-        report = session.scalar(select(Report).where(Report.reference == reference))
-        if report is not None and report.identity is not None and mail.from_addr:
-            if ctx.cipher.decrypt(report.identity.ciphertext).email.lower() == mail.from_addr:
-                return report  # only the report's own sender may add to it by subject
-    return None
-
-
-def _store_attachments(ctx: IntakeContext, mail: ParsedMail) -> tuple[list, list[str]]:
+def store_mail_files(ctx: IntakeContext, mail: ParsedMail) -> tuple[list, list[str]]:
     """Save what passes the intake rules; describe what does not (noted on the report, not dropped)."""
     kept, notes = [], []
     for att in mail.attachments:
@@ -96,7 +84,7 @@ def _store_attachments(ctx: IntakeContext, mail: ParsedMail) -> tuple[list, list
     return kept, notes
 
 
-def _eml_row(ctx: IntakeContext, raw: bytes):
+def save_original(ctx: IntakeContext, raw: bytes):
     stored = ctx.store.save(io.BytesIO(raw), max_bytes=len(raw) + 1, kind=EML)
     return IncomingFile("original.eml", io.BytesIO(b"")), stored
 
@@ -116,7 +104,7 @@ def ingest_message(session: Session, ctx: IntakeContext, settings: MailSettings,
                                                     MailMessage.uid == uid))
     if done is not None:
         return Outcome(done.status, done.report_id, "already taken")
-    eml = _eml_row(ctx, raw)  # the original first, before anything can go wrong in parsing
+    eml = save_original(ctx, raw)  # the original first, before anything can go wrong in parsing
     try:
         mail = parse_mail(raw, settings.own_addresses)
     except UnparseableMail as exc:
@@ -129,18 +117,41 @@ def ingest_message(session: Session, ctx: IntakeContext, settings: MailSettings,
         record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
         session.commit()
         return outcome
-    first = session.scalar(select(MailMessage).where(MailMessage.message_key == mail.message_key,
-                                                     MailMessage.report_id.is_not(None)).order_by(MailMessage.id))
-    if first is not None:  # the same message sent to several published addresses: one report
+    first = session.scalar(select(MailMessage).where(
+        MailMessage.message_key == mail.message_key,
+        MailMessage.report_id.is_not(None) | (MailMessage.status == "unmatched")).order_by(MailMessage.id))
+    if first is not None:  # the same message sent to several published addresses: one report (or one held mail)
         outcome = Outcome("duplicate", first.report_id, f"same message as {first.mailbox} uid {first.uid}")
         record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
         session.commit()
         return outcome
-    kept, notes = _store_attachments(ctx, mail)
-    target = _find_reply_target(session, ctx, settings, mail)
-    if target is not None:
-        return _add_reply(session, ctx, target, mail, kept, notes, eml, box, uidvalidity, uid, len(raw))
+    verdict = judge_reply(session, ctx.cipher, settings.msgid_key, mail, settings.msgid_previous_keys)
+    if verdict.report is None and verdict.looks_like_reply:
+        return _hold_for_clerk(session, ctx, verdict, mail, eml, box, uidvalidity, uid, len(raw))
+    kept, notes = store_mail_files(ctx, mail)
+    if verdict.report is not None:
+        return _add_reply(session, ctx, verdict.report, mail, kept, notes, eml, box, uidvalidity, uid, len(raw))
     return _new_report(session, ctx, settings, mail, kept, notes, eml, box, uidvalidity, uid, raw, acknowledge)
+
+
+def mail_summary(mail: ParsedMail, max_text: int) -> dict:
+    """What a clerk reads of a held mail (stored encrypted): receipts quoted from our mail are hidden."""
+    return {"from_addr": mail.from_addr[:254], "from_name": clean_line(mail.from_name)[:100],
+            "subject": clean_line(mail.subject)[:300], "text": redact_receipts(mail.text)[:max_text],
+            "files": [clean_line(a.filename)[:120] for a in mail.attachments][:50], "html_only": mail.html_only}
+
+
+def _hold_for_clerk(session, ctx, verdict: ReplyVerdict, mail, eml, box, uidvalidity, uid, size) -> Outcome:
+    """A mail that looks like a reply but may not speak for the reporter: kept for a clerk, answered by
+    nothing (as a genuine reply is answered by nothing), its reason naming only what the mail points to."""
+    outcome = Outcome("unmatched", reason=f"looks like a reply ({', '.join(verdict.signals)}) to "
+                                          f"{', '.join(verdict.points_to) or 'mail of ours'}; held for a clerk")
+    row = record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, size, eml[1].stored_name)
+    session.flush()
+    session.add(MailReview(mail_message_id=row.id, points_to=", ".join(verdict.points_to)[:300],
+                           envelope=ctx.cipher.encrypt_json(mail_summary(mail, ctx.limits.max_text))))
+    session.commit()
+    return outcome
 
 
 def _add_reply(session, ctx, report, mail, kept, notes, eml, box, uidvalidity, uid, size) -> Outcome:
@@ -161,22 +172,36 @@ def _add_reply(session, ctx, report, mail, kept, notes, eml, box, uidvalidity, u
 
 
 def _new_report(session, ctx, settings, mail, kept, notes, eml, box, uidvalidity, uid, raw, acknowledge) -> Outcome:
+    outcome = Outcome("report")
+
+    def with_report(report: Report) -> None:
+        outcome.report_id = report.id
+        record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
+
+    submit_mail(session, ctx, settings, mail, box, kept, notes, eml, acknowledge, with_report)
+    return outcome
+
+
+def submit_mail(session: Session, ctx: IntakeContext, settings: MailSettings, mail: ParsedMail, box: str,
+                kept: list, notes: list[str], eml, acknowledge: bool,
+                with_report: Callable[[Report], None]) -> Receipt:
+    """One mail as an email-channel report through the one submit path: its files and the original kept,
+    the sender's address in the encrypted identity, an acknowledgement queued to it. `with_report` adds
+    the caller's rows to the same transaction. Files are removed again if nothing is committed."""
     sender_ok = True
     try:
-        validate_email(mail.from_addr, check_deliverability=False)
+        validate_email(mail.from_addr, check_deliverability=False)  # never DNS: the sender's mail arrived
     except EmailNotValidError:
         sender_ok = False
     text = "\n\n".join(p for p in [mail.text, *notes] if p) or "（邮件无正文）"
     data = ReportInput(text=text, title=clean_line(mail.subject)[:200], channel="email", received_by=box,
                        received_via="email", anonymous=True, reporter_name=clean_line(mail.from_name)[:100],
                        reporter_email=mail.from_addr[:254] if sender_ok else "")
-    outcome = Outcome("report")
 
-    def with_report(report: Report, receipt: str) -> None:
+    def before_commit(report: Report, receipt: str) -> None:
         for row in attachment_rows(kept + [eml]):
             report.attachments.append(row)
-        outcome.report_id = report.id
-        record_outcome(session, box, uidvalidity, uid, mail.message_key, outcome, len(raw), eml[1].stored_name)
+        with_report(report)
         if acknowledge and sender_ok and settings.render_ack is not None:
             ack = settings.render_ack(report, receipt)
             enqueue(session, ctx.cipher, OutgoingMail(mail.from_addr, ack.subject, ack.text, ack.html,
@@ -185,11 +210,10 @@ def _new_report(session, ctx, settings, mail, kept, notes, eml, box, uidvalidity
                     message_id=signed_message_id(settings.msgid_key, report.id, settings.mail_domain))
 
     try:
-        submit_report(session, ctx, data, [], before_commit=with_report)
+        return submit_report(session, ctx, data, [], before_commit=before_commit)
     except Exception:
         discard_stored(ctx, kept + [eml])
         raise
-    return outcome
 
 
 @dataclass

@@ -9,7 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
 
-MAIL_STATUSES = ("report", "reply", "duplicate", "skipped", "quarantined")
+# unmatched: looks like a reply but may not speak for a reporter (a clerk decides); attached: a clerk put it on
+# a case as a staff note; dismissed: a clerk set it aside with a reason (kept).
+MAIL_STATUSES = ("report", "reply", "duplicate", "skipped", "quarantined", "unmatched", "attached", "dismissed")
+WAITING_FOR_CLERK = ("unmatched", "quarantined")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 
 
@@ -62,3 +65,20 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class MailReview(Base):
+    """What a clerk needs about a message waiting for them (unmatched or quarantined) and what they did
+    with it. The sender, subject and text are encrypted like identity: the sender may be a reporter."""
+    __tablename__ = "mail_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_message_id: Mapped[int] = mapped_column(ForeignKey("mail_messages.id", ondelete="CASCADE"), unique=True)
+    envelope: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted JSON: sender, name, subject, text, files
+    points_to: Mapped[str] = mapped_column(String(300), default="")  # the references it seemed to answer
+    resolution: Mapped[str | None] = mapped_column(String(12))  # report | attached | dismissed
+    note: Mapped[str] = mapped_column(Text, default="")  # the clerk's note or reason
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -41,6 +41,11 @@ def message_for(error: IntakeError) -> str:
                                         now=p.get("now", "")),
         "invalid_type": lambda: _("Field %(field)s has the wrong type.", field=p.get("field", "")),
         "malformed_json": lambda: _("The request body is not valid JSON."),
+        "mail_not_waiting": lambda: _("This mail is no longer waiting: someone else has already dealt with it."),
+        "mail_original_missing": lambda: _("The original of this mail was left on the mail server because it "
+                                           "is too large; it cannot be made into a report here. Open it in the "
+                                           "mailbox and register it by hand, then dismiss it here."),
+        "no_such_case": lambda: _("No case has this reference. Check the reference (for example XLT-2026-000123)."),
     }
     make = texts.get(error.code)
     return make() if make else _("The request could not be understood.")

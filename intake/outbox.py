@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from intake.mailboxes import SmtpConfig
 
 log = logging.getLogger(__name__)
 _MSGID = re.compile(r"<xlt\.(\d+)\.([0-9a-f]{8})\.([0-9a-f]{16})@[^<>\s]+>")
+_LINE_BREAKS = re.compile("[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,35 @@ def enqueue(session: Session, cipher: IdentityCipher, mail: OutgoingMail, *, kin
     return row
 
 
+def header_value(value: object) -> str:
+    """A header value as we write it: CR, LF and the other line breaks removed, wherever the value came
+    from (a reporter's name, a subject, an address, a Message-ID), so no value can add a header."""
+    return " ".join(_LINE_BREAKS.sub(" ", "" if value is None else str(value)).split())
+
+
+def recipient(value: object) -> str:
+    """The one address a row is sent to, or ValueError: an address with a line break or a second address
+    in it is refused, not repaired (we never write to an address nobody checked)."""
+    address = header_value(value)
+    if not address or address != str(value) or parseaddr(address)[1] != address or address.count("@") != 1 \
+            or any(c in address for c in " ,;<>\"()"):
+        raise ValueError("the recipient is not one plain address")
+    return address
+
+
 def _compose(row: OutboxMessage, data: dict, mail_from: str, sender_name: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = formataddr((sender_name, mail_from)) if sender_name else mail_from
-    msg["To"] = data["to"]
-    msg["Subject"] = data["subject"]
-    msg["Message-ID"] = row.message_id
+    name, sender = header_value(sender_name), header_value(mail_from)
+    msg["From"] = formataddr((name, sender)) if name else sender
+    msg["To"] = recipient(data["to"])
+    msg["Subject"] = header_value(data["subject"])
+    msg["Message-ID"] = header_value(row.message_id)
     msg["Date"] = format_datetime(datetime.now().astimezone())
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     if data.get("in_reply_to"):
-        msg["In-Reply-To"] = data["in_reply_to"]
-        msg["References"] = data["in_reply_to"]
+        msg["In-Reply-To"] = header_value(data["in_reply_to"])
+        msg["References"] = header_value(data["in_reply_to"])
     msg.set_content(data["text"])
     if data.get("html"):
         msg.add_alternative(data["html"], subtype="html")
@@ -137,8 +155,7 @@ def drain(session: Session, cipher: IdentityCipher, smtp: SmtpConfig, mail_from:
     session.commit()
     if not rows:
         return DrainResult()
-    sent = deferred = failed = 0
-    client = None
+    failed = 0
     try:
         client = _connect(smtp, timeout)
     except (OSError, smtplib.SMTPException) as exc:
@@ -147,36 +164,73 @@ def drain(session: Session, cipher: IdentityCipher, smtp: SmtpConfig, mail_from:
             failed += _defer(row, f"connect: {exc}", now, max_attempts)
         session.commit()
         return DrainResult(deferred=len(rows) - failed, failed=failed)
+    outcomes: list[str] = []
     try:
         for row in rows:
-            data = {}
-            try:
-                data = cipher.decrypt_json(row.envelope)
-                client.send_message(_compose(row, data, mail_from, sender_name), from_addr=mail_from,
-                                    to_addrs=[data["to"]])
-            except smtplib.SMTPRecipientsRefused as exc:
-                codes = ", ".join(str(code) for code, _msg in exc.recipients.values())
-                row.status, row.last_error, row.attempts = "failed", f"recipient refused ({codes})", row.attempts + 1
-                failed += 1
-            except (OSError, smtplib.SMTPException) as exc:
-                failed += _defer(row, _scrub(str(exc), data.get("to", "")), now, max_attempts)
-                deferred += row.status == "pending"
+            if client is None:  # the connection was lost and could not be opened again: the rest wait
+                lost = _defer(row, "connect: the connection was lost and could not be reopened", now, max_attempts)
+                outcome = "failed" if lost else "deferred"
             else:
-                row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
-                row.envelope, row.last_error = b"", None  # nothing of the content stays once it left
-                sent += 1
+                outcome = _send_one(client, cipher, row, mail_from, sender_name, now, max_attempts)
+            outcomes.append(outcome)
             session.commit()
+            if outcome != "sent" and client is not None:
+                client = _usable(client, smtp, timeout)
     finally:
-        try:
-            client.quit()
-        except (OSError, smtplib.SMTPException):
-            client.close()
-    return DrainResult(sent=sent, deferred=deferred, failed=failed)
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+    return DrainResult(sent=outcomes.count("sent"), deferred=outcomes.count("deferred"),
+                       failed=outcomes.count("failed"))
 
 
-def _scrub(error: str, address: str) -> str:
+def _send_one(client: smtplib.SMTP, cipher: IdentityCipher, row: OutboxMessage, mail_from: str, sender_name: str,
+              now: datetime, max_attempts: int) -> str:
+    """Send one row; whatever goes wrong (a refused recipient, the server, or data that cannot become a
+    mail at all) is this row's failed attempt, never the end of the pass. Returns sent, deferred or failed."""
+    data = {}
+    try:
+        data = cipher.decrypt_json(row.envelope)
+        to = recipient(data["to"])
+        client.send_message(_compose(row, data, mail_from, sender_name), from_addr=mail_from, to_addrs=[to])
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = ", ".join(str(code) for code, _msg in exc.recipients.values())
+        row.status, row.last_error, row.attempts = "failed", f"recipient refused ({codes})", row.attempts + 1
+        return "failed"
+    except (OSError, smtplib.SMTPException) as exc:
+        return "failed" if _defer(row, _scrub(str(exc), data), now, max_attempts) else "deferred"
+    except Exception as exc:  # a row whose data cannot be composed or sent: its own failure only
+        log.warning("outbox row %s could not be sent: %s", row.id, type(exc).__name__)
+        return "failed" if _defer(row, _scrub(f"{type(exc).__name__}: {exc}", data), now, max_attempts) else "deferred"
+    row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
+    row.envelope, row.last_error = b"", None  # nothing of the content stays once it left
+    return "sent"
+
+
+def _usable(client: smtplib.SMTP, smtp: SmtpConfig, timeout: float) -> smtplib.SMTP | None:
+    """After a failed row: the same connection if it still answers (its transaction reset), else a new
+    one, else None."""
+    try:
+        client.rset()
+        return client
+    except (OSError, smtplib.SMTPException):
+        client.close()
+    try:
+        return _connect(smtp, timeout)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("SMTP connection lost and not reopened (%s)", exc)
+        return None
+
+
+def _scrub(error: str, data: object) -> str:
     """Errors are shown to admins: never with the recipient's address (it may be a reporter's)."""
-    return error.replace(address, "<recipient>") if address else error
+    address = data.get("to") if isinstance(data, dict) else None
+    for form in {str(address), header_value(address)} if address else ():
+        if form:
+            error = error.replace(form, "<recipient>")
+    return error
 
 
 def _defer(row: OutboxMessage, error: str, now: datetime, max_attempts: int) -> int:

@@ -61,6 +61,13 @@ class _ReceiptKey:
         self.key_id = hmac.new(key, b"xlt-receipt-key-id", hashlib.sha256).hexdigest()[:16]  # names, never reveals
 
 
+def redact_receipts(text: str, mark: str = "[查询码已隐去]") -> str:
+    """The text with every receipt-shaped run of digits hidden (a reply that quotes our acknowledgement
+    quotes its receipt): for text that people other than the reporter read."""
+    return _DIGIT_RUN.sub(lambda m: mark if sum(c.isdecimal() for c in m.group()) >= RECEIPT_DIGITS else m.group(),
+                          text)
+
+
 class ReceiptHasher:
     """Hashes under the current receipt key; `previous` keys (after an identity-key rotation) are still
     tried by the look-up, which re-stores a receipt found under one of them (intake.followup). Each stored

@@ -17,7 +17,7 @@ from casework.models import Case, CaseReport
 from core.accounts import User
 from core.audit import record
 from intake.identity import IdentityCipher
-from intake.mail_models import MailMessage
+from intake.mail_models import MailMessage, MailReview
 from intake.models import Attachment, Report, ReporterIdentity
 from intake.outbox import OutgoingMail, enqueue
 from intake.storage import AttachmentStore
@@ -96,6 +96,9 @@ def purge_case(session: Session, store: AttachmentStore, case: Case, now: dateti
                                                           MailMessage.raw_name.is_not(None))):
         files += store.shred(mail.raw_name)
         mail.raw_name = None
+    for review in session.scalars(select(MailReview).where(MailReview.report_id.in_(report_ids),
+                                                           MailReview.envelope.is_not(None))):
+        review.envelope = None  # a held mail's sender and text, once it was put on this case
     case.purged_at = now
     record(session, "retention.purged", actor="system", case_id=case.id, report_id=case.report_id,
            identities=identities, files=files)

@@ -82,3 +82,21 @@ def test_shredding_overwrites_before_removing(ctx, tmp_path):
         assert set(handle.read()) == {0}
     finally:
         handle.close()
+
+
+def test_a_held_mail_put_on_the_case_loses_its_sender_and_text_with_the_purge(app, session, ctx):
+    from intake.mail_models import MailMessage, MailReview
+    from oversight.retention import purge_case
+    case = closed_case(app, session, ctx, Team(session), datetime(2026, 1, 10, 8))
+    mail = MailMessage(mailbox="health", uidvalidity=1, uid=1, message_key="<m@x>", status="attached",
+                       report_id=case.report_id)
+    session.add(mail)
+    session.flush()
+    review = MailReview(mail_message_id=mail.id, report_id=case.report_id, resolution="attached",
+                        envelope=ctx.cipher.encrypt_json({"from_addr": "sender@example.cn", "text": "…"}))
+    session.add(review)
+    session.commit()
+    purge_case(session, ctx.store, case, datetime(2029, 1, 10))
+    session.commit()
+    session.refresh(review)
+    assert review.envelope is None and review.resolution == "attached"

@@ -63,3 +63,14 @@ def smtp_sink():
     sink.start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def mail_app(app_factory, dovecot, mail_user, smtp_sink):
+    """An app fetching two real mailboxes (health, market) and sending to the SMTP sink; `app.mail_users`
+    names each mailbox's IMAP user."""
+    second, _pw = dovecot.add_user()
+    app = app_factory(env={"MAILBOX_HEALTH": mail_user.url, "MAILBOX_MARKET": dovecot.url(second),
+                           "SMTP_URL": smtp_sink.url, "MAIL_FROM": "desk@xlt.example"})
+    app.mail_users = {"health": mail_user.name, "market": second}
+    return app

@@ -111,3 +111,50 @@ def test_admins_see_undelivered_mail_and_quarantine_without_content(app, client,
     page = other.get("/admin/mail").get_data(as_text=True)
     assert "发出邮件" in page and "refused" in page
     assert "secret-reporter@example.com" not in page and "查询码 1234" not in page
+
+
+def test_a_poisoned_row_is_its_own_failure_and_the_normal_mail_behind_it_goes_out(session, ctx, smtp_sink):
+    """CR/LF in the sender's name, a subject, a Message-ID and In-Reply-To (stripped: sent as one header
+    each); CR/LF in a recipient, a row whose data cannot become a mail, a row that cannot be decrypted (each
+    its own failed attempt): the plain mail queued behind them reaches the server in the same drain."""
+    def add(envelope: bytes, message_id: str) -> OutboxMessage:
+        row = OutboxMessage(kind="acknowledgement", message_id=message_id, envelope=envelope, status="pending",
+                            next_attempt_at=utcnow())
+        session.add(row)
+        return row
+
+    stripped = enqueue(session, ctx.cipher, OutgoingMail(
+        "reporter@example.com", "举报已登记\r\nBcc: spy@attacker.example\r\n\r\nforged body", "正文",
+        in_reply_to="<a@b>\r\nX-Injected: yes"), kind="acknowledgement",
+        message_id="<xlt.1.0.0@xlt.example>\r\nX-Injected: yes")
+    bad_recipient = enqueue(session, ctx.cipher, OutgoingMail("reporter2@example.com\r\nBcc: spy@attacker.example",
+                                                              "主题", "正文"), kind="acknowledgement",
+                            message_id="<bad-to@xlt.example>")
+    no_recipient = add(ctx.cipher.encrypt_json({"subject": "没有收件人", "text": "x"}), "<no-to@xlt.example>")
+    not_a_dict = add(ctx.cipher.encrypt_json(["to", "reporter3@example.com"]), "<list@xlt.example>")  # type: ignore[arg-type]
+    undecryptable = add(b"not a fernet token", "<garbage@xlt.example>")
+    enqueue(session, ctx.cipher, OutgoingMail("plain@example.com", "普通邮件", "一切正常"), kind="acknowledgement",
+            message_id="<plain@xlt.example>")
+    session.commit()
+    start = utcnow()
+    result = drain(session, ctx.cipher, parse_smtp_url(smtp_sink.url), "desk@xlt.example",
+                   sender_name="举报平台\r\nX-Injected: yes", now=start)
+    assert (result.sent, result.deferred, result.failed) == (2, 4, 0)
+    received = sorted(smtp_sink.wait_for(2), key=lambda m: m.message["Subject"])
+    assert len(received) == 2 and [m.rcpt_tos for m in received] == [["reporter@example.com"], ["plain@example.com"]]
+    poisoned, plain = received
+    assert poisoned.message["Subject"] == "举报已登记 Bcc: spy@attacker.example forged body"
+    assert poisoned.message["In-Reply-To"] == "<a@b> X-Injected: yes"
+    assert plain.message["Subject"] == "普通邮件" and "一切正常" in plain.message.get_body(("plain",)).get_content()
+    for message in (plain.message, poisoned.message):
+        assert message["X-Injected"] is None and message["Bcc"] is None
+        assert "\n" not in message["From"] and "举报平台" in message["From"]
+    assert b"spy@attacker.example" not in b"".join(m.data for m in received if m is plain)
+    for row in (bad_recipient, no_recipient, not_a_dict, undecryptable):
+        session.refresh(row)
+        assert row.status == "pending" and row.attempts == 1 and row.next_attempt_at == start + backoff(1)
+        assert row.last_error and "reporter2@example.com" not in row.last_error
+    session.refresh(stripped)
+    assert stripped.status == "sent" and stripped.envelope == b""
+    assert drain(session, ctx.cipher, parse_smtp_url(smtp_sink.url), "desk@xlt.example",
+                 now=start + backoff(1)).deferred == 4  # retried on their backoff, failing again alone
