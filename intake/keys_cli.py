@@ -72,12 +72,13 @@ class KeyStatus:
     identities: int
     totp_secrets: int
     queued_mail: int
+    held_mail: int           # mail held for a clerk (unmatched replies, quarantine), encrypted
     sent_mail: int           # mails out there whose Message-ID only a previous key verifies
     previous_keys: int
 
     @property
     def blocking(self) -> int:
-        return self.receipts + self.identities + self.totp_secrets + self.queued_mail
+        return self.receipts + self.identities + self.totp_secrets + self.queued_mail + self.held_mail
 
 
 def receipts_under_previous_keys(session: Session, hasher: ReceiptHasher) -> tuple[int, int]:
@@ -114,6 +115,7 @@ def describe(status: KeyStatus, own_receipt_key: bool) -> list[str]:
              f"  reporter identities: {status.identities}",
              f"  staff TOTP secrets: {status.totp_secrets}",
              f"  queued mail: {status.queued_mail}",
+             f"  mail held for a clerk: {status.held_mail}",
              f"  mails sent with a Message-ID signed by a previous key: {status.sent_mail}"]
     if status.receipts_lost:
         lines.append(f"receipts under no listed key: {status.receipts_lost} (those codes no longer open their "
