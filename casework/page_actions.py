@@ -25,6 +25,8 @@ def action_error_message(exc: Exception) -> str:
         "invalid_state": _("This action is not possible in the case's current state."),
         "missing_input": _("Please fill in the required fields."),
         "invalid_input": _("A value was not acceptable; please check the form."),
+        "result_names_someone": _("The result for the reporter contains the name of the accused or of the "
+                                  "reporter. Write it so that it names nobody (for example 该医生, 相关人员)."),
     }.get(code, _("The action could not be carried out."))
 
 
@@ -59,7 +61,8 @@ def accept(session, actor, case, form):
 
 
 def not_accept(session, actor, case, form):
-    casework.not_accept(session, actor, case, form.get("reason_code", ""), _text(form, "note"))
+    casework.not_accept(session, actor, case, form.get("reason_code", ""), _text(form, "note"),
+                        result=_text(form, "result", 20000))
     return _("Recorded as not accepted.")
 
 
@@ -82,7 +85,7 @@ def transfer(session, actor, case, form):
 
 def refer(session, actor, case, form):
     casework.refer(session, actor, case, form.get("target", ""), _date(form, "referred_on"),
-                   _text(form, "document_no", 100), _text(form, "note"))
+                   _text(form, "document_no", 100), _text(form, "note"), result=_text(form, "result", 20000))
     return _("Referral recorded.")
 
 
@@ -104,7 +107,7 @@ def rectified(session, actor, case, form):
 
 
 def close(session, actor, case, form):
-    casework.close(session, actor, case)
+    casework.close(session, actor, case, result=_text(form, "result", 20000))
     return _("Closed (销号).")
 
 

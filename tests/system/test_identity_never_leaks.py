@@ -72,7 +72,7 @@ def test_a_full_scenario_never_shows_the_reporters_identity(app, client, session
                                manifestation="收受红包", found_on=date.today(), rectified=True, rectified_on=date.today())
     casework.record_findings(session, handler, case, "substantiated")
     casework.record_rectification(session, handler, case, date.today())
-    casework.close(session, handler, case)
+    casework.close(session, handler, case, result="经核查，问题已处理。")
     keep("closed case page", client.get(f"/cases/{report.reference}"))
     logout(client)
 
