@@ -14,6 +14,7 @@ from config.settings import BASE_DIR, load_settings
 from core import accounts_cli, admin, auth, calendar_cli, db, extensions, web
 from demo import cli as demo_cli
 from intake import api, clerk, export_cli, keys_cli, mail_admin, mail_cli, public
+from intake import public_feedback  # noqa: F401 (the follow-up's rating and objection routes, on public.bp)
 from intake.identity import IdentityCipher
 from intake.receipts import ReceiptHasher
 from intake.storage import AttachmentStore
