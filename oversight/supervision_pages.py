@@ -13,7 +13,9 @@ from casework.page_actions import action_error_message
 from core.db import get_session
 from core.localtime import local_today, week_of
 from core.roles import roles_required
+from core.units import list_units
 from oversight.bulletin import overdue_by_unit
+from oversight.rates import three_rates
 from oversight.reminders import supervision_list
 from oversight.weekly import submit_weekly, unit_reports, week_figures, weekly_status
 
@@ -75,7 +77,9 @@ def weekly():
                                sent=sent, figures=figures, history=history)
     return render_template("deadlines/weekly_taskforce.html", monday=monday, sunday=monday + timedelta(days=6),
                            status=weekly_status(session, monday),
-                           previous=weekly_status(session, monday - timedelta(days=7)))
+                           previous=weekly_status(session, monday - timedelta(days=7)),
+                           rates=three_rates(session, monday, monday + timedelta(days=6), today),
+                           units={u.code: u.name for u in list_units(session)})
 
 
 def init_app(app: Flask) -> None:
