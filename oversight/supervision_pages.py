@@ -26,7 +26,8 @@ def stage_label(stage: str) -> str:
     return {"acceptance": _("Acceptance decision"), "acceptance_notice": _("Acceptance notice"),
             "handling": _("Handling"), "plan": _("Plan time limit"), "result_feedback": _("Result feedback"),
             "police_referral": _("Police referral decision"), "personal": _("Personal reminder"),
-            "weekly_report": _("Weekly report")}.get(stage, stage)
+            "weekly_report": _("Weekly report"), "review": _("Review of an objection"),
+            "return_call": _("Return call")}.get(stage, stage)
 
 
 def calendar_warning() -> str:
