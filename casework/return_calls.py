@@ -44,6 +44,8 @@ def record_return_call(session: Session, actor: User, report: Report, *, caller_
     utc = local.astimezone(timezone.utc).replace(tzinfo=None)
     if utc > utcnow():
         raise InvalidInput("the call is in the future", field="called_at")
+    if local.date() < result.decided_on:
+        raise InvalidInput("the call is before the result", field="called_at")
     rating = (rating or "").strip() or None
     if rating is not None and rating not in RATINGS:
         raise InvalidInput(f"unknown rating {rating!r}", field="rating")

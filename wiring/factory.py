@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from casework import feedback_pages
 from casework import pages as case_pages
 from casework import routing_cli as casework_routing_cli
 from casework import runtime
@@ -57,6 +58,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     mail_admin.init_app(app)
     runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
     case_pages.init_app(app)
+    feedback_pages.init_app(app)  # the review of an objection and the clerks' 回访 list
     supervision_pages.init_app(app)  # /supervision (督办), /weekly (周调度)
     oversight_pages.init_app(app)  # /dashboard, /bulletin (月通报), /ledgers, the .xlsx downloads
     # commands
