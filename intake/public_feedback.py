@@ -14,7 +14,6 @@ from intake.forms import ObjectionForm, RatingForm
 from intake.messages import field_messages, message_for
 from intake.public import bp, followup_report, incoming_files, intake_context, status_page
 
-EXPIRED = "This form has expired. Please try again."
 
 
 def _errors(exc: IntakeError, field: str) -> dict:
@@ -28,7 +27,7 @@ def followup_rating():
         return redirect(url_for("public.followup"))
     form = RatingForm()
     if not form.validate_on_submit() and form.errors.get("csrf_token"):
-        return status_page(found, 400, rating_form=form, feedback_errors={"rating": _(EXPIRED)})
+        return status_page(found, 400, rating_form=form, feedback_errors={"rating": _("This form has expired. Please try again.")})
     try:
         rate_result(get_session(), found, form.rating.data, form.comment.data or "", source="web")
     except IntakeError as exc:
@@ -46,7 +45,7 @@ def followup_objection():
         return redirect(url_for("public.followup"))
     form = ObjectionForm()
     if not form.validate_on_submit():
-        return status_page(found, 400, objection_form=form, feedback_errors={"objection": _(EXPIRED)})
+        return status_page(found, 400, objection_form=form, feedback_errors={"objection": _("This form has expired. Please try again.")})
     try:
         object_to_result(get_session(), intake_context(), found, form.text.data or "", incoming_files())
     except IntakeError as exc:
