@@ -7,6 +7,7 @@ from intake.feedback_models import RATINGS, RESULT_KINDS
 
 _STR = {"type": "string"}
 _TIME = {"type": "string", "format": "date-time"}
+_NULL = {"enum": [None], "nullable": True}  # null, in words both OpenAPI 3.0 and JSON Schema read
 
 
 def _error_schema() -> dict[str, Any]:
@@ -123,8 +124,8 @@ def openapi_document() -> dict[str, Any]:
                                             "text": _STR, "created_at": _TIME,
                                             "files": {"type": "array", "items": _STR}}}},
                 "must_reset_receipt": {"type": "boolean"},
-                "result": {"$ref": "#/components/schemas/Result"}}},
-            "Result": {"type": "object", "nullable": True,
+                "result": {"anyOf": [{"$ref": "#/components/schemas/Result"}, _NULL]}}},
+            "Result": {"type": "object",
                        "description": "What the case ended with, written for the reporter; null while it runs",
                        "required": ["text", "decided_on", "kind", "open_until", "rating", "can_rate", "can_object",
                                     "objection"], "properties": {
@@ -132,11 +133,11 @@ def openapi_document() -> dict[str, Any]:
                 "kind": {"type": "string", "enum": list(RESULT_KINDS)},
                 "open_until": {"type": "string", "format": "date",
                                "description": "The last day a rating or an objection is taken"},
-                "rating": {"type": "string", "enum": list(RATINGS), "nullable": True},
+                "rating": {"enum": [*RATINGS, None], "nullable": True},
                 "can_rate": {"type": "boolean"}, "can_object": {"type": "boolean"},
-                "objection": {"type": "object", "nullable": True, "required": ["state", "reply"], "properties": {
+                "objection": {"anyOf": [{"type": "object", "required": ["state", "reply"], "properties": {
                     "state": {"type": "string", "enum": ["open", "reopened", "upheld"]},
-                    "reply": {"type": "string", "description": "The task force's answer, once reviewed"}}}}},
+                    "reply": {"type": "string", "description": "The task force's answer, once reviewed"}}}, _NULL]}}},
             "Error": _error_schema(),
         }},
     }
