@@ -229,6 +229,13 @@ def test_demo_seed_fills_every_state_and_is_refused_in_production(app, session, 
     assert {"triage", "to_accept", "in_progress", "closed", "not_accepted"} <= statuses
     assert session.scalar(select(func.count(func.distinct(Case.item_code)))) >= 20
     assert session.scalar(select(func.count()).select_from(Case).where(Case.next_due_on < date.today())) > 0
+    from casework.return_call_models import ReturnCall
+    from intake.feedback_models import ReportObjection, ReportRating, ReportResult
+    ended = session.scalar(select(func.count()).select_from(Case).where(Case.status.in_(("closed", "not_accepted"))))
+    assert session.scalar(select(func.count()).select_from(ReportResult)) == ended  # every ended case has its result
+    assert set(session.scalars(select(ReportRating.rating))) == {"satisfied", "basically_satisfied", "unsatisfied"}
+    assert session.scalar(select(func.count()).select_from(ReturnCall)) > 0
+    assert session.scalar(select(func.count()).select_from(ReportObjection)) > 0
     app.config["APP_ENV"] = "production"
     refused = runner.invoke(args=["demo", "seed", "--cases", "5"])
     assert refused.exit_code != 0 and "never" in refused.output
