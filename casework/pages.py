@@ -299,6 +299,8 @@ def action_label(action: str) -> str:
               "case.corrected": _("Correct item or lead unit"), "identity.reveal_requested": _("Identity requests"),
               "identity.reveal_decided": _("Decision"), "identity.viewed": _("Show identity"),
               "attachment.downloaded": _("Attachment downloaded"),
+              "case.return_call_recorded": _("Return call (回访)"), "case.objection_received": _("Objection (复查 request)"),
+              "case.review_decided": _("Decide the review"),
               "case.self_inspection_recorded": _("Self-inspection (自查自纠)"),
               "case.deadline_extended": _("Extend the handling period"), "case.clock_paused": _("Stop the clock"),
               "case.clock_resumed": _("Start the clock again"),
