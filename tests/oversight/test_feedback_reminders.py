@@ -11,24 +11,15 @@ from casework.deadline_models import CaseDeadline, Supervision
 from casework.return_calls import record_return_call
 from intake.receipts import format_receipt
 from oversight.reminders import supervision_list
+from tests.casework.test_feedback import RESULT, closed_case
 from tests.oversight.test_reminders import DUE, at, run, sent, workdays
-from tests.support.staff import Team, make_user, open_case
+from tests.support.staff import Team, make_user
 
-RESULT = "经核查，反映的问题部分属实，已责令整改。"
 
 
 @pytest.fixture
 def team(session):
     return Team(session)
-
-
-def closed(app, session, ctx, team, **report):
-    case, receipt = open_case(app, session, ctx, **report)
-    casework.accept(session, team.handler, case)
-    casework.record_findings(session, team.handler, case, "unfounded")
-    with app.app_context():
-        casework.close(session, team.handler, case, result=RESULT)
-    return case, receipt
 
 
 def stage_due_on(session, case, stage):
@@ -43,7 +34,7 @@ def stage_due_on(session, case, stage):
 
 def test_the_review_reminds_the_task_force_and_is_supervised_when_late(app, client, session, ctx, team):
     other = make_user(session, "t-coordinator2", role="coordinator", unit="taskforce", display_name="另一协调员")
-    case, receipt = closed(app, session, ctx, team)
+    case, receipt = closed_case(app, session, ctx, team)
     casework.reopen(session, other, case, "再查一下")  # the second coordinator acted on the case
     casework.close(session, team.handler, case, result=RESULT)
     team.coordinator  # noqa: B018
@@ -62,7 +53,7 @@ def test_the_review_reminds_the_task_force_and_is_supervised_when_late(app, clie
 
 
 def test_a_return_call_is_due_to_the_receiving_units_clerks(app, session, ctx, team):
-    case, receipt = closed(app, session, ctx, team, channel="phone", received_by="health", anonymous=False,
+    case, receipt = closed_case(app, session, ctx, team, channel="phone", received_by="health", anonymous=False,
                            reporter_name="钱七", reporter_phone="13700000000")
     team.clerk, team.head  # noqa: B018
     make_user(session, "market-clerk", role="clerk", unit="market", display_name="市场登记员")
