@@ -63,13 +63,15 @@ def window_open(result: ReportResult, today: date) -> bool:
 
 
 def public_result(session: Session, report: Report, today: date) -> PublicResult | None:
-    """What the receipt holder reads; None while the case has not ended (or was reopened and runs again)."""
+    """What the receipt holder reads; None while the case has not ended. A case reopened on the reporter's
+    objection shows the earlier result with the review's reply (nothing to rate while it runs again)."""
     result = latest_result(session, report)
     objection = objection_of(session, report)
-    if result is None or report.status not in ("closed", "not_accepted"):
+    ended = report.status in ("closed", "not_accepted")
+    if result is None or not (ended or (objection is not None and objection.state == "reopened")):
         return None
     rating = rating_of(session, result)
-    in_window = window_open(result, today)
+    in_window = ended and window_open(result, today)
     return PublicResult(kind=result.kind, text=result.text, decided_on=result.decided_on,
                         open_until=result.decided_on + timedelta(days=WINDOW_DAYS),
                         rating=rating.rating if rating else None, can_rate=in_window and rating is None,

@@ -164,7 +164,9 @@ def test_the_reviewer_reopens_to_another_unit_or_upholds_with_a_reply(app, clien
     review.decide_review(session, team.coordinator, case, objection, "reopen", "已重新交办，请等待处理结果。", "market")
     assert (case.status, case.lead_unit, case.handler_id) == ("in_progress", "market", None)
     body = api(client, "lookup", receipt=code).get_json()
-    assert body["status"] == "in_progress" and body["result"] is None  # it runs again
+    assert body["status"] == "in_progress"  # it runs again; the reporter reads the review's reply
+    assert body["result"]["objection"] == {"state": "reopened", "reply": "已重新交办，请等待处理结果。"}
+    assert body["result"]["can_rate"] is False and body["result"]["can_object"] is False
     row = session.scalar(select(CaseDeadline).where(CaseDeadline.case_id == case.id, CaseDeadline.stage == "review"))
     assert row.state == "met"
 
