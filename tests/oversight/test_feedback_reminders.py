@@ -1,7 +1,7 @@
 """The stages after a result in the reminders pass: the review of an objection (复查) reminds the task
 force, never one who handled the case, and goes on the 督办 list when late; the 回访 owed to a real-name
 phone reporter reminds the receiving unit's clerks. Each reminder once (the same keys as every stage)."""
-from datetime import datetime
+from datetime import datetime, time
 
 import pytest
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from casework import workflow as casework
 from casework.deadline_models import CaseDeadline, Supervision
 from casework.return_calls import record_return_call
+from core.localtime import local_today
 from intake.receipts import format_receipt
 from oversight.reminders import supervision_list
 from tests.casework.test_feedback import RESULT, closed_case
@@ -62,7 +63,7 @@ def test_a_return_call_is_due_to_the_receiving_units_clerks(app, session, ctx, t
     assert [(k, u) for k, u, _ in sent(session) if k.startswith("return_call")] == [("return_call:due", "t-clerk")]
     from intake.models import Report
     record_return_call(session, team.clerk, session.get(Report, receipt.report_id), caller_name="李登记",
-                       called_at=datetime(2026, 12, 1, 10, 0), rating="basically_satisfied", words="还行")
+                       called_at=datetime.combine(local_today(), time(0, 1)), rating="basically_satisfied", words="还行")
     run(app, session, at(workdays(DUE, 5)))
     calls = [k for k, _u, _d in sent(session) if k.startswith("return_call")]
     assert calls == ["return_call:due"]  # the call is recorded: no more reminders
