@@ -50,4 +50,6 @@ def action_error_message(exc: Exception) -> str:
         "invalid_state": _("This action is not possible in the case's current state."),
         "missing_input": _("Please fill in the required fields."),
         "invalid_input": _("A value was not acceptable; please check the form."),
+        "result_names_someone": _("The result for the reporter contains the name of the accused or of the "
+                                  "reporter. Write it so that it names nobody (for example 该医生, 相关人员)."),
     }.get(code, _("The action could not be carried out."))

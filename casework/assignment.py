@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from casework.access import is_recused
 from casework.models import Case, CaseUnit, Referral
+from casework.results import check_result_text, write_results
 from casework.rules import (
     OPEN_STATUSES,
     TASKFORCE,
@@ -78,7 +79,7 @@ def bulk_assign(session: Session, actor: User, cases: list[Case], handler: User)
     return len(unique)
 
 
-def _known_unit(session: Session, unit_code: str) -> str:
+def known_unit(session: Session, unit_code: str) -> str:
     unit_code = (unit_code or "").strip()
     if not unit_code:
         raise MissingInput("a unit is required", field="unit")
@@ -92,7 +93,7 @@ def request_assistance(session: Session, actor: User, case: Case, unit_code: str
     lock(session, case)
     require_worker(session, actor, case)
     require_status(case, *OPEN_STATUSES)
-    unit_code = _known_unit(session, unit_code)
+    unit_code = known_unit(session, unit_code)
     note = optional_text(note, NOTE_LIMIT, field="note")
     if unit_code == case.lead_unit or unit_code in case.assist_units:
         raise InvalidState(f"{unit_code} already works on this case", status=case.status)
@@ -101,17 +102,8 @@ def request_assistance(session: Session, actor: User, case: Case, unit_code: str
     return case
 
 
-def transfer(session: Session, actor: User, case: Case, unit_code: str, reason: str) -> Case:
-    """Move the lead to another unit of the task force. The handler is cleared (the new unit assigns);
-    assisting units stay, except the new lead. A triage case with a member unit lead is to accept."""
-    lock(session, case)
-    require_supervisor(session, actor, case)
-    require_status(case, *OPEN_STATUSES)
-    unit_code = _known_unit(session, unit_code)
-    reason = required_text(reason, NOTE_LIMIT, field="reason")
-    old_lead = case.lead_unit
-    if unit_code == old_lead:
-        raise InvalidState(f"{unit_code} already leads this case", status=case.status)
+def move_lead(case: Case, unit_code: str, session: Session) -> None:
+    """The lead goes to `unit_code` (an assisting unit keeps its row, made lead); the handler is cleared."""
     for row in [u for u in case.units if u.role == "lead"]:
         case.units.remove(row)
     session.flush()
@@ -120,7 +112,22 @@ def transfer(session: Session, actor: User, case: Case, unit_code: str, reason: 
         existing.role = "lead"
     else:
         case.units.append(CaseUnit(unit_code=unit_code, role="lead"))
-    case.lead_unit, previous_handler, case.handler_id = unit_code, case.handler_id, None
+    case.lead_unit, case.handler_id = unit_code, None
+
+
+def transfer(session: Session, actor: User, case: Case, unit_code: str, reason: str) -> Case:
+    """Move the lead to another unit of the task force. The handler is cleared (the new unit assigns);
+    assisting units stay, except the new lead. A triage case with a member unit lead is to accept."""
+    lock(session, case)
+    require_supervisor(session, actor, case)
+    require_status(case, *OPEN_STATUSES)
+    unit_code = known_unit(session, unit_code)
+    reason = required_text(reason, NOTE_LIMIT, field="reason")
+    old_lead = case.lead_unit
+    if unit_code == old_lead:
+        raise InvalidState(f"{unit_code} already leads this case", status=case.status)
+    previous_handler = case.handler_id
+    move_lead(case, unit_code, session)
     if case.status == "triage" and unit_code != TASKFORCE:
         case.status = "to_accept"
     commit_action(session, "case.transferred", actor, case, from_unit=old_lead, to_unit=unit_code, reason=reason,
@@ -129,7 +136,7 @@ def transfer(session: Session, actor: User, case: Case, unit_code: str, reason: 
 
 
 def refer(session: Session, actor: User, case: Case, target: str, referred_on: date, document_no: str,
-          note: str = "") -> Referral:
+          note: str = "", *, result: str = "") -> Referral:
     """移送 to discipline inspection or the police (with the document number: the case goes on), or
     `transfer` out of the district's jurisdiction (the case ends as "transferred", public "closed")."""
     lock(session, case)
@@ -145,10 +152,13 @@ def refer(session: Session, actor: User, case: Case, target: str, referred_on: d
     if target in ("discipline", "police") and not document_no:
         raise MissingInput("the referral's document number is required", field="document_no")
     note = optional_text(note, NOTE_LIMIT, field="note")
+    if target == "transfer":  # the case ends here: the reporter is told in words (casework.results)
+        result = check_result_text(session, case, result)
     referral = Referral(case_id=case.id, target=target, referred_on=referred_on, document_no=document_no, note=note)
     session.add(referral)
     if target == "transfer":
         case.status, case.closed_at = "transferred", utcnow()
+        write_results(session, case, "transferred", result, actor.id)
     if target == "police":
         case.police_referral_proposed_on = None  # the proposed referral is decided
     session.flush()

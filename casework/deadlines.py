@@ -10,20 +10,24 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, has_app_context
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from casework.deadline_models import CaseDeadline, Supervision
 from casework.deadline_rules import DeadlinePolicy
 from casework.models import Case, CaseNotice, CaseReport
-from casework.states import OPEN_STATUSES
+from casework.return_call_models import RETURN_CALL_CHANNELS, ReturnCall
+from casework.states import OPEN_STATUSES, TASKFORCE
 from core.db import utcnow
 from core.localtime import local_date, local_today
 from core.workdays import WorkCalendar
+from intake.feedback_models import ReportObjection, ReportRating, ReportResult
 from intake.models import Report
 
-DEADLINES_VERSION = 1  # bump when the rules of this module change: the reminders pass re-syncs open cases
+DEADLINES_VERSION = 2  # bump when the rules of this module change: the reminders pass re-syncs open cases
 ENDED_CASE = ("merged", "transferred")
+ENDED_STATUSES = ("closed", "not_accepted", "transferred")
+AFTER_END_STAGES = ("result_feedback", "review", "return_call")  # stages that run after a case ended
 _CONFIG = Path(__file__).resolve().parent.parent / "config"
 
 
@@ -31,6 +35,7 @@ _CONFIG = Path(__file__).resolve().parent.parent / "config"
 class Expected:
     start: date
     fixed_due: date | None = None
+    unit: str | None = None  # whose stage it is, when not the lead unit's (the review is the task force's)
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +91,33 @@ def expected_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dic
         stages["result_feedback"] = Expected(local_date(case.closed_at))
     if case.status in OPEN_STATUSES and case.police_referral_proposed_on is not None:
         stages["police_referral"] = Expected(case.police_referral_proposed_on)
+    stages.update(feedback_stages(session, case, policy))
     return {name: e for name, e in stages.items() if name in policy.stages}
+
+
+def feedback_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dict[str, Expected]:
+    """After the result: the review of an open objection (the task force's, from the day it was filed) and
+    the 回访 owed to a real-name reporter who came by phone, letter or visit (the receiving unit's clerk,
+    from the result, until a call or a rating is recorded)."""
+    stages: dict[str, Expected] = {}
+    objection = session.scalar(select(ReportObjection).join(CaseReport, CaseReport.report_id == ReportObjection.report_id)
+                               .where(CaseReport.case_id == case.id, ReportObjection.state == "open")
+                               .order_by(ReportObjection.id).limit(1))
+    if objection is not None:
+        stages["review"] = Expected(local_date(objection.filed_at), unit=TASKFORCE)
+    if case.status in ENDED_STATUSES and "return_call" in policy.stages:
+        rows = session.execute(
+            select(Report.received_by, ReportResult.decided_on)
+            .join(CaseReport, CaseReport.report_id == Report.id).join(ReportResult, ReportResult.report_id == Report.id)
+            .where(CaseReport.case_id == case.id, Report.anonymous.is_(False), Report.channel.in_(RETURN_CALL_CHANNELS),
+                   ~exists().where(ReportRating.result_id == ReportResult.id),
+                   ~exists().where(ReturnCall.result_id == ReportResult.id),
+                   ReportResult.id == select(func.max(ReportResult.id)).where(ReportResult.report_id == Report.id)
+                   .correlate(Report).scalar_subquery())
+            .order_by(ReportResult.id).limit(1)).first()
+        if rows is not None:
+            stages["return_call"] = Expected(rows[1], unit=rows[0] or case.lead_unit)
+    return stages
 
 
 def sync_deadlines(session: Session, case: Case, *, today: date | None = None,
@@ -109,11 +140,12 @@ def sync_deadlines(session: Session, case: Case, *, today: date | None = None,
             expected.pop(row.stage)
             current.append(row)
             continue
-        row.state = "superseded" if want is not None else ("cancelled" if case.status in ENDED_CASE else "met")
+        ended = case.status in ENDED_CASE and row.stage not in AFTER_END_STAGES
+        row.state = "superseded" if want is not None else ("cancelled" if ended else "met")
         row.ended_at, row.next_remind_on = now, None
         _end_supervision(session, case.id, row.stage, now)
     for stage, want in expected.items():
-        row = CaseDeadline(case_id=case.id, stage=stage, unit_code=case.lead_unit, starts_on=want.start,
+        row = CaseDeadline(case_id=case.id, stage=stage, unit_code=want.unit or case.lead_unit, starts_on=want.start,
                            due_on=want.start, state="open", extension_days=0, extension_reason="", paused=0,
                            uncertain=False)
         _recompute(row, case, policy, calendar, want, today, new=True)
@@ -137,8 +169,9 @@ def _recompute(row: CaseDeadline, case: Case, policy: DeadlinePolicy, calendar: 
                             extension_days=row.extension_days, paused=row.paused)
         due, uncertain = result.due, result.uncertain
     paused_now = stage.pausable and case.paused_since is not None
-    moved = new or due != row.due_on or row.unit_code != case.lead_unit
-    row.due_on, row.uncertain, row.unit_code = due, uncertain, case.lead_unit
+    unit = want.unit or case.lead_unit
+    moved = new or due != row.due_on or row.unit_code != unit
+    row.due_on, row.uncertain, row.unit_code = due, uncertain, unit
     if paused_now:
         row.next_remind_on = None
     elif moved or row.next_remind_on is None:

@@ -54,7 +54,8 @@ def accept(session, actor, case, form):
 
 
 def not_accept(session, actor, case, form):
-    casework.not_accept(session, actor, case, form.get("reason_code", ""), _text(form, "note"))
+    casework.not_accept(session, actor, case, form.get("reason_code", ""), _text(form, "note"),
+                        result=_text(form, "result", 20000))
     return _("Recorded as not accepted.")
 
 
@@ -77,7 +78,7 @@ def transfer(session, actor, case, form):
 
 def refer(session, actor, case, form):
     casework.refer(session, actor, case, form.get("target", ""), _date(form, "referred_on"),
-                   _text(form, "document_no", 100), _text(form, "note"))
+                   _text(form, "document_no", 100), _text(form, "note"), result=_text(form, "result", 20000))
     return _("Referral recorded.")
 
 
@@ -99,7 +100,7 @@ def rectified(session, actor, case, form):
 
 
 def close(session, actor, case, form):
-    casework.close(session, actor, case)
+    casework.close(session, actor, case, result=_text(form, "result", 20000))
     return _("Closed (销号).")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from casework import reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
+from casework.feedback_pages import feedback_context
 from casework.models import (
     Case,
     CaseNotice,
@@ -125,7 +126,7 @@ def case_context(session, case: Case) -> dict:
                                            .order_by(RevealRequest.id.desc())).all(),
         "not_accepted_reasons": casework.NOT_ACCEPTED_REASONS, "badge": deadline_badge(case),
         "messages": [m for r in reports for m in r.messages],
-        **deadline_context(session, case),
+        **deadline_context(session, case), **feedback_context(session, case, current_user),
     }
 
 
@@ -158,6 +159,9 @@ def case_page(reference: str):
     return render_template("staff/case.html", **case_context(session, case))
 
 
+RESULT_ACTIONS = ("close", "not_accept", "refer")  # actions that carry the result written for the reporter
+
+
 @bp.post("/cases/<reference>/<action>")
 @roles_required(*CASE_ROLES)
 def case_action(reference: str, action: str):
@@ -170,6 +174,9 @@ def case_action(reference: str, action: str):
         message = handler(session, current_user, case, request.form)
     except casework.CaseActionError as exc:
         session.rollback()
+        if action in RESULT_ACTIONS:  # the handler's result text is kept in the form, with the reason it was refused
+            return render_template("staff/case.html", **case_context(session, case), draft_result=request.form.get(
+                "result", ""), draft_action=action, result_error=action_error_message(exc)), 422
         flash(action_error_message(exc))
     else:
         flash(message)
@@ -292,6 +299,8 @@ def action_label(action: str) -> str:
               "case.corrected": _("Correct item or lead unit"), "identity.reveal_requested": _("Identity requests"),
               "identity.reveal_decided": _("Decision"), "identity.viewed": _("Show identity"),
               "attachment.downloaded": _("Attachment downloaded"),
+              "case.return_call_recorded": _("Return call (回访)"), "case.objection_received": _("Objection (复查 request)"),
+              "case.review_decided": _("Decide the review"),
               "case.self_inspection_recorded": _("Self-inspection (自查自纠)"),
               "case.deadline_extended": _("Extend the handling period"), "case.clock_paused": _("Stop the clock"),
               "case.clock_resumed": _("Start the clock again"),

@@ -16,10 +16,11 @@ from casework.deadline_rules import DeadlinePolicy
 from casework.models import Case
 from casework.opening import LearnedCache, route_report
 from casework.reference import load_negative_list
+from casework.review import on_objection_filed
 from core.db import new_session
 from core.reference_data import reference_loaders
 from core.workdays import WorkCalendar
-from intake.signals import report_received
+from intake.signals import objection_filed, report_received
 from routing.learned import LearnedModel
 from routing.taxonomy import Taxonomy, load_taxonomy
 
@@ -81,3 +82,4 @@ def init_app(app: Flask) -> None:
     reference_loaders(app).append(("negative-list items", load_negative_list))
     app.extensions.setdefault("report_export_fields", []).append(export_fields)
     report_received.connect(on_report_received)
+    objection_filed.connect(on_objection_filed)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from casework.ledger_entries import mark_ledger_rectified
 from casework.models import FINDINGS, Case
+from casework.results import check_result_text, write_results
 from casework.rules import (
     TASKFORCE,
     CaseActionError,
@@ -53,8 +54,10 @@ def accept(session: Session, actor: User, case: Case) -> Case:
     return case
 
 
-def not_accept(session: Session, actor: User, case: Case, reason_code: str, note: str = "") -> Case:
-    """Decide not to accept (public "not_accepted"); the reason "other" needs a note."""
+def not_accept(session: Session, actor: User, case: Case, reason_code: str, note: str = "", *,
+               result: str = "") -> Case:
+    """Decide not to accept (public "not_accepted"); the reason "other" needs a note; `result` is what
+    the reporter reads (casework.results)."""
     lock(session, case)
     require_worker(session, actor, case, unassigned_ok=True)
     require_status(case, "to_accept", "triage")
@@ -66,7 +69,9 @@ def not_accept(session: Session, actor: User, case: Case, reason_code: str, note
     note = optional_text(note, NOTE_LIMIT, field="note")
     if reason_code == "other" and not note:
         raise MissingInput("the reason 'other' needs a note", field="note")
+    result = check_result_text(session, case, result)
     case.status, case.not_accepted_reason = "not_accepted", reason_code
+    write_results(session, case, "not_accepted", result, actor.id)
     commit_action(session, "case.not_accepted", actor, case, reason_code=reason_code, reason=note or reason_code)
     return case
 
@@ -130,14 +135,17 @@ def record_rectification(session: Session, actor: User, case: Case, done_on: dat
     return case
 
 
-def close(session: Session, actor: User, case: Case) -> Case:
-    """销号: only when the rectification is recorded as done, or the findings are "unfounded"."""
+def close(session: Session, actor: User, case: Case, result: str = "") -> Case:
+    """销号: only when the rectification is recorded as done, or the findings are "unfounded"; with the
+    result written for the reporter (casework.results)."""
     lock(session, case)
     require_worker(session, actor, case)
     require_status(case, "in_progress")
     if case.rectified_on is None and case.findings != "unfounded":
         raise InvalidState("record the rectification (or unfounded findings) before closing", status=case.status)
+    result = check_result_text(session, case, result)
     case.status, case.closed_at = "closed", utcnow()
+    write_results(session, case, "closed", result, actor.id)
     commit_action(session, "case.closed", actor, case, findings=case.findings,
                   rectified_on=case.rectified_on.isoformat() if case.rectified_on else None)
     return case

@@ -1,6 +1,6 @@
 """Demonstration data for `make run` and benchmarks: staff of every unit, and cases across every
 negative-list item, channel and state — with 五定 plans, findings, ledger rows, notices, referrals, overdue
-and closed cases — routed by the real matrix and given their real deadlines. Never in production (the
+and closed cases, results with ratings, 回访, objections and reviews — routed by the real matrix and given their real deadlines. Never in production (the
 command refuses). Receipts of demo reports are random and thrown away: nobody can follow them up."""
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from casework.models import Case, CaseNotice, CaseReport, CaseUnit, LedgerInstit
 from casework.runtime import routing_runtime
 from core.accounts import User, create_user
 from core.localtime import LOCAL_TZ, local_today
+from demo.feedback_seed import add_feedback
 from intake.models import Report
 from intake.submit import IntakeContext, next_reference
 from routing.matrix import units_for_item
@@ -105,6 +106,8 @@ def seed(session: Session, ctx: IntakeContext, count: int, *, random_seed: int =
         session.add(CaseReport(case_id=case.id, report_id=report.id))
         if not triage:
             result.ledger_rows += _work(session, rnd, case, report, team.get(lead, []), received, today, anonymous)
+            clerk = next((u for u in team.get(lead, []) if u.role == "clerk"), None)
+            add_feedback(session, rnd, case, report, team["taskforce"][0], clerk, today)
         sync_deadlines(session, case, today=today)
         result.cases += 1
         if n % 200 == 199:

@@ -9,8 +9,10 @@ from flask import Blueprint, current_app, jsonify, request
 from core.api_errors import api_error
 from core.db import get_session
 from core.extensions import limiter
+from core.localtime import local_today
 from intake.errors import AlreadySubmitted, IntakeError, ReceiptMustReset, ReceiptNotFound, ValidationFailed
-from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
+from intake.feedback import public_result, rate_result
+from intake.followup import add_reporter_message, find_by_receipt, object_to_result, public_view, replace_receipt
 from intake.messages import field_messages, message_for
 from intake.openapi import openapi_document
 from intake.public import incoming_files, intake_context, lookup_limit, submit_limit
@@ -142,7 +144,7 @@ def lookup():
     if report.receipt_must_reset:  # a clerk saw this code: nothing is shown until it is replaced
         return jsonify({"reference": report.reference, "status": report.status,
                         "received_at": report.received_at.isoformat(timespec="seconds") + "Z", "history": [],
-                        "messages": [], "must_reset_receipt": True})
+                        "messages": [], "must_reset_receipt": True, "result": None})
     view = public_view(report)
     return jsonify({
         "reference": view.reference, "status": view.status,
@@ -151,7 +153,42 @@ def lookup():
         "messages": [{"author": m.author, "text": m.body, "created_at": m.created_at.isoformat(timespec="seconds") + "Z",
                       "files": m.files} for m in view.messages],
         "must_reset_receipt": view.must_reset_receipt,
+        "result": _result_json(report),
     })
+
+
+def _result_json(report) -> dict | None:
+    result = public_result(get_session(), report, local_today())
+    if result is None:
+        return None
+    objection = ({"state": result.objection_state, "reply": result.objection_reply}
+                 if result.objection_state else None)
+    return {"text": result.text, "decided_on": result.decided_on.isoformat(), "kind": result.kind,
+            "open_until": result.open_until.isoformat(), "rating": result.rating, "can_rate": result.can_rate,
+            "can_object": result.can_object, "objection": objection}
+
+
+@bp.post("/reports/rating")
+@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+def rate():
+    """满意 / 基本满意 / 不满意, once, within 30 days of the result."""
+    data, report = _found()
+    if report.receipt_must_reset:
+        raise ReceiptMustReset()
+    comment = _str(data, "comment")
+    row = rate_result(get_session(), report, data.get("rating"), comment, source="api")
+    return jsonify({"rating": row.rating, "rated_at": row.rated_at.isoformat(timespec="seconds") + "Z"}), 201
+
+
+@bp.post("/reports/objection")
+@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+def object_to():
+    """A 复查 request, once, within 30 days of the result (files as multipart, like a message)."""
+    data, report = _found()
+    if report.receipt_must_reset:
+        raise ReceiptMustReset()
+    row = object_to_result(get_session(), intake_context(), report, _str(data, "text"), incoming_files())
+    return jsonify({"state": row.state, "filed_at": row.filed_at.isoformat(timespec="seconds") + "Z"}), 201
 
 
 @bp.post("/reports/messages")

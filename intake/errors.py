@@ -118,3 +118,29 @@ class NoSuchCase(IntakeError):
     """No report has this reference (or the person may not act on it: the same answer)."""
     code = "no_such_case"
     status = 404
+class NoResultYet(IntakeError):
+    """A rating or an objection before the case has ended with a result."""
+    code = "no_result_yet"
+    status = 409
+
+
+class FeedbackWindowClosed(IntakeError):
+    """More than 30 days after the result."""
+    code = "feedback_window_closed"
+    status = 409
+
+
+class AlreadyRated(IntakeError):
+    code = "already_rated"
+    status = 409
+
+
+class AlreadyObjected(IntakeError):
+    """信访工作条例: the same facts are not taken up a second time."""
+    code = "already_objected"
+    status = 409
+
+
+class InvalidRating(IntakeError):
+    code = "invalid_rating"
+    status = 422

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from intake.feedback import check_objection, file_objection
 from intake.errors import ReceiptInMessage, ReceiptNotFound, TextTooLong, TextTooShort, TooManyFiles, ValidationFailed
 from intake.models import Message, Report
 from intake.receipts import new_receipt, parse_receipt, receipt_candidates
@@ -141,3 +142,12 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
         discard_stored(ctx, stored)
         raise
     return message
+
+
+def object_to_result(session: Session, ctx: IntakeContext, report: Report, text: str,
+                     files: list[IncomingFile] = ()):
+    """A 复查 request: checked first (once, within 30 days), then its reasons and files are kept as the
+    reporter's message on the report, and the objection refers to it."""
+    result, body = check_objection(session, report, text)
+    message = add_reporter_message(session, ctx, report, body, files)
+    return file_objection(session, report, result, body, message.id)

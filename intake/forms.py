@@ -47,3 +47,15 @@ class ReplyForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only carries the CSRF token."""
+
+
+class RatingForm(FlaskForm):
+    rating = RadioField(_l("Your rating"), choices=[SelectChoice("satisfied", _l("Satisfied (满意)")),
+                                                    SelectChoice("basically_satisfied", _l("Basically satisfied (基本满意)")),
+                                                    SelectChoice("unsatisfied", _l("Unsatisfied (不满意)"))])
+    comment = TextAreaField(_l("Comment (optional)"))
+
+
+class ObjectionForm(FlaskForm):
+    text = TextAreaField(_l("Why you object to the result"))
+    files = MultipleFileField(_l("Add files (optional)"), render_kw={"accept": ACCEPT_ATTR})

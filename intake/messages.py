@@ -46,6 +46,14 @@ def message_for(error: IntakeError) -> str:
                                            "is too large; it cannot be made into a report here. Open it in the "
                                            "mailbox and register it by hand, then dismiss it here."),
         "no_such_case": lambda: _("No case has this reference. Check the reference (for example XLT-2026-000123)."),
+        "no_result_yet": lambda: _("There is no result to rate or object to yet: the case is still being handled."),
+        "feedback_window_closed": lambda: _("A rating or an objection is taken within %(days)s days of the result; "
+                                            "that time has passed.", days=p.get("days", 30)),
+        "already_rated": lambda: _("This result has already been rated. A result is rated once."),
+        "already_objected": lambda: _("An objection to this report has already been filed. Under the Regulations on "
+                                      "Letters and Visits (信访工作条例), the same facts are not taken up again "
+                                      "(同一事实不再受理)."),
+        "invalid_rating": lambda: _("Please choose satisfied, basically satisfied or unsatisfied."),
     }
     make = texts.get(error.code)
     return make() if make else _("The request could not be understood.")

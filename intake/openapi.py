@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from intake.feedback_models import RATINGS, RESULT_KINDS
+
 _STR = {"type": "string"}
 _TIME = {"type": "string", "format": "date-time"}
+_NULL = {"enum": [None], "nullable": True}  # null, in words both OpenAPI 3.0 and JSON Schema read
 
 
 def _error_schema() -> dict[str, Any]:
@@ -17,7 +20,8 @@ def _error_schema() -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     texts = {400: "Malformed JSON or a field of the wrong type", 404: "Unknown receipt (always the same answer)",
-             409: "Replayed submission whose receipt can no longer be shown, or a receipt that must be replaced",
+             409: "Replayed submission whose receipt can no longer be shown, a receipt that must be replaced, or "
+                  "a rating/objection refused (no result yet, after the 30 days, or a second time)",
              413: "Too large", 415: "File type not accepted", 422: "Validation failed (see fields)",
              429: "Too many requests", 503: "Storage or database unavailable (try again later)"}
     return {str(c): {"description": texts[c], "content": {"application/json": {
@@ -72,6 +76,29 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"201": {"description": "Added", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["created_at"], "properties": {"created_at": _TIME}}}}},
                     **_errors(400, 404, 409, 413, 415, 422, 429, 503)}}},
+            "/api/v1/reports/rating": {"post": {
+                "summary": "Rate the result once, within 30 days of it (满意 / 基本满意 / 不满意)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["receipt", "rating"],
+                    "properties": {"receipt": _STR, "rating": {"type": "string", "enum": list(RATINGS)},
+                                   "comment": {"type": "string", "maxLength": 2000}}}}}},
+                "responses": {"201": {"description": "Recorded", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["rating", "rated_at"],
+                    "properties": {"rating": {"type": "string", "enum": list(RATINGS)}, "rated_at": _TIME}}}}},
+                    **_errors(400, 404, 409, 422, 429, 503)}}},
+            "/api/v1/reports/objection": {"post": {
+                "summary": "Object to the result once, within 30 days of it (复查 request); the task force reviews it",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {
+                        "type": "object", "required": ["receipt", "text"],
+                        "properties": {"receipt": _STR, "text": {"type": "string", "minLength": 10, "maxLength": 20000}}}},
+                    "multipart/form-data": {"schema": {"type": "object", "properties": {
+                        "report": {"type": "string", "description": "{receipt, text} as JSON"},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+                "responses": {"201": {"description": "Received", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["state", "filed_at"],
+                    "properties": {"state": {"type": "string", "enum": ["open"]}, "filed_at": _TIME}}}}},
+                    **_errors(400, 404, 409, 413, 415, 422, 429, 503)}}},
             "/api/v1/reports/receipt": {"post": {
                 "summary": "Replace the receipt with a new one (required once for clerk-issued receipts)",
                 "requestBody": _receipt_body(),
@@ -96,7 +123,21 @@ def openapi_document() -> dict[str, Any]:
                              "properties": {"author": {"type": "string", "enum": ["reporter", "staff"]},
                                             "text": _STR, "created_at": _TIME,
                                             "files": {"type": "array", "items": _STR}}}},
-                "must_reset_receipt": {"type": "boolean"}}},
+                "must_reset_receipt": {"type": "boolean"},
+                "result": {"anyOf": [{"$ref": "#/components/schemas/Result"}, _NULL]}}},
+            "Result": {"type": "object",
+                       "description": "What the case ended with, written for the reporter; null while it runs",
+                       "required": ["text", "decided_on", "kind", "open_until", "rating", "can_rate", "can_object",
+                                    "objection"], "properties": {
+                "text": _STR, "decided_on": {"type": "string", "format": "date"},
+                "kind": {"type": "string", "enum": list(RESULT_KINDS)},
+                "open_until": {"type": "string", "format": "date",
+                               "description": "The last day a rating or an objection is taken"},
+                "rating": {"enum": [*RATINGS, None], "nullable": True},
+                "can_rate": {"type": "boolean"}, "can_object": {"type": "boolean"},
+                "objection": {"anyOf": [{"type": "object", "required": ["state", "reply"], "properties": {
+                    "state": {"type": "string", "enum": ["open", "reopened", "upheld"]},
+                    "reply": {"type": "string", "description": "The task force's answer, once reviewed"}}}, _NULL]}}},
             "Error": _error_schema(),
         }},
     }

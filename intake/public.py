@@ -10,10 +10,12 @@ from flask_babel import gettext as _
 
 from core.db import get_session
 from core.extensions import csrf, limiter
+from core.localtime import local_today
 from core.units import list_units
 from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ValidationFailed
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
-from intake.forms import ConfirmForm, ReceiptForm, ReplyForm, ReportForm
+from intake.feedback import public_result
+from intake.forms import ConfirmForm, ObjectionForm, RatingForm, ReceiptForm, ReplyForm, ReportForm
 from intake.messages import field_messages, message_for
 from intake.models import Report
 from intake.receipts import format_receipt
@@ -96,7 +98,7 @@ def report():
 
 # --- follow-up -------------------------------------------------------------------------------
 
-def _followup_report() -> Report | None:
+def followup_report() -> Report | None:
     state = session.get(FOLLOWUP_KEY)
     if not state or time.time() - state.get("at", 0) > current_app.config["PERMANENT_SESSION_LIFETIME"]:
         session.pop(FOLLOWUP_KEY, None)
@@ -140,38 +142,45 @@ def followup():
 
 @bp.get("/followup/status")
 def followup_status():
-    found = _followup_report()
+    found = followup_report()
     if found is None:
         flash(_("Please enter your receipt code again."))
         return redirect(url_for("public.followup"))
     if found.receipt_must_reset:
         return redirect(url_for("public.new_receipt"))
-    return render_template("public/status.html", view=public_view(found), form=ReplyForm(),
-                           exit_form=ConfirmForm(), errors={})
+    return status_page(found)
+
+
+def status_page(found: Report, code: int = 200, **overrides):
+    """The follow-up page: status, history, messages, the result with its rating and objection forms."""
+    context = {"view": public_view(found), "form": ReplyForm(), "exit_form": ConfirmForm(), "errors": {},
+               "result": public_result(get_session(), found, local_today()), "rating_form": RatingForm(),
+               "objection_form": ObjectionForm(), "feedback_errors": {}}
+    context.update(overrides)
+    return render_template("public/status.html", **context), code
 
 
 @bp.post("/followup/reply")
 @csrf.exempt  # checked by the form itself, see report()
 def followup_reply():
-    found = _followup_report()
+    found = followup_report()
     if found is None or found.receipt_must_reset:
         return redirect(url_for("public.followup"))
     form = ReplyForm()
     if not form.validate_on_submit():
-        return render_template("public/status.html", view=public_view(found), form=form, exit_form=ConfirmForm(),
-                               errors={"text": _("This form has expired. Please check your text and send it again.")}), 400
+        return status_page(found, 400, form=form,
+                           errors={"text": _("This form has expired. Please check your text and send it again.")})
     try:
         add_reporter_message(get_session(), intake_context(), found, form.text.data or "", incoming_files())
     except ValidationFailed as exc:
-        return render_template("public/status.html", view=public_view(found), form=form,
-                               exit_form=ConfirmForm(), errors=field_messages(exc)), 422
+        return status_page(found, 422, form=form, errors=field_messages(exc))
     flash(_("Your reply was received."))
     return redirect(url_for("public.followup_status"))
 
 
 @bp.route("/followup/new-receipt", methods=["GET", "POST"])
 def new_receipt():
-    found = _followup_report()
+    found = followup_report()
     if found is None:
         return redirect(url_for("public.followup"))
     form = ConfirmForm()
@@ -198,6 +207,12 @@ def status_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def rating_label(rating: str) -> str:
+    labels = {"satisfied": _("Satisfied"), "basically_satisfied": _("Basically satisfied"),
+              "unsatisfied": _("Unsatisfied")}
+    return labels.get(rating, "")
+
+
 @bp.app_context_processor
 def public_helpers():
-    return {"status_label": status_label}
+    return {"status_label": status_label, "rating_label": rating_label}

@@ -22,6 +22,8 @@ from core.units import Unit, list_units
 from intake.models import Report
 from oversight.bulletin import month_figures, month_start, previous_month
 from oversight.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
+from oversight.rates import campaign_rates, month_rates, rates_context
+from oversight.rates_xlsx import rates_sheet
 from oversight.reminders import supervision_list
 from oversight.weekly import weekly_status
 from oversight.xlsx import write_bulletin, write_weekly
@@ -59,7 +61,8 @@ def dashboard():
     units, items, areas = _names(session)
     missing = [unit for unit, report in weekly_status(session, week_of(today)) if report is None]
     return render_template("reporting/dashboard.html", counts=counts, f=figures, units=units, areas=areas,
-                           supervision=supervision_list(session, limit=10), missing=missing, today=today)
+                           supervision=supervision_list(session, limit=10), missing=missing, today=today,
+                           **rates_context(session, today, today))
 
 
 @bp.get("/bulletin")
@@ -72,7 +75,8 @@ def bulletin():
     for _i in range(11):
         months.append(previous_month(months[-1]))
     return render_template("reporting/bulletin.html", f=month_figures(session, month, local_today()), units=units,
-                           items=items, areas=areas, months=months, print_layout=request.args.get("print") == "1")
+                           items=items, areas=areas, months=months, print_layout=request.args.get("print") == "1",
+                           **rates_context(session, month, local_today()))
 
 
 @bp.get("/bulletin.xlsx")
@@ -83,7 +87,9 @@ def bulletin_xlsx():
     units, items, areas = _names(session)
     out = io.BytesIO()
     write_bulletin(month_figures(session, month, local_today()), out, unit_name=lambda c: units.get(c, c),
-                   item_title=lambda c: f"{c} {items.get(c, '')}".strip(), area_title=lambda a: areas.get(a, "未分类"))
+                   item_title=lambda c: f"{c} {items.get(c, '')}".strip(), area_title=lambda a: areas.get(a, "未分类"),
+                   extra_sheets=[rates_sheet(month_rates(session, month, local_today()),
+                                             campaign_rates(session, local_today()), lambda c: units.get(c, c))])
     return _audited_download(session, out, XLSX, f"月通报-{month:%Y-%m}.xlsx", "bulletin.exported", month=f"{month:%Y-%m}")
 
 

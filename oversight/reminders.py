@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from casework.access import recused_case_ids
 from casework.deadline_models import CaseDeadline, PersonalReminder, Reminder, Supervision
 from casework.deadline_rules import DeadlinePolicy
-from casework.deadlines import DEADLINES_VERSION, sync_deadlines
+from casework.deadlines import AFTER_END_STAGES, DEADLINES_VERSION, sync_deadlines
 from casework.models import Case
+from casework.review import handled_by
 from casework.rules import OPEN_STATUSES, TASKFORCE
 from core.accounts import User
 from core.db import utcnow
@@ -43,6 +44,7 @@ from oversight.models import WeeklyReport
 log = logging.getLogger(__name__)
 BATCH = 5000
 MONTHLY_TIME = time(9, 0)
+NOT_ESCALATED = ("result_feedback", "return_call")  # reminded, never put on the 督办 list
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,14 @@ class Staff:
 
     def __init__(self, session: Session):
         self.users = {u.id: u for u in session.scalars(
-            select(User).where(User.active.is_(True), User.role.in_(("handler", "unit_head", "coordinator"))))}
+            select(User).where(User.active.is_(True),
+                               User.role.in_(("handler", "unit_head", "coordinator", "clerk"))))}
         self.heads: dict[str, list[User]] = defaultdict(list)
+        self.clerks: dict[str, list[User]] = defaultdict(list)  # 回访 reminders go to the receiving unit's clerks
         self.coordinators: list[User] = []
         for user in self.users.values():
+            if user.role == "clerk":
+                self.clerks[user.unit_code].append(user)
             if user.role == "unit_head":
                 self.heads[user.unit_code].append(user)
             if user.role == "coordinator":
@@ -112,7 +118,11 @@ class Staff:
         return self.coordinators if unit == TASKFORCE else self.heads.get(unit, [])
 
 
-def recipients(staff: Staff, case: Case, stage: str, phase: str) -> list[User]:
+def recipients(staff: Staff, case: Case, stage: str, phase: str, unit: str = "") -> list[User]:
+    if stage == "return_call":  # the clerks of the unit that received the report
+        return staff.clerks.get(unit, [])
+    if stage == "review":  # the task force (those who handled the case are left out by _for)
+        return staff.coordinators
     handler = staff.users.get(case.handler_id) if case.handler_id else None
     heads = staff.unit_heads(case.lead_unit)
     if phase == "escalate":
@@ -174,28 +184,31 @@ def _due_deadlines(session: Session, ctx: ReminderContext, staff: Staff, today: 
     supervised = set(session.execute(select(Supervision.case_id, Supervision.stage, Supervision.due_on)
                                      .where(Supervision.case_id.in_(ids))).all()) if ids else set()
     for deadline, case, reference in rows:
-        if case.status not in OPEN_STATUSES and deadline.stage != "result_feedback":  # ended cases are never reminded
+        if case.status not in OPEN_STATUSES and deadline.stage not in AFTER_END_STAGES:  # ended cases: only these
             deadline.next_remind_on = None
             continue
         plan = ctx.policy.reminder_plan(ctx.calendar, deadline.due_on, today)
         escalated = (deadline.case_id, deadline.stage, deadline.due_on) in supervised
-        if not escalated and plan.escalate_on <= today and deadline.stage != "result_feedback":
+        if not escalated and plan.escalate_on <= today and deadline.stage not in NOT_ESCALATED:
             if _escalate(session, deadline):
                 result.escalated += 1
                 pending += _for(staff, session, case, deadline, reference, "escalate")
             escalated = True  # by this pass or, just now, by another
         if plan.current is not None:
             pending += _for(staff, session, case, deadline, reference, plan.current.kind)
-        deadline.next_remind_on = plan.wake_on(escalated or deadline.stage == "result_feedback")
+        deadline.next_remind_on = plan.wake_on(escalated or deadline.stage in NOT_ESCALATED)
     return pending, len(rows)
 
 
 def _for(staff: Staff, session: Session, case: Case, deadline: CaseDeadline, reference: str,
          phase: str) -> list[tuple[User, Due]]:
     due = Due(subject=f"case:{case.id}", kind=f"{deadline.stage}:{phase}", due_on=deadline.due_on, case_id=case.id,
-              reference=reference, stage=deadline.stage, phase=phase, unit_code=case.lead_unit)
-    return [(user, due) for user in recipients(staff, case, deadline.stage, phase)
-            if not staff.recused(session, user, case.id)]
+              reference=reference, stage=deadline.stage, phase=phase, unit_code=deadline.unit_code or case.lead_unit)
+    users = recipients(staff, case, deadline.stage, phase, deadline.unit_code)
+    if deadline.stage == "review":  # nobody who handled the case reviews it, nor is reminded to
+        handled = handled_by(session, case)
+        users = [u for u in users if u.id not in handled]
+    return [(user, due) for user in users if not staff.recused(session, user, case.id)]
 
 
 def _escalate(session: Session, deadline: CaseDeadline) -> bool:
@@ -314,5 +327,5 @@ def supervision_list(session: Session, limit: int = 500) -> list[tuple[Supervisi
     return list(session.execute(
         select(Supervision, Case, Report.reference).join(Case, Case.id == Supervision.case_id)
         .join(Report, Report.id == Case.report_id)
-        .where(and_(Supervision.ended_at.is_(None), Case.status.in_(OPEN_STATUSES)))
+        .where(and_(Supervision.ended_at.is_(None), or_(Case.status.in_(OPEN_STATUSES), Supervision.stage == "review")))
         .order_by(Supervision.due_on).limit(limit)).all())

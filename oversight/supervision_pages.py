@@ -13,7 +13,9 @@ from casework.page_actions import action_error_message
 from core.db import get_session
 from core.localtime import local_today, week_of
 from core.roles import roles_required
+from core.units import list_units
 from oversight.bulletin import overdue_by_unit
+from oversight.rates import three_rates
 from oversight.reminders import supervision_list
 from oversight.weekly import submit_weekly, unit_reports, week_figures, weekly_status
 
@@ -24,7 +26,8 @@ def stage_label(stage: str) -> str:
     return {"acceptance": _("Acceptance decision"), "acceptance_notice": _("Acceptance notice"),
             "handling": _("Handling"), "plan": _("Plan time limit"), "result_feedback": _("Result feedback"),
             "police_referral": _("Police referral decision"), "personal": _("Personal reminder"),
-            "weekly_report": _("Weekly report")}.get(stage, stage)
+            "weekly_report": _("Weekly report"), "review": _("Review of an objection"),
+            "return_call": _("Return call")}.get(stage, stage)
 
 
 def calendar_warning() -> str:
@@ -75,7 +78,9 @@ def weekly():
                                sent=sent, figures=figures, history=history)
     return render_template("deadlines/weekly_taskforce.html", monday=monday, sunday=monday + timedelta(days=6),
                            status=weekly_status(session, monday),
-                           previous=weekly_status(session, monday - timedelta(days=7)))
+                           previous=weekly_status(session, monday - timedelta(days=7)),
+                           rates=three_rates(session, monday, monday + timedelta(days=6), today),
+                           units={u.code: u.name for u in list_units(session)})
 
 
 def init_app(app: Flask) -> None:

@@ -25,7 +25,8 @@ def _table(ws, title: str, header: tuple[str, ...], rows) -> None:
 
 
 def write_bulletin(f: MonthFigures, out: BinaryIO, *, unit_name: Callable[[str], str],
-                   item_title: Callable[[str], str], area_title: Callable[[int], str]) -> None:
+                   item_title: Callable[[str], str], area_title: Callable[[int], str],
+                   extra_sheets: list[Callable] = ()) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "概况"
@@ -44,6 +45,8 @@ def write_bulletin(f: MonthFigures, out: BinaryIO, *, unit_name: Callable[[str],
     _table(ws, "逾期案件（按单位）", ("单位", "件数"), [(unit_name(u), n) for u, n in f.overdue_by_unit.items()])
     _table(ws, "移送", ("移送对象", "件数"), list(f.referrals.items()))
     _table(ws, "近月趋势", ("月份", "收到", "受理", "销号"), [(f"{m:%Y-%m}", r, a, c) for m, r, a, c in f.trend])
+    for add_sheet in extra_sheets:  # more sheets (the three rates, oversight.rates_xlsx), each its own writer
+        add_sheet(wb)
     wb.save(out)
 
 

@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from casework import mail_pages as clerk_mail_pages
+from casework import feedback_pages
 from casework import pages as case_pages
 from casework import routing_cli as casework_routing_cli
 from casework import runtime
@@ -15,6 +16,7 @@ from config.settings import BASE_DIR, load_settings
 from core import accounts_cli, admin, auth, calendar_cli, db, extensions, web
 from demo import cli as demo_cli
 from intake import api, clerk, export_cli, keys_cli, mail_admin, mail_cli, public
+from intake import public_feedback  # noqa: F401 (the follow-up's rating and objection routes, on public.bp)
 from intake.identity import IdentityCipher
 from intake.receipts import ReceiptHasher
 from intake.storage import AttachmentStore
@@ -58,6 +60,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     runtime.init_app(app)  # routing subscribes to intake's "report received"; intake never imports routing
     case_pages.init_app(app)
     clerk_mail_pages.init_app(app)  # /clerk/mail: unmatched replies and quarantined mail
+    feedback_pages.init_app(app)  # the review of an objection and the clerks' 回访 list
     supervision_pages.init_app(app)  # /supervision (督办), /weekly (周调度)
     oversight_pages.init_app(app)  # /dashboard, /bulletin (月通报), /ledgers, the .xlsx downloads
     # commands

@@ -6,9 +6,11 @@ from sqlalchemy import MetaData
 
 import casework.deadline_models  # noqa: F401
 import casework.models  # noqa: F401
+import casework.return_call_models  # noqa: F401
 import core.accounts  # noqa: F401
 import core.audit  # noqa: F401
 import core.units  # noqa: F401
+import intake.feedback_models  # noqa: F401
 import intake.mail_models  # noqa: F401
 import intake.models  # noqa: F401
 import jobs.models  # noqa: F401

@@ -29,6 +29,8 @@ def test_the_configured_stages_follow_the_national_rules(policy):
     assert (s["handling"].count, s["handling"].length, s["handling"].max_extension_days) == ("days", 60, 30)
     assert (s["result_feedback"].count, s["result_feedback"].length) == ("workdays", 15)
     assert (s["police_referral"].count, s["police_referral"].length) == ("days", 3)
+    assert (s["review"].count, s["review"].length) == ("days", 30)  # 复查: answered within 30 days
+    assert (s["return_call"].count, s["return_call"].length, s["return_call"].real_name_only) == ("workdays", 5, True)
     assert s["handling"].pausable and not s["acceptance"].pausable
 
 

@@ -75,7 +75,7 @@ def test_the_whole_path_each_stage_opens_and_ends(app, session, ctx, team):
     assert case.next_due_on == plan_day and case.next_due_stage == "plan"  # the nearest one
     casework.record_findings(session, team.handler, case, "substantiated")
     casework.record_rectification(session, team.handler, case, local_today())
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     open_rows = rows(session, case)
     assert set(open_rows) == {"acceptance_notice", "result_feedback"}
     assert open_rows["result_feedback"].due_on == expected("result_feedback", local_today())
@@ -86,7 +86,7 @@ def test_the_whole_path_each_stage_opens_and_ends(app, session, ctx, team):
 
 def test_not_accepting_ends_the_acceptance_clock(app, session, ctx, team):
     case, _ = open_case(app, session, ctx)
-    casework.not_accept(session, team.handler, case, "duplicate")
+    casework.not_accept(session, team.handler, case, "duplicate", result="经核查，问题已处理。")
     assert rows(session, case) == {} and rows(session, case, "met").keys() == {"acceptance"}
 
 
@@ -128,7 +128,7 @@ def test_reopening_starts_a_new_handling_period_not_a_burst(app, session, ctx, t
     case, _ = open_case(app, session, ctx)
     casework.accept(session, team.handler, case)
     casework.record_findings(session, team.handler, case, "unfounded")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     case.accepted_at = datetime(2025, 1, 1)
     session.commit()
     casework.reopen(session, team.head, case, "举报人提供新证据")

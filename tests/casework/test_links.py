@@ -119,7 +119,7 @@ def test_merging_keeps_every_receipt_working_and_follows_the_target(app, session
 
     casework.message_reporter(session, team.handler, target, "请补充时间", report_id=source.report_id)
     casework.record_findings(session, team.handler, target, "unfounded")
-    casework.close(session, team.handler, target)
+    casework.close(session, team.handler, target, result="经核查，问题已处理。")
     for receipt in (source_receipt, target_receipt):
         view = public_view(find_by_receipt(session, ctx, receipt.receipt))
         assert view.status == "closed" and view.history[-1][0] == "closed"

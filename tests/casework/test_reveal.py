@@ -96,7 +96,7 @@ def test_the_approval_ends_with_the_case_or_the_assignment(app, session, ctx, te
         reveal_identity(session, team.handler, case, "核实", cipher)
     casework.assign(session, team.head, case, team.handler)
     casework.record_findings(session, team.handler, case, "unfounded")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     with pytest.raises(InvalidState):
         reveal_identity(session, team.handler, case, "结案后", cipher)
     with pytest.raises(InvalidState):

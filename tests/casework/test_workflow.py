@@ -55,7 +55,7 @@ def test_the_full_path_from_acceptance_to_closure(app, session, ctx, team):
     assert case.plan_deadline == PLAN["deadline"] and case.plan_responsible == "院长 赵某"
     casework.record_findings(session, team.handler, case, "substantiated", "属实")
     casework.record_rectification(session, team.handler, case, local_today(), "已退还")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     assert case.status == "closed" and case.closed_at is not None and case.rectified_on == local_today()
 
     view = public_view(find_by_receipt(session, ctx, receipt.receipt))
@@ -70,14 +70,14 @@ def test_the_full_path_from_acceptance_to_closure(app, session, ctx, team):
 def test_closing_needs_the_rectification_unless_the_findings_are_unfounded(app, session, ctx, team):
     case, _ = in_progress(app, session, ctx, team)
     with pytest.raises(InvalidState):
-        casework.close(session, team.handler, case)
+        casework.close(session, team.handler, case, result="经核查，问题已处理。")
     casework.record_findings(session, team.handler, case, "substantiated")
     with pytest.raises(InvalidState) as err:
-        casework.close(session, team.handler, case)
+        casework.close(session, team.handler, case, result="经核查，问题已处理。")
     assert err.value.code == "invalid_state"
     session.rollback()
     casework.record_findings(session, team.handler, case, "unfounded", "查无实据")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     assert case.status == "closed" and case.rectified_on is None
 
 
@@ -123,7 +123,7 @@ def test_findings_must_be_one_of_the_three(app, session, ctx, team):
 def test_reopen_by_the_unit_head_with_a_reason(app, session, ctx, team):
     case, receipt = in_progress(app, session, ctx, team)
     casework.record_findings(session, team.handler, case, "unfounded")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     with pytest.raises(NotAllowed):
         casework.reopen(session, team.handler, case, "新证据")
     with pytest.raises(MissingInput):
@@ -140,12 +140,12 @@ def test_reopen_by_the_unit_head_with_a_reason(app, session, ctx, team):
 def test_not_accepted_with_a_reason_and_reopened(app, session, ctx, team):
     case, receipt = open_case(app, session, ctx)
     with pytest.raises(MissingInput):
-        casework.not_accept(session, team.handler, case, "")
+        casework.not_accept(session, team.handler, case, "", result="经核查，问题已处理。")
     with pytest.raises(InvalidInput):
-        casework.not_accept(session, team.handler, case, "boring")
+        casework.not_accept(session, team.handler, case, "boring", result="经核查，问题已处理。")
     with pytest.raises(MissingInput):
-        casework.not_accept(session, team.handler, case, "other", "  ")
-    casework.not_accept(session, team.handler, case, "other", "已由法院受理")
+        casework.not_accept(session, team.handler, case, "other", "  ", result="经核查，问题已处理。")
+    casework.not_accept(session, team.handler, case, "other", "已由法院受理", result="经核查，问题已处理。")
     assert case.status == "not_accepted" and case.not_accepted_reason == "other"
     assert public_view(find_by_receipt(session, ctx, receipt.receipt)).status == "not_accepted"
     with pytest.raises(InvalidState):
@@ -161,14 +161,14 @@ def test_not_accepted_with_a_reason_and_reopened(app, session, ctx, team):
 @pytest.mark.parametrize("reason", [r for r in casework.NOT_ACCEPTED_REASONS if r != "other"])
 def test_every_not_accepted_reason_is_taken_without_a_note(app, session, ctx, team, reason):
     case, _ = open_case(app, session, ctx)
-    casework.not_accept(session, team.head, case, reason)
+    casework.not_accept(session, team.head, case, reason, result="经核查，问题已处理。")
     assert case.not_accepted_reason == reason
 
 
 def test_not_accepting_is_decided_before_acceptance_only(app, session, ctx, team):
     case, _ = in_progress(app, session, ctx, team)
     with pytest.raises(InvalidState):
-        casework.not_accept(session, team.handler, case, "duplicate")
+        casework.not_accept(session, team.handler, case, "duplicate", result="经核查，问题已处理。")
 
 
 def test_people_outside_the_lead_unit_cannot_act(app, session, ctx, team):
@@ -314,7 +314,7 @@ def test_referrals_to_discipline_police_and_out_of_the_district(app, session, ct
     referral = casework.refer(session, team.head, case, "discipline", local_today(), "纪移〔2026〕3号", "涉嫌违纪")
     assert referral.target == "discipline" and case.status == "in_progress"
     other, other_receipt = open_case(app, session, ctx)
-    casework.refer(session, team.coordinator, other, "transfer", local_today(), "")
+    casework.refer(session, team.coordinator, other, "transfer", local_today(), "", result="经核查，问题已处理。")
     assert other.status == "transferred" and other.closed_at is not None
     assert public_view(find_by_receipt(session, ctx, other_receipt.receipt)).status == "closed"
     assert session.scalar(select(func.count()).select_from(Referral)) == 2

@@ -102,7 +102,7 @@ def test_before_at_and_after_the_deadline_then_escalation(app, session, ctx, tea
     assert [k for k, u, _ in sent(session) if u == "t-coordinator"] == ["handling:escalate"]  # escalated once
 
     casework.record_findings(session, team.handler, case, "unfounded")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     assert session.scalar(select(Supervision).where(Supervision.case_id == case.id)).ended_at is not None
     count = len(sent(session))
     run(app, session, at(workdays(DUE, 20)))

@@ -117,7 +117,7 @@ def test_the_weekly_cycle_figures_submission_and_who_has_not(app, session, ctx, 
     monday = date.today() - timedelta(days=date.today().weekday())
     first = ledger_case(app, session, ctx, team)
     second, _ = open_case(app, session, ctx, text="区人民医院另一名医生收受患者家属红包两千元，不给就拖延手术安排。")
-    casework.not_accept(session, team.handler, second, "duplicate")
+    casework.not_accept(session, team.handler, second, "duplicate", result="经核查，问题已处理。")
     casework.refer(session, team.head, first, "discipline", date.today(), "兴纪〔2026〕3号")
     figures = week_figures(session, "health", monday, date.today())
     assert figures == {"new": 2, "accepted": 1, "not_accepted": 1, "referred": 1, "closed": 0, "overdue": 0}
@@ -204,9 +204,9 @@ def test_the_bulletin_matches_hand_counted_cases(app, session, ctx, team):
         case.accepted_at = case.report.received_at + timedelta(days=days)
     a.findings, a.rectified_on = "substantiated", date(2026, 10, 10)
     session.commit()
-    casework.close(session, team.handler, a)
+    casework.close(session, team.handler, a, result="经核查，问题已处理。")
     a.closed_at = a.accepted_at + timedelta(days=6)
-    casework.not_accept(session, team.handler, c, "not_corruption")
+    casework.not_accept(session, team.handler, c, "not_corruption", result="经核查，问题已处理。")
     session.add(Referral(case_id=b.id, target="police", referred_on=date(2026, 10, 25), document_no="1"))
     session.commit()
     assert e.status == "triage" and d.status == "to_accept"
@@ -229,6 +229,13 @@ def test_demo_seed_fills_every_state_and_is_refused_in_production(app, session, 
     assert {"triage", "to_accept", "in_progress", "closed", "not_accepted"} <= statuses
     assert session.scalar(select(func.count(func.distinct(Case.item_code)))) >= 20
     assert session.scalar(select(func.count()).select_from(Case).where(Case.next_due_on < date.today())) > 0
+    from casework.return_call_models import ReturnCall
+    from intake.feedback_models import ReportObjection, ReportRating, ReportResult
+    ended = session.scalar(select(func.count()).select_from(Case).where(Case.status.in_(("closed", "not_accepted"))))
+    assert session.scalar(select(func.count()).select_from(ReportResult)) == ended  # every ended case has its result
+    assert set(session.scalars(select(ReportRating.rating))) == {"satisfied", "basically_satisfied", "unsatisfied"}
+    assert session.scalar(select(func.count()).select_from(ReturnCall)) > 0
+    assert session.scalar(select(func.count()).select_from(ReportObjection)) > 0
     app.config["APP_ENV"] = "production"
     refused = runner.invoke(args=["demo", "seed", "--cases", "5"])
     assert refused.exit_code != 0 and "never" in refused.output

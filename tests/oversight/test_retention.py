@@ -21,7 +21,7 @@ def closed_case(app, session, ctx, team, closed_at: datetime, **report):
                         files=[("证据.png", PNG)], **report)
     casework.accept(session, team.handler, case)
     casework.record_findings(session, team.handler, case, "unfounded")
-    casework.close(session, team.handler, case)
+    casework.close(session, team.handler, case, result="经核查，问题已处理。")
     case.closed_at = closed_at
     session.commit()
     return case

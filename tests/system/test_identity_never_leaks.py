@@ -1,6 +1,6 @@
 """A real-name reporter's name, phone and email appear in no output of a full scenario — pages, API
-answers, error pages, staff mail, exports (reports, ledgers, bulletin, weekly bundle), the audit trail and
-the logs — except the one logged identity view that the coordinator asks for with a reason."""
+answers, error pages, staff mail, exports (reports, ledgers, bulletin, weekly bundle), the result written
+for the reporter, the rating and the objection, the review, the audit trail and the logs — except the one logged identity view that the coordinator asks for with a reason."""
 import io
 import json
 import logging
@@ -18,7 +18,7 @@ from intake.models import Report
 from jobs.tasks import reminder_context
 from oversight.reminders import run_pass
 from tests.support.staff import login, logout, make_user, otp_code
-from tests.support.web import hidden_fields, report_form_data
+from tests.support.web import hidden_fields, receipt_on, report_form_data
 
 SECRET = pyotp.random_base32()
 NAME, PHONE, EMAIL = "欧阳秘密", "13987654321", "ouyang.secret@example.org"
@@ -49,6 +49,7 @@ def test_a_full_scenario_never_shows_the_reporters_identity(app, client, session
                             text="区人民医院外科医生张某收受患者红包五千元，手术前暗示家属不给红包就往后排。")
     resp = client.post("/report", data=data)
     keep("receipt page", resp)
+    receipt_page = resp.get_data(as_text=True)
     report = session.scalar(select(Report).order_by(Report.id.desc()))
     assert report.identity is not None and not report.anonymous
     case = session.scalar(select(Case).where(Case.report_id == report.id))
@@ -72,9 +73,27 @@ def test_a_full_scenario_never_shows_the_reporters_identity(app, client, session
                                manifestation="收受红包", found_on=date.today(), rectified=True, rectified_on=date.today())
     casework.record_findings(session, handler, case, "substantiated")
     casework.record_rectification(session, handler, case, date.today())
-    casework.close(session, handler, case)
+    # a result that names the reporter is refused (the name is checked, never shown back to anyone else)
+    named = client.post(f"/cases/{report.reference}/close", data={**token, "result": f"已向{NAME[:2]} {NAME[2:]}反馈"})
+    assert named.status_code == 422
+    session.refresh(case)
+    assert case.status == "in_progress"
+    casework.close(session, handler, case, result="经核查，问题已处理。")
     keep("closed case page", client.get(f"/cases/{report.reference}"))
     logout(client)
+
+    # the reporter reads the result, rates it and objects (web and API)
+    code = receipt_on(receipt_page)
+    keep("lookup with result", client.post("/api/v1/reports/lookup", json={"receipt": code}))
+    keep("rating", client.post("/api/v1/reports/rating", json={"receipt": code, "rating": "unsatisfied",
+                                                               "comment": "没有回复我"}))
+    keep("objection", client.post("/api/v1/reports/objection", json={"receipt": code,
+                                                                     "text": "医生并未退还红包，请复查。"}))
+    keep("second objection", client.post("/api/v1/reports/objection", json={"receipt": code,
+                                                                            "text": "医生并未退还红包，请复查。"}))
+    follow = hidden_fields(client.get("/followup").get_data(as_text=True))
+    client.post("/followup", data={**follow, "receipt": code})
+    keep("follow-up with result", client.get("/followup/status"))
 
     # the scheduler's mail and the task force's documents
     with app.app_context():
@@ -82,7 +101,7 @@ def test_a_full_scenario_never_shows_the_reporters_identity(app, client, session
                  .replace(hour=10))
     assert login(client, "coord", otp=otp_code(SECRET)).status_code == 302
     for path in ("/dashboard", "/bulletin", "/bulletin.xlsx", "/weekly", "/weekly.zip", "/supervision", "/reveals",
-                 f"/cases/{report.reference}", "/ledgers"):
+                 f"/cases/{report.reference}", "/ledgers", "/return-calls"):
         keep(path, client.get(path))
     form = hidden_fields(client.get("/ledgers").get_data(as_text=True))
     for kind in ("institution", "individual"):
