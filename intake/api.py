@@ -13,7 +13,7 @@ from intake.errors import AlreadySubmitted, IntakeError, ReceiptMustReset, Recei
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.messages import field_messages, message_for
 from intake.openapi import openapi_document
-from intake.public import incoming_files, intake_context, lookup_limit, submit_limit
+from intake.public import failed_submit_budget, incoming_files, intake_context, receipt_budget, submit_budget
 from intake.receipts import format_receipt
 from intake.submit import submit_report
 from intake.validate import ReportInput
@@ -31,6 +31,10 @@ class MalformedJSON(IntakeError):
 
 def api_limit() -> str:
     return current_app.config["RATELIMIT_API"]
+
+
+# A ceiling on every API request of a client, on top of the submission and receipt budgets.
+limiter.shared_limit(api_limit, scope="api")(bp)
 
 
 def _payload() -> dict[str, Any]:
@@ -114,7 +118,8 @@ def openapi():
 
 
 @bp.post("/reports")
-@limiter.limit(submit_limit)
+@submit_budget
+@failed_submit_budget
 def create_report():
     data = _payload()
     key = request.headers.get("Idempotency-Key", "")
@@ -136,7 +141,7 @@ def _found():
 
 
 @bp.post("/reports/lookup")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def lookup():
     _data, report = _found()
     if report.receipt_must_reset:  # a clerk saw this code: nothing is shown until it is replaced
@@ -155,7 +160,7 @@ def lookup():
 
 
 @bp.post("/reports/messages")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def add_message():
     data, report = _found()
     if report.receipt_must_reset:
@@ -165,7 +170,7 @@ def add_message():
 
 
 @bp.post("/reports/receipt")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def renew_receipt():
     """Replace the receipt (required once when a clerk issued it)."""
     _data, report = _found()

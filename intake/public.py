@@ -38,8 +38,30 @@ def submit_limit() -> str:
     return current_app.config["RATELIMIT_SUBMIT"]
 
 
+def failed_submit_limit() -> str:
+    return current_app.config["RATELIMIT_SUBMIT_FAILED"]
+
+
 def lookup_limit() -> str:
     return current_app.config["RATELIMIT_LOOKUP"]
+
+
+def accepted(response) -> bool:
+    return response.status_code < 400
+
+
+def refused(response) -> bool:
+    return response.status_code >= 400 and response.status_code != 429
+
+
+# One budget per client for the web form and the API together, spent only by submissions that were
+# accepted; refused attempts (validation, expired form, honeypot) spend their own, higher budget.
+submit_budget = limiter.shared_limit(submit_limit, scope="submit", methods=["POST"], deduct_when=accepted,
+                                     override_defaults=False)
+failed_submit_budget = limiter.shared_limit(failed_submit_limit, scope="submit-failed", methods=["POST"],
+                                            deduct_when=refused, override_defaults=False)
+# Everything that uses a receipt (look-up, reply, message, replacement; web and API) spends one budget.
+receipt_budget = limiter.shared_limit(lookup_limit, scope="receipt-lookup", methods=["POST"], override_defaults=False)
 
 
 @bp.get("/")
@@ -64,7 +86,8 @@ def _form_input(form: ReportForm) -> ReportInput:
 
 @bp.route("/report", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one re-shows the text instead of losing it
-@limiter.limit(submit_limit, methods=["POST"])
+@submit_budget
+@failed_submit_budget
 def report():
     form = ReportForm()
     if request.method == "GET":
@@ -119,7 +142,7 @@ def _receipt_mark(report: Report) -> str:
 
 
 @bp.route("/followup", methods=["GET", "POST"])
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup", methods=["POST"])
+@receipt_budget
 def followup():
     form = ReceiptForm()
     if request.method == "POST":
@@ -152,6 +175,7 @@ def followup_status():
 
 @bp.post("/followup/reply")
 @csrf.exempt  # checked by the form itself, see report()
+@receipt_budget
 def followup_reply():
     found = _followup_report()
     if found is None or found.receipt_must_reset:
@@ -170,6 +194,7 @@ def followup_reply():
 
 
 @bp.route("/followup/new-receipt", methods=["GET", "POST"])
+@receipt_budget
 def new_receipt():
     found = _followup_report()
     if found is None:
