@@ -96,7 +96,7 @@ def test_error_messages_are_translated(client):
 
 
 def test_too_large_body_is_413_json(app_factory):
-    app = app_factory(MAX_CONTENT_LENGTH=10_000)
+    app = app_factory(MAX_BODY_BYTES=10_000)  # a JSON body is held to MAX_BODY_BYTES, not the file limit
     resp = app.test_client().post("/api/v1/reports", data=json.dumps({"text": "长" * 20000}),
                                   content_type="application/json")
     assert resp.status_code == 413 and resp.json["error"] == "too_large"
