@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from intake.errors import ReceiptInMessage, ReceiptNotFound, TextTooLong, TextTooShort, TooManyFiles, ValidationFailed
+from intake import quotas
 from intake.models import Message, Report
 from intake.receipts import new_receipt, parse_receipt, receipt_candidates
 from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, store_files
@@ -106,9 +107,16 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
         errors["files"] = TooManyFiles(max=ctx.limits.max_files)
     if errors:
         raise ValidationFailed(errors)
-    stored = store_files(ctx, files)
+    now = utcnow()
+    used = quotas.usage(session, report.id, now)
+    quotas.check(ctx.quotas, used, messages=1, files=len(files))
+    left, over = quotas.byte_budget(ctx.quotas, used)
+    stored = store_files(ctx, files, budget=left, over_budget=lambda: over)
     try:
-        message = Message(report_id=report.id, author="reporter", body=body, created_at=utcnow())
+        quotas.lock_report(session, report.id)  # then count again: a reply sent at the same time went first
+        quotas.check(ctx.quotas, quotas.usage(session, report.id, now), messages=1, files=len(stored),
+                     size=sum(saved.size for _f, saved in stored))
+        message = Message(report_id=report.id, author="reporter", body=body, created_at=now)
         session.add(message)
         session.flush()
         for row in attachment_rows(stored, message_id=message.id):

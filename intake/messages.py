@@ -39,7 +39,32 @@ def message_for(error: IntakeError) -> str:
         "invalid_type": lambda: _("Field %(field)s has the wrong type.", field=p.get("field", "")),
         "malformed_json": lambda: _("The request body is not valid JSON."),
     }
+    if error.code == "quota_exceeded":
+        return quota_message(p.get("kind"), p.get("period"), p.get("limit"))
     make = texts.get(error.code)
+    return make() if make else _("The request could not be understood.")
+
+
+def quota_message(kind: str | None, period: str | None, limit) -> str:
+    mb = (limit or 0) // (1024 * 1024)
+    texts = {
+        ("messages", "day"): lambda: _("This report can take at most %(n)s replies in 24 hours. Nothing of this "
+                                       "reply was stored; please send it later.", n=limit),
+        ("messages", "total"): lambda: _("This report has taken all the %(n)s replies it can. Nothing of this reply "
+                                         "was stored; please call the published phone line of the unit (see "
+                                         "“How to report”).", n=limit),
+        ("files", "day"): lambda: _("This report can take at most %(n)s files in 24 hours. Nothing of this reply "
+                                    "was stored; please send the files later.", n=limit),
+        ("files", "total"): lambda: _("This report has taken all the %(n)s files it can. Nothing of this reply was "
+                                      "stored; please call the published phone line of the unit (see “How to report”).",
+                                      n=limit),
+        ("bytes", "day"): lambda: _("This report can take at most %(mb)s MB of files in 24 hours. Nothing of this "
+                                    "reply was stored; please send the files later.", mb=mb),
+        ("bytes", "total"): lambda: _("This report has taken all the %(mb)s MB of files it can. Nothing of this "
+                                      "reply was stored; please call the published phone line of the unit (see "
+                                      "“How to report”).", mb=mb),
+    }
+    make = texts.get((kind, period))
     return make() if make else _("The request could not be understood.")
 
 

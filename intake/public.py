@@ -16,6 +16,7 @@ from intake.followup import add_reporter_message, find_by_receipt, public_view, 
 from intake.forms import ConfirmForm, ReceiptForm, ReplyForm, ReportForm
 from intake.messages import field_messages, message_for
 from intake.models import Report
+from intake.quotas import QuotaExceeded
 from intake.receipts import format_receipt
 from intake.submit import IncomingFile, IntakeContext, submit_report
 from intake.validate import ReportInput
@@ -189,6 +190,10 @@ def followup_reply():
     except ValidationFailed as exc:
         return render_template("public/status.html", view=public_view(found), form=form,
                                exit_form=ConfirmForm(), errors=field_messages(exc)), 422
+    except QuotaExceeded as exc:
+        field_name = "text" if exc.params.get("kind") == "messages" else "files"
+        return render_template("public/status.html", view=public_view(found), form=form,
+                               exit_form=ConfirmForm(), errors={field_name: message_for(exc)}), exc.status
     flash(_("Your reply was received."))
     return redirect(url_for("public.followup_status"))
 
