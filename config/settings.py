@@ -185,6 +185,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 1800),
+        # A staff session ends at logout (its id is removed on the server) and at the latest this long after
+        # its login, however busy.
+        "STAFF_SESSION_MAX_HOURS": _int(env, "STAFF_SESSION_MAX_HOURS", 12),
         "WTF_CSRF_TIME_LIMIT": _int(env, "CSRF_TIME_LIMIT_SECONDS", 3 * 3600),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),

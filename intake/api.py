@@ -9,7 +9,14 @@ from flask import Blueprint, current_app, jsonify, request
 from core.api_errors import api_error
 from core.db import get_session
 from core.extensions import limiter
-from intake.errors import AlreadySubmitted, IntakeError, ReceiptMustReset, ReceiptNotFound, ValidationFailed
+from intake.errors import (
+    AlreadySubmitted,
+    IntakeError,
+    ReceiptMustReset,
+    ReceiptNotFound,
+    ReceiptReplaced,
+    ValidationFailed,
+)
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.messages import field_messages, message_for
 from intake.openapi import openapi_document
@@ -92,6 +99,9 @@ def _error_response(exc: IntakeError):
         return api_error(status, "validation_failed", message_for(exc.first), fields=fields)
     if isinstance(exc, AlreadySubmitted):
         return api_error(409, exc.code, message_for(exc), reference=exc.params.get("reference"))
+    if isinstance(exc, ReceiptReplaced):
+        return api_error(exc.status, exc.code, message_for(exc), replaced_on=exc.params["replaced_on"],
+                         phones=exc.params["phones"])
     status = 400 if isinstance(exc, (BadPayload, MalformedJSON)) else exc.status
     return api_error(status, exc.code, message_for(exc))
 

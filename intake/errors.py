@@ -95,3 +95,9 @@ class ReceiptMustReset(IntakeError):
     """A clerk-issued receipt must be replaced before it is used for anything else."""
     code = "receipt_must_reset"
     status = 409
+
+
+class ReceiptReplaced(IntakeError):
+    """A code that its holder replaced by a new one: says when, and whom to call if that was not them."""
+    code = "receipt_replaced"
+    status = 410

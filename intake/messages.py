@@ -36,6 +36,11 @@ def message_for(error: IntakeError) -> str:
                                        reference=p.get("reference", "")),
         "receipt_must_reset": lambda: _("This receipt code was issued by a clerk and must first be replaced "
                                         "by a new one (POST /api/v1/reports/receipt, or the follow-up page)."),
+        "receipt_replaced": lambda: _("This receipt code was replaced by a new one on %(date)s, and no longer opens "
+                                      "the report. If you did not replace it yourself, someone else may hold your "
+                                      "new code: call %(phones)s (the published line of the unit that received "
+                                      "your report; “How to report” lists them all).",
+                                      date=p.get("replaced_on", ""), phones=" / ".join(p.get("phones") or [])),
         "invalid_type": lambda: _("Field %(field)s has the wrong type.", field=p.get("field", "")),
         "malformed_json": lambda: _("The request body is not valid JSON."),
     }

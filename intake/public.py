@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from core.db import get_session
 from core.extensions import csrf, limiter
 from core.units import list_units
-from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ValidationFailed
+from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ReceiptReplaced, ValidationFailed
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.forms import ConfirmForm, ReceiptForm, ReplyForm, ReportForm
 from intake.messages import field_messages, message_for
@@ -155,6 +155,9 @@ def followup():
         except ReceiptNotFound as exc:
             log.info("follow-up: unknown receipt from a client")
             return render_template("public/followup.html", form=form, error=message_for(exc)), 404
+        except ReceiptReplaced as exc:
+            log.info("follow-up: a replaced receipt was used")
+            return render_template("public/followup.html", form=form, error=message_for(exc)), exc.status
         _remember(found)
         if found.receipt_must_reset:
             return redirect(url_for("public.new_receipt"))

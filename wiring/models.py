@@ -8,6 +8,7 @@ import casework.deadline_models  # noqa: F401
 import casework.models  # noqa: F401
 import core.accounts  # noqa: F401
 import core.audit  # noqa: F401
+import core.staff_sessions  # noqa: F401
 import core.units  # noqa: F401
 import intake.mail_models  # noqa: F401
 import intake.models  # noqa: F401
