@@ -52,7 +52,7 @@ def accepted(response) -> bool:
 
 
 def refused(response) -> bool:
-    return response.status_code >= 400 and response.status_code != 429
+    return 400 <= response.status_code < 500 and response.status_code != 429  # our failures spend nothing
 
 
 # One budget per client for the web form and the API together, spent only by submissions that were

@@ -133,7 +133,8 @@ def test_clerk_issued_receipt_must_be_replaced_through_the_api(client, session, 
                  "/api/v1/reports/messages", 409)
     assert body["error"] == "receipt_must_reset"
     new = check(post(client, "/api/v1/reports/receipt", {"receipt": issued.receipt}), "/api/v1/reports/receipt", 200)
-    assert post(client, "/api/v1/reports/lookup", {"receipt": issued.receipt}).status_code == 404
+    gone = check(post(client, "/api/v1/reports/lookup", {"receipt": issued.receipt}), "/api/v1/reports/lookup", 410)
+    assert gone["error"] == "receipt_replaced"
     assert post(client, "/api/v1/reports/lookup", {"receipt": new["receipt"]}).json["must_reset_receipt"] is False
 
 
