@@ -141,6 +141,7 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
     used = quotas.usage(session, report.id, now)
     quotas.check(ctx.quotas, used, messages=1, files=len(files))
     left, over = quotas.byte_budget(ctx.quotas, used)
+    session.commit()  # nothing pending: ends the read, so the lock below is the new transaction's first act
     stored = store_files(ctx, files, budget=left, over_budget=lambda: over)
     try:
         quotas.lock_report(session, report.id)  # then count again: a reply sent at the same time went first

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intake.errors import IntakeError
@@ -59,9 +59,12 @@ def usage(session: Session, report_id: int, now: datetime) -> Usage:
 
 
 def lock_report(session: Session, report_id: int) -> None:
-    """Serialise the follow-up writes of one report (PostgreSQL; SQLite's writer lock does it already)."""
+    """Serialise the follow-up writes of one report; call it first in a fresh transaction. PostgreSQL locks
+    the report's row; SQLite takes its one writer lock by a no-op write (a read first would only share it)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Report.id).where(Report.id == report_id).with_for_update())
+    else:
+        session.execute(update(Report).where(Report.id == report_id).values(id=Report.id))
 
 
 def check(quotas: Quotas, used: Usage, *, messages: int, files: int, size: int = 0) -> None:
