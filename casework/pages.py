@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from casework import reveal
 from casework import workflow as casework
@@ -104,14 +104,19 @@ def bulk_assign():
     return redirect(safe_next(request.form.get("back")) or url_for("staff.queue"))
 
 
+REPORT_EVENTS_ON_TIMELINE = ("receipt.replaced",)  # recorded by intake on the report: it knows no case
+
+
 def case_context(session, case: Case) -> dict:
     reports = session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
                               .where(CaseReport.case_id == case.id).order_by(Report.id)).all()
     classification = session.scalar(select(Classification).where(Classification.report_id == case.report_id)
                                      .order_by(Classification.id.desc()))
-    timeline = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id,
-                                                        AuditEvent.action != "case.viewed")
-                               .order_by(AuditEvent.seq)).all()
+    report_ids = [r.id for r in reports]
+    timeline = session.scalars(select(AuditEvent).where(
+        or_(and_(AuditEvent.case_id == case.id, AuditEvent.action != "case.viewed"),
+            and_(AuditEvent.report_id.in_(report_ids), AuditEvent.action.in_(REPORT_EVENTS_ON_TIMELINE))))
+        .order_by(AuditEvent.seq)).all()
     handler = session.get(User, case.handler_id) if case.handler_id else None
     return {
         "case": case, "report": case.report, "reports": reports, "classification": classification,
@@ -307,7 +312,8 @@ def action_label(action: str) -> str:
               "case.personal_reminder_set": _("Remind me on a date"),
               "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
               "case.police_referral_declined": _("Decide not to refer to the police"),
-              "mail.attached": _("A clerk attached a mail (staff note)")}
+              "mail.attached": _("A clerk attached a mail (staff note)"),
+              "receipt.replaced": _("Receipt code replaced through the follow-up")}
     return labels.get(action, action)
 
 

@@ -68,6 +68,31 @@ def _instance_secret(instance: Path, name: str, make) -> str:
     return value
 
 
+SHARED_LIMIT_STORES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://",
+                       "memcached://")
+
+
+def check_limit_store(uri: str, enabled: bool, production: bool) -> str:
+    """Production runs several workers (`gunicorn -w 4`): each would count on its own in a per-process
+    store, multiplying every documented limit by the number of workers."""
+    if production and enabled and not uri.startswith(SHARED_LIMIT_STORES):
+        raise ConfigError("production refuses to start: RATELIMIT_STORAGE_URI must name a store shared by all "
+                          f"workers (redis://host:6379/0 or memcached://host:11211), got {uri or 'nothing'!r}; "
+                          "a per-process store (memory://) would give every worker its own budget")
+    return uri
+
+
+# The one-line fields of a report (intake/validate.py LINE_LIMITS add up to 1,884; a test keeps this above them).
+ONE_LINE_FIELD_CHARS = 2_000
+
+
+def body_limit(max_text: int) -> int:
+    """The largest non-multipart body the service needs: the report text and every one-line field at their
+    limits, each character at its longest encoding (a JSON escape of a surrogate pair is 12 bytes, a
+    percent-encoded 4-byte character 12 too), plus 16 KB for keys, tokens and the other fields."""
+    return (max_text + ONE_LINE_FIELD_CHARS) * 12 + 16 * 1024
+
+
 def _new_identity_key() -> str:
     return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 
@@ -99,6 +124,10 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
     previous_keys = [check_identity_key(k.strip()) for k in env.get("IDENTITY_KEY_PREVIOUS", "").split(",") if k.strip()]
 
     upload_dir = Path(env.get("UPLOAD_DIR") or instance / "uploads")
+    limits_on = _bool(env.get("RATELIMIT_ENABLED"), True)
+    limit_store = check_limit_store(env.get("RATELIMIT_STORAGE_URI", "" if production else "memory://").strip(),
+                                    limits_on, production)
+    max_text = _int(env, "MAX_TEXT_CHARS", 20_000)
     max_file_mb = _int(env, "MAX_FILE_MB", 20)
     max_files = _int(env, "MAX_FILES", 5)
     return {
@@ -120,14 +149,27 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "UPLOAD_DIR": str(upload_dir),
         "MAX_FILE_BYTES": max_file_mb * 1024 * 1024,
         "MAX_FILES": max_files,
-        "MAX_TEXT_CHARS": _int(env, "MAX_TEXT_CHARS", 20_000),
+        "MAX_TEXT_CHARS": max_text,
         "MIN_TEXT_CHARS": _int(env, "MIN_TEXT_CHARS", 20),
-        # Whole request cap: every file at its limit plus room for the text fields.
+        # Cap of a multipart request (the only kind that carries files): every file at its limit plus room
+        # for the text fields. Every other body (JSON, url-encoded forms) gets MAX_BODY_BYTES (core/web.py).
         "MAX_CONTENT_LENGTH": max_files * max_file_mb * 1024 * 1024 + 2 * 1024 * 1024,
+        "MAX_BODY_BYTES": _int(env, "MAX_BODY_KB", body_limit(max_text) // 1024) * 1024,
+        # Quotas of one report's follow-up (replies and their files, whichever channel), per 24 hours and in
+        # total, so that a flood from one receipt cannot fill the disk. Files handed in with the report count.
+        "REPORT_MAX_MESSAGES_PER_DAY": _int(env, "REPORT_MAX_MESSAGES_PER_DAY", 20),
+        "REPORT_MAX_MESSAGES_TOTAL": _int(env, "REPORT_MAX_MESSAGES_TOTAL", 200),
+        "REPORT_MAX_FILES_PER_DAY": _int(env, "REPORT_MAX_FILES_PER_DAY", 20),
+        "REPORT_MAX_FILES_TOTAL": _int(env, "REPORT_MAX_FILES_TOTAL", 100),
+        "REPORT_MAX_BYTES_PER_DAY": _int(env, "REPORT_MAX_MB_PER_DAY", 200) * 1024 * 1024,
+        "REPORT_MAX_BYTES_TOTAL": _int(env, "REPORT_MAX_MB_TOTAL", 1000) * 1024 * 1024,
         "EMAIL_CHECK_DELIVERABILITY": _bool(env.get("EMAIL_CHECK_DELIVERABILITY"), production),
-        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": limits_on,
+        "RATELIMIT_STORAGE_URI": limit_store,
+        # Accepted submissions per client, web form and API together; attempts refused by validation count
+        # only against the higher RATELIMIT_SUBMIT_FAILED (so a citizen's typos do not use up the budget).
         "RATELIMIT_SUBMIT": env.get("RATELIMIT_SUBMIT", "10 per hour;30 per day"),
+        "RATELIMIT_SUBMIT_FAILED": env.get("RATELIMIT_SUBMIT_FAILED", "30 per hour;100 per day"),
         "RATELIMIT_LOOKUP": env.get("RATELIMIT_LOOKUP", "10 per minute;60 per hour"),
         "RATELIMIT_API": env.get("RATELIMIT_API", "120 per minute"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "20 per minute"),
@@ -143,6 +185,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 1800),
+        # A staff session ends at logout (its id is removed on the server) and at the latest this long after
+        # its login, however busy.
+        "STAFF_SESSION_MAX_HOURS": _int(env, "STAFF_SESSION_MAX_HOURS", 12),
         "WTF_CSRF_TIME_LIMIT": _int(env, "CSRF_TIME_LIMIT_SECONDS", 3 * 3600),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),

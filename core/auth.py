@@ -35,6 +35,7 @@ from core.api_errors import api_error
 from core.audit import latest, record
 from core.db import get_session, utcnow
 from core.extensions import csrf, limiter
+from core.staff_sessions import SESSION_KEY, close_all, close_session, is_open, open_session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -100,6 +101,20 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def session_max_age() -> timedelta:
+    return timedelta(hours=int(current_app.config.get("STAFF_SESSION_MAX_HOURS", 12)))
+
+
+def start_session(db, user: User) -> None:
+    """Log the user in under a fresh session id that the server holds (core/staff_sessions.py)."""
+    session.clear()  # no session fixation: nothing from before the login survives
+    token = open_session(db, user.id, session_max_age())
+    db.commit()
+    login_user(user)
+    session[SESSION_KEY] = token
+    session.permanent = True
 
 
 def client_address() -> str:
@@ -223,9 +238,7 @@ def login():
     if user is None:
         form.password.data = form.otp.data = ""
         return render_template("auth/login.html", form=form, next=target, error=generic_error()), 401
-    session.clear()  # no session fixation: nothing from before the login survives
-    login_user(user)
-    session.permanent = True
+    start_session(db, user)
     log.info("login: %s from %s", user.username, client_address())
     if must_enrol(user):  # the enrolment page says why
         return redirect(url_for("auth.totp", next=target) if target else url_for("auth.totp"))
@@ -237,6 +250,7 @@ def logout():
     if current_user.is_authenticated:
         db = get_session()
         record(db, "logout", actor=current_user._get_current_object(), ip=client_address())
+        close_session(db, session.get(SESSION_KEY))  # a copy of this cookie is dead from now on
         db.commit()
     logout_user()
     session.clear()
@@ -298,11 +312,10 @@ def password():
             db.rollback()
             return render_template("auth/password.html", form=form, errors=errors), 400
         end_sessions(user)  # other sessions of this user end; this one continues under the new version
+        close_all(db, user.id)
         record(db, "password.changed", actor=user, ip=client_address())
         db.commit()
-        session.clear()
-        login_user(user)
-        session.permanent = True
+        start_session(db, user)
         flash(_("Your password was changed. Other sessions of yours have ended."))
         return redirect(landing_url(user))
     return render_template("auth/password.html", form=form, errors=errors)
@@ -319,6 +332,8 @@ def load_user(user_id: str) -> User | None:
     user = get_session().get(User, uid)
     if user is None or not user.active or user.session_version != version:
         return None
+    if not is_open(get_session(), uid, session.get(SESSION_KEY), session_max_age()):
+        return None  # logged out (or the cookie is older than STAFF_SESSION_MAX_HOURS)
     return user
 
 

@@ -5,12 +5,15 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Flask, jsonify, make_response, redirect, render_template, request
+from flask import Flask, current_app, jsonify, make_response, redirect, render_template, request
+from flask import Request as FlaskRequest
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from core.api_errors import api_error
 from core.auth import safe_next
@@ -24,6 +27,52 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; object-src 'none'")
 
 
+class Request(FlaskRequest):
+    """Only a multipart body (the one kind that carries files) may be as large as MAX_CONTENT_LENGTH; any
+    other body (JSON, url-encoded forms) is capped at MAX_BODY_BYTES. Werkzeug refuses a larger
+    Content-Length with 413 before reading a byte, and stops a chunked body at the cap while reading it,
+    so nothing too large reaches the JSON parser or the form parser."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and current_app and not self.is_multipart:
+            return current_app.config.get("MAX_BODY_BYTES") or current_app.config["MAX_CONTENT_LENGTH"]
+        return FlaskRequest.max_content_length.fget(self)
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.mimetype == "multipart/form-data"
+
+    @cached_property
+    def stream(self):
+        """A body without Content-Length (chunked) that the server terminates: Werkzeug would hand the
+        reader its first max_content_length bytes and stop there without an error (a truncated body
+        reaching the parser); this stream raises 413 instead, as soon as one byte more arrives."""
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and "wsgi.input_terminated" in self.environ \
+                and not self.shallow:
+            return CappedStream(self.environ["wsgi.input"], limit)
+        return FlaskRequest.stream.fget(self)
+
+
+class CappedStream(LimitedStream):
+    """Reads at most `cap` bytes; one byte more is 413 (RequestEntityTooLarge)."""
+
+    def __init__(self, stream, cap: int):
+        super().__init__(stream, cap + 1, is_max=True)
+        self._cap = cap
+
+    def readinto(self, buffer) -> int:
+        count = super().readinto(buffer)
+        if self._pos > self._cap:
+            raise RequestEntityTooLarge()
+        return count
+
+
 def _is_api() -> bool:
     return request.path.startswith("/api/")
 
@@ -34,7 +83,9 @@ def error_messages() -> dict[int, str]:
         403: _("You are not allowed to do this."),
         404: _("Nothing was found at this address."),
         405: _("This method is not allowed here."),
-        413: _("What you sent is too large. Files may be at most %(mb)s MB each.", mb=_max_mb()),
+        413: (_("What you sent is too large. Files may be at most %(mb)s MB each.", mb=_max_mb())
+              if request.is_multipart else
+              _("What you sent is too large: at most %(kb)s KB without files.", kb=_max_body_kb())),
         415: _("This type of content is not accepted."),
         429: _("Too many attempts. Please wait a while and try again."),
         500: _("Something went wrong on our side. Nothing you sent before this page was lost."),
@@ -43,11 +94,15 @@ def error_messages() -> dict[int, str]:
 
 
 def _max_mb() -> int:
-    from flask import current_app
     return current_app.config["MAX_FILE_BYTES"] // (1024 * 1024)
 
 
+def _max_body_kb() -> int:
+    return (current_app.config.get("MAX_BODY_BYTES") or 0) // 1024
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = Request
     @app.get("/healthz")
     def healthz():
         try:

@@ -10,12 +10,13 @@ from core.api_errors import api_error
 from core.db import get_session
 from core.extensions import limiter
 from core.localtime import local_today
-from intake.errors import AlreadySubmitted, IntakeError, ReceiptMustReset, ReceiptNotFound, ValidationFailed
+from intake.errors import (AlreadySubmitted, IntakeError, ReceiptMustReset, ReceiptNotFound, ReceiptReplaced,
+                           ValidationFailed)
 from intake.feedback import public_result, rate_result
 from intake.followup import add_reporter_message, find_by_receipt, object_to_result, public_view, replace_receipt
 from intake.messages import field_messages, message_for
 from intake.openapi import openapi_document
-from intake.public import incoming_files, intake_context, lookup_limit, submit_limit
+from intake.public import failed_submit_budget, incoming_files, intake_context, receipt_budget, submit_budget
 from intake.receipts import format_receipt
 from intake.submit import submit_report
 from intake.validate import ReportInput
@@ -33,6 +34,10 @@ class MalformedJSON(IntakeError):
 
 def api_limit() -> str:
     return current_app.config["RATELIMIT_API"]
+
+
+# A ceiling on every API request of a client, on top of the submission and receipt budgets.
+limiter.shared_limit(api_limit, scope="api")(bp)
 
 
 def _payload() -> dict[str, Any]:
@@ -90,6 +95,9 @@ def _error_response(exc: IntakeError):
         return api_error(status, "validation_failed", message_for(exc.first), fields=fields)
     if isinstance(exc, AlreadySubmitted):
         return api_error(409, exc.code, message_for(exc), reference=exc.params.get("reference"))
+    if isinstance(exc, ReceiptReplaced):
+        return api_error(exc.status, exc.code, message_for(exc), replaced_on=exc.params["replaced_on"],
+                         phones=exc.params["phones"])
     status = 400 if isinstance(exc, (BadPayload, MalformedJSON)) else exc.status
     return api_error(status, exc.code, message_for(exc))
 
@@ -116,7 +124,8 @@ def openapi():
 
 
 @bp.post("/reports")
-@limiter.limit(submit_limit)
+@submit_budget
+@failed_submit_budget
 def create_report():
     data = _payload()
     key = request.headers.get("Idempotency-Key", "")
@@ -138,7 +147,7 @@ def _found():
 
 
 @bp.post("/reports/lookup")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def lookup():
     _data, report = _found()
     if report.receipt_must_reset:  # a clerk saw this code: nothing is shown until it is replaced
@@ -169,7 +178,7 @@ def _result_json(report) -> dict | None:
 
 
 @bp.post("/reports/rating")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def rate():
     """满意 / 基本满意 / 不满意, once, within 30 days of the result."""
     data, report = _found()
@@ -181,7 +190,7 @@ def rate():
 
 
 @bp.post("/reports/objection")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def object_to():
     """A 复查 request, once, within 30 days of the result (files as multipart, like a message)."""
     data, report = _found()
@@ -192,7 +201,7 @@ def object_to():
 
 
 @bp.post("/reports/messages")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def add_message():
     data, report = _found()
     if report.receipt_must_reset:
@@ -202,7 +211,7 @@ def add_message():
 
 
 @bp.post("/reports/receipt")
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup")
+@receipt_budget
 def renew_receipt():
     """Replace the receipt (required once when a clerk issued it)."""
     _data, report = _found()

@@ -144,3 +144,9 @@ class AlreadyObjected(IntakeError):
 class InvalidRating(IntakeError):
     code = "invalid_rating"
     status = 422
+
+
+class ReceiptReplaced(IntakeError):
+    """A code that its holder replaced by a new one: says when, and whom to call if that was not them."""
+    code = "receipt_replaced"
+    status = 410

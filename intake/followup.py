@@ -9,10 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit import record
 from core.db import utcnow
+from core.localtime import local_date
+from core.units import channels_of_kind
+from intake import quotas
+from intake.errors import (IntakeError, ReceiptInMessage, ReceiptNotFound, ReceiptReplaced, TextTooLong, TextTooShort,
+                           TooManyFiles, ValidationFailed)
 from intake.feedback import check_objection, file_objection
-from intake.errors import ReceiptInMessage, ReceiptNotFound, TextTooLong, TextTooShort, TooManyFiles, ValidationFailed
-from intake.models import Message, Report
+from intake.models import Message, ReplacedReceipt, Report
 from intake.receipts import new_receipt, parse_receipt, receipt_candidates
 from intake.submit import IncomingFile, IntakeContext, attachment_rows, discard_stored, store_files
 from intake.text import clean_text
@@ -47,7 +52,7 @@ def find_by_receipt(session: Session, ctx: IntakeContext, receipt: object) -> Re
     if report is None:
         report = _find_legacy(session, ctx, digits)
     if report is None:
-        raise ReceiptNotFound()
+        raise replaced_or_not_found(session, ctx, digits)
     return report
 
 
@@ -65,6 +70,18 @@ def _find_under_previous_key(session: Session, ctx: IntakeContext, digits: str) 
     if report is not None:
         _store_under_current_key(session, ctx, report, digits)
     return report
+
+
+def replaced_or_not_found(session: Session, ctx: IntakeContext, digits: str) -> IntakeError:
+    """A code that was replaced says when, and whom to call (the published phone lines of the unit that
+    received the report, or every unit's when it has none); any other code is simply not found."""
+    replaced = session.scalar(select(ReplacedReceipt).where(ReplacedReceipt.receipt_hash == ctx.hasher.hash(digits)))
+    if replaced is None:
+        return ReceiptNotFound()
+    report = session.get(Report, replaced.report_id)
+    lines = [c.value for c in channels_of_kind(session, "phone") if c.unit_code == report.received_by]
+    return ReceiptReplaced(replaced_on=local_date(replaced.replaced_at).isoformat(),
+                           phones=lines or [c.value for c in channels_of_kind(session, "phone")])
 
 
 def _find_legacy(session: Session, ctx: IntakeContext, digits: str) -> Report | None:
@@ -98,7 +115,13 @@ def public_view(report: Report) -> PublicView:
 
 
 def replace_receipt(session: Session, ctx: IntakeContext, report: Report) -> str:
-    """Issue a fresh receipt (shown once) and forget the old one."""
+    """Issue a fresh receipt (shown once). The old code keeps only its hash, to tell its holder that it was
+    replaced; the replacement is on the case's record (audit trail, the handler's timeline)."""
+    now = utcnow()
+    session.add(ReplacedReceipt(receipt_hash=report.receipt_hash, report_id=report.id, replaced_at=now,
+                                clerk_issued=report.receipt_must_reset))
+    record(session, "receipt.replaced", report_id=report.id, clerk_issued=report.receipt_must_reset,
+           channel=report.channel)
     receipt = new_receipt()
     report.receipt_hash = ctx.hasher.hash(receipt)
     report.receipt_key_id = ctx.hasher.key_id
@@ -128,9 +151,17 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
         errors["files"] = TooManyFiles(max=ctx.limits.max_files)
     if errors:
         raise ValidationFailed(errors)
-    stored = store_files(ctx, files)
+    now = utcnow()
+    used = quotas.usage(session, report.id, now)
+    quotas.check(ctx.quotas, used, messages=1, files=len(files))
+    left, over = quotas.byte_budget(ctx.quotas, used)
+    session.commit()  # nothing pending: ends the read, so the lock below is the new transaction's first act
+    stored = store_files(ctx, files, budget=left, over_budget=lambda: over)
     try:
-        message = Message(report_id=report.id, author="reporter", body=body, created_at=utcnow())
+        quotas.lock_report(session, report.id)  # then count again: a reply sent at the same time went first
+        quotas.check(ctx.quotas, quotas.usage(session, report.id, now), messages=1, files=len(stored),
+                     size=sum(saved.size for _f, saved in stored))
+        message = Message(report_id=report.id, author="reporter", body=body, created_at=now)
         session.add(message)
         session.flush()
         for row in attachment_rows(stored, message_id=message.id):

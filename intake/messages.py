@@ -39,6 +39,11 @@ def message_for(error: IntakeError) -> str:
         "received_in_future": lambda: _("The time received cannot be in the future: it is now %(now)s in the "
                                         "district. Check the date, or leave the field empty for now.",
                                         now=p.get("now", "")),
+        "receipt_replaced": lambda: _("This receipt code was replaced by a new one on %(date)s, and no longer opens "
+                                      "the report. If you did not replace it yourself, someone else may hold your "
+                                      "new code: call %(phones)s (the published line of the unit that received "
+                                      "your report; “How to report” lists them all).",
+                                      date=p.get("replaced_on", ""), phones=" / ".join(p.get("phones") or [])),
         "invalid_type": lambda: _("Field %(field)s has the wrong type.", field=p.get("field", "")),
         "malformed_json": lambda: _("The request body is not valid JSON."),
         "mail_not_waiting": lambda: _("This mail is no longer waiting: someone else has already dealt with it."),
@@ -55,7 +60,32 @@ def message_for(error: IntakeError) -> str:
                                       "(同一事实不再受理)."),
         "invalid_rating": lambda: _("Please choose satisfied, basically satisfied or unsatisfied."),
     }
+    if error.code == "quota_exceeded":
+        return quota_message(p.get("kind"), p.get("period"), p.get("limit"))
     make = texts.get(error.code)
+    return make() if make else _("The request could not be understood.")
+
+
+def quota_message(kind: str | None, period: str | None, limit) -> str:
+    mb = (limit or 0) // (1024 * 1024)
+    texts = {
+        ("messages", "day"): lambda: _("This report can take at most %(n)s replies in 24 hours. Nothing of this "
+                                       "reply was stored; please send it later.", n=limit),
+        ("messages", "total"): lambda: _("This report has taken all the %(n)s replies it can. Nothing of this reply "
+                                         "was stored; please call the published phone line of the unit (see "
+                                         "“How to report”).", n=limit),
+        ("files", "day"): lambda: _("This report can take at most %(n)s files in 24 hours. Nothing of this reply "
+                                    "was stored; please send the files later.", n=limit),
+        ("files", "total"): lambda: _("This report has taken all the %(n)s files it can. Nothing of this reply was "
+                                      "stored; please call the published phone line of the unit (see “How to report”).",
+                                      n=limit),
+        ("bytes", "day"): lambda: _("This report can take at most %(mb)s MB of files in 24 hours. Nothing of this "
+                                    "reply was stored; please send the files later.", mb=mb),
+        ("bytes", "total"): lambda: _("This report has taken all the %(mb)s MB of files it can. Nothing of this "
+                                      "reply was stored; please call the published phone line of the unit (see "
+                                      "“How to report”).", mb=mb),
+    }
+    make = texts.get((kind, period))
     return make() if make else _("The request could not be understood.")
 
 

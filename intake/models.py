@@ -56,6 +56,17 @@ class Report(Base):
                             sqlite_where=sql_text("receipt_legacy")),)
 
 
+class ReplacedReceipt(Base):
+    """A receipt code that was replaced (by whoever held it): only its keyed hash, kept so that the code
+    tells its holder when it was replaced and whom to call if that was not them."""
+    __tablename__ = "replaced_receipts"
+
+    receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    clerk_issued: Mapped[bool] = mapped_column(default=False)
+
+
 class PendingRouting(Base):
     """A report that routing has not taken yet: written in the report's own transaction, removed in
     the transaction that opens its case. The routing job reads this short table, never all reports."""

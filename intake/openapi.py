@@ -12,7 +12,8 @@ _NULL = {"enum": [None], "nullable": True}  # null, in words both OpenAPI 3.0 an
 
 def _error_schema() -> dict[str, Any]:
     return {"type": "object", "required": ["error", "message"],
-            "properties": {"error": _STR, "message": _STR, "reference": _STR,
+            "properties": {"error": _STR, "message": _STR, "reference": _STR, "replaced_on": _STR,
+                           "phones": {"type": "array", "items": _STR},
                            "fields": {"type": "object", "additionalProperties": {
                                "type": "object", "required": ["error", "message"],
                                "properties": {"error": _STR, "message": _STR}}}}}
@@ -22,8 +23,12 @@ def _errors(*codes: int) -> dict[str, Any]:
     texts = {400: "Malformed JSON or a field of the wrong type", 404: "Unknown receipt (always the same answer)",
              409: "Replayed submission whose receipt can no longer be shown, a receipt that must be replaced, or "
                   "a rating/objection refused (no result yet, after the 30 days, or a second time)",
-             413: "Too large", 415: "File type not accepted", 422: "Validation failed (see fields)",
-             429: "Too many requests", 503: "Storage or database unavailable (try again later)"}
+             410: "The receipt was replaced (receipt_replaced: replaced_on, and the phones to call if that was "
+                  "not you)",
+             413: "Too large (a body that is not multipart: MAX_BODY_KB)", 415: "File type not accepted",
+             422: "Validation failed (see fields)",
+             429: "Too many requests, or the report's follow-up quota is used up (quota_exceeded)",
+             503: "Storage or database unavailable (try again later)"}
     return {str(c): {"description": texts[c], "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
 
@@ -67,7 +72,7 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Status and messages of a report, by receipt",
                 "requestBody": _receipt_body(),
                 "responses": {"200": {"description": "Found", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Status"}}}}, **_errors(400, 404, 429, 503)}}},
+                    "schema": {"$ref": "#/components/schemas/Status"}}}}, **_errors(400, 404, 410, 413, 429, 503)}}},
             "/api/v1/reports/messages": {"post": {
                 "summary": "Reply to the handler",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -75,7 +80,7 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {"receipt": _STR, "text": {"type": "string", "maxLength": 20000}}}}}},
                 "responses": {"201": {"description": "Added", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["created_at"], "properties": {"created_at": _TIME}}}}},
-                    **_errors(400, 404, 409, 413, 415, 422, 429, 503)}}},
+                    **_errors(400, 404, 409, 410, 413, 415, 422, 429, 503)}}},
             "/api/v1/reports/rating": {"post": {
                 "summary": "Rate the result once, within 30 days of it (满意 / 基本满意 / 不满意)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -85,7 +90,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"201": {"description": "Recorded", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["rating", "rated_at"],
                     "properties": {"rating": {"type": "string", "enum": list(RATINGS)}, "rated_at": _TIME}}}}},
-                    **_errors(400, 404, 409, 422, 429, 503)}}},
+                    **_errors(400, 404, 409, 410, 413, 422, 429, 503)}}},
             "/api/v1/reports/objection": {"post": {
                 "summary": "Object to the result once, within 30 days of it (复查 request); the task force reviews it",
                 "requestBody": {"required": True, "content": {
@@ -98,13 +103,14 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"201": {"description": "Received", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["state", "filed_at"],
                     "properties": {"state": {"type": "string", "enum": ["open"]}, "filed_at": _TIME}}}}},
-                    **_errors(400, 404, 409, 413, 415, 422, 429, 503)}}},
+                    **_errors(400, 404, 409, 410, 413, 415, 422, 429, 503)}}},
             "/api/v1/reports/receipt": {"post": {
                 "summary": "Replace the receipt with a new one (required once for clerk-issued receipts)",
                 "requestBody": _receipt_body(),
                 "responses": {"200": {"description": "New receipt", "content": {"application/json": {
                     "schema": {"type": "object", "required": ["reference", "receipt"],
-                               "properties": {"reference": _STR, "receipt": _STR}}}}}, **_errors(400, 404, 429, 503)}}},
+                               "properties": {"reference": _STR, "receipt": _STR}}}}},
+                               **_errors(400, 404, 410, 413, 429, 503)}}},
         },
         "components": {"schemas": {
             "NewReport": new_report,

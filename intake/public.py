@@ -12,12 +12,13 @@ from core.db import get_session
 from core.extensions import csrf, limiter
 from core.localtime import local_today
 from core.units import list_units
-from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ValidationFailed
+from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ReceiptReplaced, ValidationFailed
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.feedback import public_result
 from intake.forms import ConfirmForm, ObjectionForm, RatingForm, ReceiptForm, ReplyForm, ReportForm
 from intake.messages import field_messages, message_for
 from intake.models import Report
+from intake.quotas import QuotaExceeded
 from intake.receipts import format_receipt
 from intake.submit import IncomingFile, IntakeContext, submit_report
 from intake.validate import ReportInput
@@ -40,8 +41,30 @@ def submit_limit() -> str:
     return current_app.config["RATELIMIT_SUBMIT"]
 
 
+def failed_submit_limit() -> str:
+    return current_app.config["RATELIMIT_SUBMIT_FAILED"]
+
+
 def lookup_limit() -> str:
     return current_app.config["RATELIMIT_LOOKUP"]
+
+
+def accepted(response) -> bool:
+    return response.status_code < 400
+
+
+def refused(response) -> bool:
+    return 400 <= response.status_code < 500 and response.status_code != 429  # our failures spend nothing
+
+
+# One budget per client for the web form and the API together, spent only by submissions that were
+# accepted; refused attempts (validation, expired form, honeypot) spend their own, higher budget.
+submit_budget = limiter.shared_limit(submit_limit, scope="submit", methods=["POST"], deduct_when=accepted,
+                                     override_defaults=False)
+failed_submit_budget = limiter.shared_limit(failed_submit_limit, scope="submit-failed", methods=["POST"],
+                                            deduct_when=refused, override_defaults=False)
+# Everything that uses a receipt (look-up, reply, message, replacement; web and API) spends one budget.
+receipt_budget = limiter.shared_limit(lookup_limit, scope="receipt-lookup", methods=["POST"], override_defaults=False)
 
 
 @bp.get("/")
@@ -66,7 +89,8 @@ def _form_input(form: ReportForm) -> ReportInput:
 
 @bp.route("/report", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one re-shows the text instead of losing it
-@limiter.limit(submit_limit, methods=["POST"])
+@submit_budget
+@failed_submit_budget
 def report():
     form = ReportForm()
     if request.method == "GET":
@@ -121,7 +145,7 @@ def _receipt_mark(report: Report) -> str:
 
 
 @bp.route("/followup", methods=["GET", "POST"])
-@limiter.shared_limit(lookup_limit, scope="receipt-lookup", methods=["POST"])
+@receipt_budget
 def followup():
     form = ReceiptForm()
     if request.method == "POST":
@@ -133,6 +157,9 @@ def followup():
         except ReceiptNotFound as exc:
             log.info("follow-up: unknown receipt from a client")
             return render_template("public/followup.html", form=form, error=message_for(exc)), 404
+        except ReceiptReplaced as exc:
+            log.info("follow-up: a replaced receipt was used")
+            return render_template("public/followup.html", form=form, error=message_for(exc)), exc.status
         _remember(found)
         if found.receipt_must_reset:
             return redirect(url_for("public.new_receipt"))
@@ -162,6 +189,7 @@ def status_page(found: Report, code: int = 200, **overrides):
 
 @bp.post("/followup/reply")
 @csrf.exempt  # checked by the form itself, see report()
+@receipt_budget
 def followup_reply():
     found = followup_report()
     if found is None or found.receipt_must_reset:
@@ -174,11 +202,15 @@ def followup_reply():
         add_reporter_message(get_session(), intake_context(), found, form.text.data or "", incoming_files())
     except ValidationFailed as exc:
         return status_page(found, 422, form=form, errors=field_messages(exc))
+    except QuotaExceeded as exc:
+        field_name = "text" if exc.params.get("kind") == "messages" else "files"
+        return status_page(found, exc.status, form=form, errors={field_name: message_for(exc)})
     flash(_("Your reply was received."))
     return redirect(url_for("public.followup_status"))
 
 
 @bp.route("/followup/new-receipt", methods=["GET", "POST"])
+@receipt_budget
 def new_receipt():
     found = followup_report()
     if found is None:

@@ -12,7 +12,7 @@ from intake.feedback import rate_result
 from intake.followup import object_to_result
 from intake.forms import ObjectionForm, RatingForm
 from intake.messages import field_messages, message_for
-from intake.public import bp, followup_report, incoming_files, intake_context, status_page
+from intake.public import bp, followup_report, incoming_files, intake_context, receipt_budget, status_page
 
 
 
@@ -21,6 +21,7 @@ def _errors(exc: IntakeError, field: str) -> dict:
 
 
 @bp.post("/followup/rating")
+@receipt_budget  # one budget with the look-ups and replies (issue 15)
 def followup_rating():
     found = followup_report()
     if found is None or found.receipt_must_reset:
@@ -38,6 +39,7 @@ def followup_rating():
 
 
 @bp.post("/followup/objection")
+@receipt_budget
 @csrf.exempt  # checked by the form itself (an expired token re-shows the text instead of losing it)
 def followup_objection():
     found = followup_report()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Callable
 
@@ -21,9 +21,10 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from intake.errors import AlreadySubmitted, IntakeError, StorageUnavailable, ValidationFailed
+from intake.errors import AlreadySubmitted, AttachmentTooLarge, IntakeError, StorageUnavailable, ValidationFailed
 from intake.identity import Identity, IdentityCipher
 from intake.models import Attachment, PendingRouting, ReferenceCounter, Report, ReporterIdentity, StatusChange
+from intake.quotas import Quotas
 from intake.receipts import ReceiptHasher, new_receipt
 from intake.signals import report_received
 from intake.storage import AttachmentStore, StoredFile
@@ -57,6 +58,7 @@ class IntakeContext:
     limits: Limits
     reference_prefix: str = "XLT"
     replay_window_seconds: int = 600
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 _COUNTERS = ReferenceCounter.__table__
@@ -122,16 +124,23 @@ def _replay(session: Session, ctx: IntakeContext, token: str, text: str) -> Rece
     return Receipt(report.id, report.reference, digits, report.received_at, replayed=True)
 
 
-def store_files(ctx: IntakeContext, files: list[IncomingFile]) -> list[tuple[IncomingFile, StoredFile]]:
-    """Save every file or none: on the first error, remove those already written and raise."""
+def store_files(ctx: IntakeContext, files: list[IncomingFile], budget: int | None = None,
+                over_budget: Callable[[], IntakeError] | None = None) -> list[tuple[IncomingFile, StoredFile]]:
+    """Save every file or none: on the first error, remove those already written and raise. With a
+    `budget` (bytes, all files together) no file is copied past what is left of it: going over raises
+    `over_budget()`."""
     stored: list[tuple[IncomingFile, StoredFile]] = []
     try:
         for index, incoming in enumerate(files):
+            left = None if budget is None else budget - sum(s.size for _f, s in stored)
+            cap = ctx.limits.max_file_bytes if left is None else min(ctx.limits.max_file_bytes, left)
             try:
-                stored.append((incoming, ctx.store.save(incoming.stream, ctx.limits.max_file_bytes)))
+                stored.append((incoming, ctx.store.save(incoming.stream, cap)))
             except StorageUnavailable:
                 raise
             except IntakeError as exc:
+                if isinstance(exc, AttachmentTooLarge) and cap < ctx.limits.max_file_bytes and over_budget:
+                    raise over_budget() from None
                 exc.params.setdefault("filename", display_filename(incoming.filename))
                 exc.params.setdefault("index", index)
                 raise ValidationFailed({"files": exc}) from exc

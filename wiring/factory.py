@@ -18,6 +18,7 @@ from demo import cli as demo_cli
 from intake import api, clerk, export_cli, keys_cli, mail_admin, mail_cli, public
 from intake import public_feedback  # noqa: F401 (the follow-up's rating and objection routes, on public.bp)
 from intake.identity import IdentityCipher
+from intake.quotas import Quotas
 from intake.receipts import ReceiptHasher
 from intake.storage import AttachmentStore
 from intake.submit import IntakeContext
@@ -92,4 +93,8 @@ def build_intake_context(config: dict) -> IntakeContext:
                       max_files=config["MAX_FILES"], max_file_bytes=config["MAX_FILE_BYTES"],
                       check_deliverability=config["EMAIL_CHECK_DELIVERABILITY"]),
         reference_prefix=config["REFERENCE_PREFIX"],
-        replay_window_seconds=config["REPLAY_WINDOW_SECONDS"])
+        replay_window_seconds=config["REPLAY_WINDOW_SECONDS"],
+        quotas=Quotas(messages_per_day=config["REPORT_MAX_MESSAGES_PER_DAY"],
+                      messages_total=config["REPORT_MAX_MESSAGES_TOTAL"],
+                      files_per_day=config["REPORT_MAX_FILES_PER_DAY"], files_total=config["REPORT_MAX_FILES_TOTAL"],
+                      bytes_per_day=config["REPORT_MAX_BYTES_PER_DAY"], bytes_total=config["REPORT_MAX_BYTES_TOTAL"]))

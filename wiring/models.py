@@ -9,6 +9,7 @@ import casework.models  # noqa: F401
 import casework.return_call_models  # noqa: F401
 import core.accounts  # noqa: F401
 import core.audit  # noqa: F401
+import core.staff_sessions  # noqa: F401
 import core.units  # noqa: F401
 import intake.feedback_models  # noqa: F401
 import intake.mail_models  # noqa: F401

@@ -9,7 +9,7 @@ from wiring.factory import create_app
 
 GOOD_KEY = base64.urlsafe_b64encode(b"z" * 32).decode()
 PROD = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "IDENTITY_KEY": GOOD_KEY,
-        "DATABASE_URL": "postgresql://u:p@db/xlt"}
+        "DATABASE_URL": "postgresql://u:p@db/xlt", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "IDENTITY_KEY", "DATABASE_URL"])
@@ -75,3 +75,38 @@ def test_development_ignores_forwarded_headers(tmp_path):
     resp = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
     assert resp.get_data(as_text=True) == "127.0.0.1"
     assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.parametrize("store", [None, "", "memory://", "file:///tmp/limits", "memory://redis://"])
+def test_production_refuses_a_rate_limit_store_of_its_own_per_worker(store, tmp_path):
+    env = {k: v for k, v in PROD.items() if k != "RATELIMIT_STORAGE_URI"}
+    if store is not None:
+        env["RATELIMIT_STORAGE_URI"] = store
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI must name a store shared by all workers"):
+        load_settings(env, instance_path=tmp_path)
+
+
+@pytest.mark.parametrize("store", ["redis://cache:6379/0", "rediss://cache:6380/1", "memcached://cache:11211"])
+def test_production_starts_with_a_shared_store(store, tmp_path):
+    assert load_settings({**PROD, "RATELIMIT_STORAGE_URI": store}, instance_path=tmp_path)["RATELIMIT_STORAGE_URI"] == store
+
+
+def test_make_run_keeps_the_memory_store_outside_production(tmp_path):
+    for app_env in ("development", "testing"):
+        assert load_settings({"APP_ENV": app_env}, instance_path=tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_wsgi_in_production_with_memory_store_exits_with_the_reason(tmp_path):
+    env = {**PROD, "RATELIMIT_STORAGE_URI": "memory://", "PATH": "/usr/bin:/bin", "INSTANCE_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "RATELIMIT_STORAGE_URI must name a store shared by all workers" in proc.stderr
+
+
+def test_the_body_limit_covers_every_field_the_api_takes(tmp_path):
+    from config.settings import ONE_LINE_FIELD_CHARS
+    from intake.validate import LINE_LIMITS
+    assert sum(LINE_LIMITS.values()) <= ONE_LINE_FIELD_CHARS
+    settings = load_settings({"APP_ENV": "testing"}, instance_path=tmp_path)
+    assert 200 * 1024 < settings["MAX_BODY_BYTES"] < 400 * 1024  # a few hundred KB, not the 102 MB of files

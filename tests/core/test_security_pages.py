@@ -72,7 +72,8 @@ def test_every_staff_page_for_each_role(app, client, session, ctx, role, unit):
 def test_production_sends_hsts_and_locks_the_session_cookie(app_factory, database_url, tmp_path):
     import base64
     app = app_factory(env={"APP_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": "p" * 48,
-                           "IDENTITY_KEY": base64.urlsafe_b64encode(b"q" * 32).decode()})
+                           "IDENTITY_KEY": base64.urlsafe_b64encode(b"q" * 32).decode(),
+                           "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"})
     client = app.test_client()
     resp = client.get("/report", base_url="https://xlt.example.cn")
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")

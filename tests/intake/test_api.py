@@ -96,7 +96,7 @@ def test_error_messages_are_translated(client):
 
 
 def test_too_large_body_is_413_json(app_factory):
-    app = app_factory(MAX_CONTENT_LENGTH=10_000)
+    app = app_factory(MAX_BODY_BYTES=10_000)  # a JSON body is held to MAX_BODY_BYTES, not the file limit
     resp = app.test_client().post("/api/v1/reports", data=json.dumps({"text": "长" * 20000}),
                                   content_type="application/json")
     assert resp.status_code == 413 and resp.json["error"] == "too_large"
@@ -133,7 +133,8 @@ def test_clerk_issued_receipt_must_be_replaced_through_the_api(client, session, 
                  "/api/v1/reports/messages", 409)
     assert body["error"] == "receipt_must_reset"
     new = check(post(client, "/api/v1/reports/receipt", {"receipt": issued.receipt}), "/api/v1/reports/receipt", 200)
-    assert post(client, "/api/v1/reports/lookup", {"receipt": issued.receipt}).status_code == 404
+    gone = check(post(client, "/api/v1/reports/lookup", {"receipt": issued.receipt}), "/api/v1/reports/lookup", 410)
+    assert gone["error"] == "receipt_replaced"
     assert post(client, "/api/v1/reports/lookup", {"receipt": new["receipt"]}).json["must_reset_receipt"] is False
 
 

@@ -101,7 +101,7 @@ def test_clerk_issued_receipt_must_be_replaced_at_first_follow_up(client, sessio
     new = receipt_on(page)
     assert new.replace("-", "") != issued.receipt
     client.get("/lang/zh_CN")
-    assert lookup(client, issued.receipt).status_code == 404  # the clerk's code no longer works
+    assert lookup(client, issued.receipt).status_code == 410  # the clerk's code no longer works, and says so
     assert lookup(client, new).headers["Location"].endswith("/followup/status")
 
 
