@@ -117,8 +117,10 @@ def newest(session: Session) -> AuditEvent | None:
 
 
 def seal(session: Session) -> AuditEvent | None:
-    """After the upgrade to keyed entries: when the newest entry has no MAC, write one that has, so the
-    keyed chain covers every entry before it. Returns that entry (the caller commits), or None."""
+    """Once, right after the upgrade to keyed entries (`flask setup` calls it only when that upgrade added
+    the MAC column): when the newest entry has no MAC, write one that has, so the keyed chain covers every
+    entry before it. Returns that entry (the caller commits), or None. Never called on a trail that was
+    keyed already: there, a newest entry without a MAC means the MACs were stripped."""
     last = newest(session)
     if last is None or last.mac is not None:
         return None
@@ -158,9 +160,7 @@ class AnchorRefused(RuntimeError):
 
 
 def take_anchor(session: Session) -> Anchor:
-    """The current head (sealing an upgraded trail first; the caller commits). Checks the newest entry's
-    MAC only, not the whole chain: `verify` does that."""
-    seal(session)
+    """The current head. Checks the newest entry's MAC only, not the whole chain: `verify` does that."""
     last = newest(session)
     if last is None:
         return Anchor(0, GENESIS)
@@ -238,8 +238,8 @@ def verify(session: Session, anchor: Anchor | None = None, keys: tuple[AuditKey,
     if head is not None and (head.seq != checked or head.hash != prev):
         return broken(checked + 1, "entries after it were deleted")
     if checked and keyed_from is None:
-        return broken(checked, "the newest entry has no MAC: run `flask setup` once after upgrading (it seals "
-                               "the trail), or the MACs were stripped")
+        return broken(checked, "the newest entry has no MAC: the MACs were stripped, unless the database was "
+                               "just upgraded without `flask setup` and nothing was recorded since")
     if uncovered_from is not None:
         return broken(uncovered_from, "from this entry on the MACs are under a key this service does not have "
                                       "(a wrong AUDIT_KEY or IDENTITY_KEY, or entries forged under another key)")
