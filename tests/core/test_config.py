@@ -75,3 +75,19 @@ def test_development_ignores_forwarded_headers(tmp_path):
     resp = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
     assert resp.get_data(as_text=True) == "127.0.0.1"
     assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_the_audit_key_is_never_short_and_otherwise_derived(tmp_path):
+    """Production has an audit key whenever it starts (IDENTITY_KEY is required); an AUDIT_KEY given must
+    be long enough, and a stable AUDIT_KEY keys the trail whatever IDENTITY_KEY is."""
+    from core.keys import audit_keyring
+    with pytest.raises(ConfigError, match="AUDIT_KEY must be at least 32"):
+        load_settings({**PROD, "AUDIT_KEY": "short"}, instance_path=tmp_path)
+    with pytest.raises(ConfigError, match="AUDIT_KEY_PREVIOUS must be at least 32"):
+        load_settings({**PROD, "AUDIT_KEY": "a" * 32, "AUDIT_KEY_PREVIOUS": "old"}, instance_path=tmp_path)
+    derived = audit_keyring(load_settings(PROD, instance_path=tmp_path))
+    assert len(derived) == 1 and GOOD_KEY.encode() not in derived[0].secret  # a subkey, not the identity key
+    other = base64.urlsafe_b64encode(b"y" * 32).decode()
+    stable = [audit_keyring(load_settings({**PROD, "IDENTITY_KEY": k, "AUDIT_KEY": "a" * 32}, instance_path=tmp_path))[0]
+              for k in (GOOD_KEY, other)]
+    assert stable[0] == stable[1] != derived[0]
