@@ -92,13 +92,13 @@ def record(session: Session, action: str, *, actor=None, case_id: int | None = N
            report_id: int | None = None, **detail) -> AuditEvent:
     """Append an event in the caller's transaction (the caller commits). `actor` is a User or None (system)."""
     key = keyring(session)[0]
-    head_id = session.scalar(select(AuditHead.id).limit(1))
-    if head_id is None:
+    advance = update(AuditHead).values(seq=AuditHead.seq + 1).returning(AuditHead.id, AuditHead.seq, AuditHead.hash)
+    row = session.execute(advance).first()  # the one head row, locked until the caller commits
+    if row is None:
         session.add(AuditHead(id=1, seq=0, hash=GENESIS))
         session.flush()
-        head_id = 1
-    seq, prev = session.execute(update(AuditHead).where(AuditHead.id == head_id)
-                                .values(seq=AuditHead.seq + 1).returning(AuditHead.seq, AuditHead.hash)).one()
+        row = session.execute(advance).one()
+    head_id, seq, prev = row
     at = utcnow()
     actor_id = getattr(actor, "id", None)
     actor_name = actor.label() if actor is not None and hasattr(actor, "label") else (actor or "system")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from core.audit import GENESIS, AuditEvent, AuditHead, _digest, record, seal, verify
 from core.keys import AuditKey
+from tests.support.concurrency import run_in_threads
 from tests.support.staff import login, make_user
 
 
@@ -240,3 +241,18 @@ def test_a_failed_login_with_a_known_name_keeps_the_name(client, session, caplog
     assert failed.detail["username"] == "wang" and "username_hash" not in failed.detail
     assert failed.detail["reason"] == "wrong password" and "not the password" not in str(failed.detail)
     assert "'wang'" in caplog.text and "not the password" not in caplog.text
+
+
+def test_concurrent_writers_keep_one_keyed_chain(app, runner, session):
+    """Writers serialise on the head row: none chains onto the same predecessor, every MAC fits."""
+    maker = app.extensions["db_sessionmaker"]
+
+    def write() -> None:
+        with maker() as s:
+            for n in range(5):
+                record(s, "queue.listed", actor="cli", tab="all", page=n + 1)
+                s.commit()
+
+    assert run_in_threads(write, 4) == []
+    result = runner.invoke(args=["audit", "verify"])
+    assert (result.exit_code, result.output.strip()) == (0, "OK: 20 entries")
