@@ -20,6 +20,8 @@ from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import JSON, ForeignKey, Index, String, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, utcnow
@@ -94,9 +96,9 @@ def record(session: Session, action: str, *, actor=None, case_id: int | None = N
     key = keyring(session)[0]
     advance = update(AuditHead).values(seq=AuditHead.seq + 1).returning(AuditHead.id, AuditHead.seq, AuditHead.hash)
     row = session.execute(advance).first()  # the one head row, locked until the caller commits
-    if row is None:
-        session.add(AuditHead(id=1, seq=0, hash=GENESIS))
-        session.flush()
+    if row is None:  # the first entry ever: two first writers at once must not both fail on the key
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
         row = session.execute(advance).one()
     head_id, seq, prev = row
     at = utcnow()
