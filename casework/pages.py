@@ -25,7 +25,7 @@ from casework.models import (
     RevealRequest,
 )
 from casework.page_actions import ACTIONS, action_error_message
-from casework.queue import QueueFilters, deadline_badge, queue_page, tabs_for
+from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
 from casework.self_inspection import record_self_inspection
 from core.accounts import User
 from core.audit import AuditEvent, record
@@ -79,6 +79,8 @@ def queue():
     if f.tab not in tabs_for(current_user):
         f.tab = tabs_for(current_user)[0]
     result = queue_page(session, current_user, f)
+    audit_listing(session, current_user, f, result)
+    session.commit()  # at once: the audit head is held only for this short write
     items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
     return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
                            units=list_units(session), handlers=assignable_handlers(session, current_user),

@@ -2,7 +2,7 @@
 Access goes through casework.access.visible_clause, like every other staff read."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, not_, or_, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from casework.access import recusal_clause, recused_case_ids, visible_clause
 from casework.models import Case, CaseReport, CaseUnit
 from core.accounts import User
+from core.audit import record
 from core.localtime import local_today
 from core.roles import CASE_ROLES
 from intake.models import Report
@@ -149,6 +150,19 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
             .limit(per_page).offset((page - 1) * per_page))
     rows = [QueueRow(*r) for r in session.execute(stmt)]
     return QueuePage(rows, total, page, pages, counts)
+
+
+FILTER_FIELDS = ("area", "item", "status", "channel", "lead_unit", "handler_id", "received_from", "received_to",
+                 "due_from", "due_to")
+
+
+def audit_listing(session: Session, user: User, f: QueueFilters, result: QueuePage) -> None:
+    """One audit event per listing request: who looked at which tab with which filters and search text,
+    which page, and how many cases matched (the caller commits; one INSERT beside the head update)."""
+    values = asdict(f)
+    filters = {name: values[name] for name in FILTER_FIELDS if values[name] not in (None, "")}
+    record(session, "queue.listed", actor=user, tab=f.tab, filters=filters, q=f.q.strip()[:100], page=result.page,
+           sort=f.sort, descending=f.descending, matched=result.total)
 
 
 def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:

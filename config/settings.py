@@ -55,6 +55,13 @@ def check_identity_key(key: str) -> str:
     return key
 
 
+def check_audit_key(name: str, key: str) -> str:
+    if len(key) < 32:
+        raise ConfigError(f"{name} must be at least 32 characters (the audit trail's MAC key; "
+                          "python -c 'import secrets;print(secrets.token_urlsafe(48))')")
+    return key
+
+
 def _instance_secret(instance: Path, name: str, make) -> str:
     """Read a development secret from instance/, creating it once (mode 0600)."""
     path = instance / name
@@ -122,6 +129,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'xinglongtai.sqlite3'}"
     check_identity_key(identity_key)
     previous_keys = [check_identity_key(k.strip()) for k in env.get("IDENTITY_KEY_PREVIOUS", "").split(",") if k.strip()]
+    audit_key = check_audit_key("AUDIT_KEY", env["AUDIT_KEY"]) if env.get("AUDIT_KEY") else ""
+    previous_audit_keys = [check_audit_key("AUDIT_KEY_PREVIOUS", k.strip())
+                           for k in env.get("AUDIT_KEY_PREVIOUS", "").split(",") if k.strip()]
 
     upload_dir = Path(env.get("UPLOAD_DIR") or instance / "uploads")
     limits_on = _bool(env.get("RATELIMIT_ENABLED"), True)
@@ -140,6 +150,11 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "IDENTITY_KEY_PREVIOUS": previous_keys,
         # Key of the receipts' HMAC; derived from IDENTITY_KEY unless set on its own.
         "RECEIPT_KEY": env.get("RECEIPT_KEY") or "",
+        # Key of the audit trail's MACs (core/keys.py); derived from IDENTITY_KEY unless set on its own.
+        # Never in the database: someone holding only the database cannot recompute the chain. Old keys
+        # (AUDIT_KEY_PREVIOUS, and the IDENTITY_KEY_PREVIOUS ones) still verify the entries they keyed.
+        "AUDIT_KEY": audit_key,
+        "AUDIT_KEY_PREVIOUS": previous_audit_keys,
         # scrypt cost of receipts issued before migration 0008, still verified (then re-stored as HMAC).
         "RECEIPT_SCRYPT_N": _int(env, "RECEIPT_SCRYPT_N", 2 ** 14),
         "DATABASE_URL": normalise_database_url(database_url),

@@ -1,5 +1,5 @@
 """Commands: `flask --app wsgi users create|list|deactivate|activate|unlock|reset-totp|set-password`
-and `flask --app wsgi audit verify`. Every change is audited with the actor "cli"."""
+and `flask --app wsgi audit verify [--anchor LINE]|anchor`. Every change is audited with the actor "cli"."""
 from __future__ import annotations
 
 import sys
@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
-from core.audit import record, verify
+from core.audit import Anchor, AnchorRefused, record, take_anchor, verify
 from core.db import new_session, utcnow
 from core.units import Unit
 
@@ -141,15 +141,31 @@ def init_app(app: Flask) -> None:
 
     @app.cli.group("audit")
     def audit_group():
-        """The hash-chained audit trail."""
+        """The audit trail: hash-chained, each entry MAC-keyed, its head anchored outside the database."""
 
     @audit_group.command("verify")
-    def verify_command():
+    @click.option("--anchor", "anchor_line", default=None, metavar="LINE",
+                  help="An anchor line printed by `audit anchor` (or the scheduler's log): fail unless the chain "
+                       "still contains that head.")
+    def verify_command(anchor_line):
         """Check every entry of the chain; exit 1 at the first one that does not fit."""
+        try:
+            anchor = Anchor.parse(anchor_line) if anchor_line is not None else None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--anchor") from exc
         with new_session() as session:
-            result = verify(session)
-        if result.ok:
-            click.echo(f"OK: {result.checked} entries")
-            return
-        click.echo(f"BROKEN at entry {result.first_broken}: {result.problem}")
-        sys.exit(1)
+            result = verify(session, anchor)
+        click.echo(result.summary())
+        if not result.ok:
+            sys.exit(1)
+
+    @audit_group.command("anchor")
+    def anchor_command():
+        """Print the current head as one line to keep elsewhere (a log, a ticket, paper)."""
+        with new_session() as session:
+            try:
+                anchor = take_anchor(session)
+            except AnchorRefused as exc:
+                raise click.ClickException(str(exc)) from exc
+            session.commit()
+        click.echo(anchor.line())

@@ -151,8 +151,16 @@ def last_otp_counter(db, user: User, before_seq: int | None = None) -> int:
 
 # --- authentication ------------------------------------------------------------------------------
 
+def typed_name(user: User | None, username: str) -> dict:
+    """What a failed login keeps of the typed user name: the account's name when there is one; otherwise a
+    keyed hash, never the text (it may be a password typed into the wrong field)."""
+    if user is not None:
+        return {"username": user.username}
+    return {"username_hash": current_app.extensions["audit_keys"][0].name_hash(username)}
+
+
 def _fail(db, user: User | None, username: str, reason: str, *, count: bool = True) -> None:
-    detail = {"username": username[:60], "reason": reason, "ip": client_address()}
+    detail = {**typed_name(user, username), "reason": reason, "ip": client_address()}
     if user is not None and count:  # counted in SQL: concurrent attempts each count
         user.failed_logins = db.execute(update(User).where(User.id == user.id)
                                         .values(failed_logins=User.failed_logins + 1)
@@ -164,7 +172,8 @@ def _fail(db, user: User | None, username: str, reason: str, *, count: bool = Tr
         record(db, "login.locked", actor=user, username=user.username, until=user.locked_until.isoformat(),
                failures=user.failed_logins, ip=client_address())
         log.warning("login: %s locked until %s after %d failures", user.username, user.locked_until, user.failed_logins)
-    log.warning("login failed for %r from %s: %s", username[:60], client_address(), reason)
+    name = detail.get("username") or "unknown user name #" + detail["username_hash"]
+    log.warning("login failed for %r from %s: %s", name, client_address(), reason)
     db.commit()
 
 

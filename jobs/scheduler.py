@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.db import new_session, utcnow
 from jobs.models import SchedulerLease
-from jobs.tasks import mail_fetch_job, outbox_job, reminders_job, retention_job, routing_job
+from jobs.tasks import audit_anchor_job, mail_fetch_job, outbox_job, reminders_job, retention_job, routing_job
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -123,6 +123,8 @@ def build_scheduler(app: Flask, runner: JobRunner) -> BlockingScheduler:
                       id="weekly_reminder", name="weekly_reminder", replace_existing=True)
     scheduler.add_job(runner.wrap("retention", retention_job), CronTrigger(hour=2, minute=30, timezone=zone),
                       id="retention", name="retention", replace_existing=True)
+    scheduler.add_job(runner.wrap("audit_anchor", audit_anchor_job), CronTrigger(hour=23, minute=55, timezone=zone),
+                      id="audit_anchor", name="audit_anchor", replace_existing=True)  # the head, to the log
     scheduler.add_job(runner.wrap("monthly_bulletin", reminders_job),  # the pass knows the first working day
                       CronTrigger(day="1-7", hour=9, minute=1, timezone=zone),
                       id="monthly_bulletin", name="monthly_bulletin", replace_existing=True)

@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from casework.opening import route_pending
 from casework.runtime import routing_runtime
 from core.accounts import User
+from core.audit import AnchorRefused, take_anchor
 from core.db import new_session
 from intake.mail_cli import fetch_all, send_all
 from intake.mailboxes import mailboxes_from
@@ -103,6 +104,20 @@ def routing_job(app: Flask, batch: int = 500, max_seconds: float = 30.0) -> int:
     if routed:
         log.info("routing: %d report(s) routed", routed)
     return routed
+
+
+def audit_anchor_job(app: Flask) -> str | None:
+    """Write the audit trail's head to the log once a day (`flask audit anchor` prints the same line): kept
+    outside the database, it lets `flask audit verify --anchor LINE` find a cut tail or a restored copy."""
+    with new_session() as session:
+        try:
+            line = take_anchor(session).line()
+        except AnchorRefused as exc:
+            log.error("audit anchor refused: %s", exc)
+            return None
+        session.commit()
+    log.info("audit anchor: %s", line)
+    return line
 
 
 def outbox_job(app: Flask) -> None:

@@ -13,7 +13,7 @@ from casework import pages as case_pages
 from casework import routing_cli as casework_routing_cli
 from casework import runtime
 from config.settings import BASE_DIR, load_settings
-from core import accounts_cli, admin, auth, calendar_cli, db, extensions, web
+from core import accounts_cli, admin, audit, auth, calendar_cli, db, extensions, web
 from demo import cli as demo_cli
 from intake import api, clerk, export_cli, keys_cli, mail_admin, mail_cli, public
 from intake import public_feedback  # noqa: F401 (the follow-up's rating and objection routes, on public.bp)
@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
     db.init_app(app)
+    audit.init_app(app)  # the audit trail's MAC keys, given to every session
     extensions.csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     extensions.limiter.init_app(app)
@@ -66,7 +67,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     oversight_pages.init_app(app)  # /dashboard, /bulletin (月通报), /ledgers, the .xlsx downloads
     # commands
     setup_cli.init_app(app)  # `setup`
-    accounts_cli.init_app(app)  # `users …`, `audit verify`
+    accounts_cli.init_app(app)  # `users …`, `audit verify|anchor`
     export_cli.init_app(app)  # `reports export`
     calendar_cli.init_app(app)  # `calendar due`
     mail_cli.init_app(app)  # `mail fetch|send|…`

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import inspect
 
-from core.db import new_session
+from core.audit import seal
+from core.db import get_engine, new_session
 from core.i18n import compile_catalogs
 from core.reference_data import reference_loaders
 from wiring.migrate import upgrade
@@ -19,6 +21,7 @@ def run_setup(app: Flask) -> list[str]:
     if compiled:
         lines.append(f"compiled {len(compiled)} translation catalogue(s)")
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    unkeyed_trail = _audit_without_macs()
     upgrade(app.config["DATABASE_URL"])
     lines.append("database migrated to head")
     config_dir = Path(app.config["CONFIG_DIR"])
@@ -26,8 +29,17 @@ def run_setup(app: Flask) -> list[str]:
         for name, loader in reference_loaders(app):
             count = loader(session, config_dir)
             lines.append(f"loaded {count} {name}")
+        sealed = seal(session) if unkeyed_trail else None  # this upgrade keyed the trail: the chain begins here
+        if sealed is not None:
+            lines.append(f"audit trail: the keyed chain begins at entry {sealed.seq}")
         session.commit()
     return lines
+
+
+def _audit_without_macs() -> bool:
+    """The audit table exists from before its MAC columns (so this upgrade adds them)."""
+    inspector = inspect(get_engine())
+    return inspector.has_table("audit_events") and "mac" not in {c["name"] for c in inspector.get_columns("audit_events")}
 
 
 def init_app(app: Flask) -> None:

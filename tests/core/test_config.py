@@ -110,3 +110,19 @@ def test_the_body_limit_covers_every_field_the_api_takes(tmp_path):
     assert sum(LINE_LIMITS.values()) <= ONE_LINE_FIELD_CHARS
     settings = load_settings({"APP_ENV": "testing"}, instance_path=tmp_path)
     assert 200 * 1024 < settings["MAX_BODY_BYTES"] < 400 * 1024  # a few hundred KB, not the 102 MB of files
+
+
+def test_the_audit_key_is_never_short_and_otherwise_derived(tmp_path):
+    """Production has an audit key whenever it starts (IDENTITY_KEY is required); an AUDIT_KEY given must
+    be long enough, and a stable AUDIT_KEY keys the trail whatever IDENTITY_KEY is."""
+    from core.keys import audit_keyring
+    with pytest.raises(ConfigError, match="AUDIT_KEY must be at least 32"):
+        load_settings({**PROD, "AUDIT_KEY": "short"}, instance_path=tmp_path)
+    with pytest.raises(ConfigError, match="AUDIT_KEY_PREVIOUS must be at least 32"):
+        load_settings({**PROD, "AUDIT_KEY": "a" * 32, "AUDIT_KEY_PREVIOUS": "old"}, instance_path=tmp_path)
+    derived = audit_keyring(load_settings(PROD, instance_path=tmp_path))
+    assert len(derived) == 1 and GOOD_KEY.encode() not in derived[0].secret  # a subkey, not the identity key
+    other = base64.urlsafe_b64encode(b"y" * 32).decode()
+    stable = [audit_keyring(load_settings({**PROD, "IDENTITY_KEY": k, "AUDIT_KEY": "a" * 32}, instance_path=tmp_path))[0]
+              for k in (GOOD_KEY, other)]
+    assert stable[0] == stable[1] != derived[0]

@@ -72,6 +72,7 @@ def test_admin_enrols_totp_and_creates_a_handler(live_server, browser, shot, ses
     user = session.scalar(select(User).where(User.username == "zhangwei"))
     assert (user.unit_code, user.role) == ("health", "handler")
     actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
-    assert actions[:5] == ["login.failed", "login.ok", "totp.enrolled", "user.created", "logout"]
+    # after enrolling, the admin lands on the queue: that listing is audited too
+    assert actions[:6] == ["login.failed", "login.ok", "totp.enrolled", "queue.listed", "user.created", "logout"]
     assert outside == [] and csp_errors == []
     context.close()
