@@ -12,6 +12,7 @@ from sqlalchemy import select
 from casework import reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
+from casework.labels import action_label, not_accepted_label, routing_note
 from casework.models import (
     Case,
     CaseNotice,
@@ -32,7 +33,9 @@ from core.auth import safe_next
 from core.db import get_session
 from core.localtime import local_today
 from core.roles import CASE_ROLES, roles_required
+from core.labels import label
 from core.units import list_units
+from intake.labels import channel_label
 from intake.models import Attachment, Report
 
 bp = Blueprint("staff", __name__)
@@ -269,48 +272,15 @@ def self_inspection():
     return render_template("staff/self_inspection.html", items=items, values=values, error=None)
 
 
-def channel_label(code: str) -> str:
-    return {"web": _("Website"), "app": _("App"), "phone": _("Phone"), "letter": _("Letter"), "visit": _("Visit"),
-            "email": _("Email"), "self": _("Self-inspection"), "message": _("Follow-up message")}.get(code, code)
-
-
-def not_accepted_label(code: str) -> str:
-    return {"not_corruption": _("Not about corruption in the medical sector"),
-            "outside_jurisdiction": _("Outside our jurisdiction"), "insufficient_detail": _("Too little detail to act on"),
-            "duplicate": _("Duplicate of another report"), "already_handled": _("Already handled"),
-            "other": _("Other (explain in the note)")}.get(code, code)
-
-
-def action_label(action: str) -> str:
-    labels = {"case.accepted": _("Accepted"), "case.not_accepted": _("Not accepted"), "case.assigned": _("Assigned"),
-              "case.assistance_requested": _("Assistance requested"), "case.transferred": _("Transferred"),
-              "case.referred": _("Referred"), "case.plan_recorded": _("Five fixes (五定)"),
-              "case.findings_recorded": _("Findings"), "case.rectified": _("Rectification done"),
-              "case.closed": _("Close (销号)"), "case.reopened": _("Reopen"), "case.message_sent": _("Write to the reporter"),
-              "case.notice_recorded": _("Record a notice"), "ledger.institution_added": _("Add an institution"),
-              "ledger.person_added": _("Add a person"), "case.linked": _("Link"), "case.merged": _("Merge"),
-              "case.corrected": _("Correct item or lead unit"), "identity.reveal_requested": _("Identity requests"),
-              "identity.reveal_decided": _("Decision"), "identity.viewed": _("Show identity"),
-              "attachment.downloaded": _("Attachment downloaded"),
-              "case.self_inspection_recorded": _("Self-inspection (自查自纠)"),
-              "case.deadline_extended": _("Extend the handling period"), "case.clock_paused": _("Stop the clock"),
-              "case.clock_resumed": _("Start the clock again"),
-              "case.personal_reminder_set": _("Remind me on a date"),
-              "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
-              "case.police_referral_declined": _("Decide not to refer to the police")}
-    return labels.get(action, action)
-
-
 def unit_name(code: str | None) -> str:
-    from core.units import Unit
-    unit = get_session().get(Unit, code) if code else None
-    return unit.name if unit else (code or "")
+    return label(code, "unit")
 
 
 @bp.app_context_processor
 def staff_helpers():
     return {"channel_label": channel_label, "not_accepted_label": not_accepted_label, "action_label": action_label,
-            "unit_name": unit_name}
+            "unit_name": unit_name,
+            "routing_note": routing_note}
 
 
 def init_app(app: Flask) -> None:

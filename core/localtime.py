@@ -25,3 +25,8 @@ def local_midnight_utc(day: date) -> datetime:
 def week_of(day: date) -> date:
     """The Monday of `day`'s week."""
     return day - timedelta(days=day.weekday())
+
+
+def local_datetime(moment: datetime) -> datetime:
+    """A stored (naive UTC) time as the district's wall-clock time, naive (for .xlsx cells and text)."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).replace(tzinfo=None)

@@ -14,6 +14,7 @@ from core.units import list_units
 from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ValidationFailed
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.forms import ConfirmForm, ReceiptForm, ReplyForm, ReportForm
+from intake.labels import status_label
 from intake.messages import field_messages, message_for
 from intake.models import Report
 from intake.receipts import format_receipt
@@ -190,12 +191,6 @@ def followup_exit():
     ConfirmForm().validate_on_submit()
     session.pop(FOLLOWUP_KEY, None)
     return redirect(url_for("public.home"))
-
-
-def status_label(status: str) -> str:
-    labels = {"received": _("Received"), "accepted": _("Accepted"), "in_progress": _("In progress"),
-              "closed": _("Closed"), "not_accepted": _("Not accepted")}
-    return labels.get(status, status)
 
 
 @bp.app_context_processor

@@ -11,6 +11,7 @@ from flask_login import current_user
 from casework import workflow as casework
 from casework.page_actions import action_error_message
 from core.db import get_session
+from core.labels import label, register
 from core.localtime import local_today, week_of
 from core.roles import roles_required
 from oversight.bulletin import overdue_by_unit
@@ -20,11 +21,18 @@ from oversight.weekly import submit_weekly, unit_reports, week_figures, weekly_s
 bp = Blueprint("deadlines", __name__)
 
 
-def stage_label(stage: str) -> str:
+def _stages() -> dict[str, str]:
     return {"acceptance": _("Acceptance decision"), "acceptance_notice": _("Acceptance notice"),
             "handling": _("Handling"), "plan": _("Plan time limit"), "result_feedback": _("Result feedback"),
             "police_referral": _("Police referral decision"), "personal": _("Personal reminder"),
-            "weekly_report": _("Weekly report")}.get(stage, stage)
+            "weekly_report": _("Weekly report")}
+
+
+register("stage", _stages, table=True)
+
+
+def stage_label(stage: str) -> str:
+    return label(stage, "stage")
 
 
 def calendar_warning() -> str:

@@ -217,7 +217,7 @@ def test_the_bulletin_matches_hand_counted_cases(app, session, ctx, team):
     assert f.by_status == {"closed": 1, "in_progress": 1, "not_accepted": 1, "to_accept": 1, "triage": 1}
     assert f.by_unit == {"health": 4, "taskforce": 1} and f.by_channel == {"web": 5}
     assert f.by_area == {6: 4, 0: 1} and f.referrals == {"police": 1}
-    trend = {m: (r, acc, cl) for m, r, acc, cl in f.trend}
+    trend = {m: (r, acc, cl) for m, r, acc, cl in f.trend_rows}
     assert trend[date(2026, 9, 1)][0] == 1 and trend[date(2026, 10, 1)] == (5, 2, 1)
     assert date(2026, 11, 1) not in trend  # the trend ends with the bulletin's month
 
