@@ -55,7 +55,14 @@ def _findings() -> dict[str, str]:
     return {"substantiated": _("Substantiated"), "partly": _("Partly substantiated"), "unfounded": _("Unfounded")}
 
 
+def _tabs() -> dict[str, str]:
+    return {"to_accept": _("To accept"), "in_progress": _("In progress"), "due_soon": _("Due soon"),
+            "overdue": _("Overdue"), "closed": _("Closed"), "assisting": _("Assisting"), "triage": _("Triage"),
+            "all": _("All units")}
+
+
 register("status", _case_statuses, table=True)
+register("queue_tab", _tabs, table=True)
 register("not_accepted", _not_accepted, table=True)
 register("event", _actions, table=True)
 register("reveal", _reveal_states, table=True)

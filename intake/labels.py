@@ -22,7 +22,20 @@ def _outbox_states() -> dict[str, str]:
             "no_address": _("no email address")}
 
 
+def _mail_states() -> dict[str, str]:
+    return {"report": _("Filed as a report"), "reply": _("Added to a report"), "duplicate": _("Duplicate"),
+            "skipped": _("Skipped (automatic mail)"), "quarantined": _("Quarantined")}
+
+
+def _mail_kinds() -> dict[str, str]:
+    return {"acknowledgement": _("Acknowledgement"), "monthly_bulletin": _("Monthly bulletin (月通报)"),
+            "personal": _("Personal reminder"), "reminder": _("Reminder"), "retention_notice": _("Retention notice"),
+            "weekly_report": _("Weekly report")}
+
+
 register("channel", _channels, table=True)
+register("mail", _mail_states, table=True)
+register("mail_kind", _mail_kinds, table=True)
 register("report_status", _report_statuses, table=True)
 register("outbox", _outbox_states, table=True)
 

@@ -16,18 +16,18 @@ from casework.models import Case, NegativeListItem
 from core.accounts import User
 from core.audit import record
 from core.db import get_session
+from core.downloads import XLSX, audited_download
 from core.localtime import local_midnight_utc, local_today, week_of
 from core.roles import CASE_ROLES, roles_required
 from core.units import Unit, list_units
 from intake.models import Report
 from oversight.bulletin import month_figures, month_start, previous_month
 from oversight.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
-from oversight.reminders import supervision_list
+from oversight.supervision import supervised_cases
 from oversight.weekly import weekly_status
 from oversight.xlsx import write_bulletin, write_weekly
 
 bp = Blueprint("reporting", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TASKFORCE_ROLES = ("coordinator", "admin")
 
 
@@ -54,12 +54,12 @@ def dashboard():
     counts = {"today": session.scalar(received.where(Report.received_at >= local_midnight_utc(today))),
               "week": session.scalar(received.where(Report.received_at >= local_midnight_utc(week_of(today)))),
               "triage": session.scalar(select(func.count()).select_from(Case).where(Case.status == "triage")),
-              "supervised": len(supervision_list(session))}
+              "supervised": len(supervised := supervised_cases(session, current_user))}
     figures = month_figures(session, today, today)
     units, items, areas = _names(session)
     missing = [unit for unit, report in weekly_status(session, week_of(today)) if report is None]
     return render_template("reporting/dashboard.html", counts=counts, f=figures, units=units, areas=areas,
-                           supervision=supervision_list(session, limit=10), missing=missing, today=today)
+                           supervision=supervised[:10], missing=missing, today=today)
 
 
 @bp.get("/bulletin")
@@ -72,7 +72,8 @@ def bulletin():
     for _i in range(11):
         months.append(previous_month(months[-1]))
     return render_template("reporting/bulletin.html", f=month_figures(session, month, local_today()), units=units,
-                           items=items, areas=areas, months=months, print_layout=request.args.get("print") == "1")
+                           items=items, areas=areas, months=months, print_layout=request.args.get("print") == "1",
+                           today=local_today())
 
 
 @bp.get("/bulletin.xlsx")
@@ -121,11 +122,7 @@ def weekly_zip():
 
 
 def _audited_download(session, out: io.BytesIO, mimetype: str, name: str, event: str, **fields):
-    """Send a generated file, once the export is on the audit trail."""
-    record(session, event, actor=current_user, **fields)
-    session.commit()
-    out.seek(0)
-    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+    return audited_download(session, current_user, out, mimetype, name, event, **fields)
 
 
 def _week(value: str | None) -> date:

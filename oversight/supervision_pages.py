@@ -2,6 +2,7 @@
 weekly report (周调度) for unit heads and the task force. Also the labels every page uses for stages."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
@@ -11,11 +12,13 @@ from flask_login import current_user
 from casework import workflow as casework
 from casework.page_actions import action_error_message
 from core.db import get_session
-from core.labels import label, register
+from core.downloads import XLSX, audited_download
+from core.units import Unit, list_units
+from core.labels import in_chinese, label, register
 from core.localtime import local_today, week_of
 from core.roles import roles_required
 from oversight.bulletin import overdue_by_unit
-from oversight.reminders import supervision_list
+from oversight.supervision import supervised_cases, write_supervision
 from oversight.weekly import submit_weekly, unit_reports, week_figures, weekly_status
 
 bp = Blueprint("deadlines", __name__)
@@ -52,13 +55,35 @@ def helpers():
     return {"stage_label": stage_label, "calendar_warning": calendar_warning}
 
 
+def _unit_arg(session) -> str | None:
+    code = request.args.get("unit") or None
+    return code if code and session.get(Unit, code) is not None else None
+
+
 @bp.get("/supervision")
 @roles_required("coordinator", "admin")
 def supervision():
     session = get_session()
     today = local_today()
-    return render_template("deadlines/supervision.html", rows=supervision_list(session), today=today,
+    unit = _unit_arg(session)
+    return render_template("deadlines/supervision.html", cases=supervised_cases(session, current_user, unit),
+                           today=today, unit=unit, units=list_units(session),
                            overdue=overdue_by_unit(session, today))
+
+
+@bp.get("/supervision.xlsx")
+@roles_required("coordinator", "admin")
+def supervision_xlsx():
+    session = get_session()
+    today = local_today()
+    unit = _unit_arg(session)
+    cases = supervised_cases(session, current_user, unit)
+    out = io.BytesIO()
+    with in_chinese():
+        title = label(unit, "unit") if unit else "全部单位"
+    write_supervision(cases, out, today, title)
+    return audited_download(session, current_user, out, XLSX, f"督办-{today:%Y%m%d}.xlsx", "supervision.exported",
+                            unit=unit or "all", cases=len(cases))
 
 
 @bp.route("/weekly", methods=["GET", "POST"])
