@@ -14,7 +14,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from casework import workflow as casework
+from casework.models import Case, RevealRequest
 from core.accounts import User
+from core.audit import record
 from core.units import UNIT_CODES
 from demo.seed import TOTP_SECRET
 from intake.models import Report
@@ -86,8 +89,23 @@ ACCOUNTS = ("demo-health-head", "demo-health-h1", "demo-market-h1", "demo-medins
 
 @pytest.fixture
 def demo(app, runner, session):
+    """`demo seed`, then what the seed does not do through the workflow: an acceptance, identity requests
+    in every state and a logged identity view, so timelines and /reveals have events with actors."""
     result = runner.invoke(args=["demo", "seed", "--cases", "80"])
     assert result.exit_code == 0, result.output
+    handler = session.scalar(select(User).where(User.username == "demo-health-h1"))
+    coordinator = session.scalar(select(User).where(User.username == "demo-taskforce-coord"))
+    cases = list(session.scalars(select(Case).where(Case.lead_unit == "health", Case.status == "to_accept")
+                                 .order_by(Case.id).limit(3)))
+    assert len(cases) == 3
+    with app.test_request_context():
+        casework.accept(session, handler, cases[0])
+        for case, state in zip(cases, ("pending", "approved", "refused")):
+            session.add(RevealRequest(case_id=case.id, requester_id=handler.id, reason="回访核实", status=state,
+                                      decided_by_id=None if state == "pending" else coordinator.id))
+            record(session, "identity.reveal_requested", actor=handler, case_id=case.id, reason="回访核实")
+        record(session, "identity.viewed", actor=coordinator, case_id=cases[1].id, reason="回访核实")
+        session.commit()
     return session
 
 
