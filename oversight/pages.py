@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from casework.models import Case, NegativeListItem
 from core.accounts import User
-from core.audit import record
 from core.db import get_session
 from core.downloads import XLSX, audited_download
 from core.localtime import local_midnight_utc, local_today, week_of
@@ -24,7 +23,7 @@ from intake.models import Report
 from oversight.bulletin import month_figures, month_start, previous_month
 from oversight.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
 from oversight.supervision import supervised_cases
-from oversight.weekly import weekly_status
+from oversight.weekly import chosen_week, weekly_status
 from oversight.xlsx import write_bulletin, write_weekly
 
 bp = Blueprint("reporting", __name__)
@@ -126,8 +125,7 @@ def _audited_download(session, out: io.BytesIO, mimetype: str, name: str, event:
 
 
 def _week(value: str | None) -> date:
-    monday = week_of(local_today())
-    return monday - timedelta(days=7) if value == "last" else monday
+    return chosen_week(value, local_today())
 
 
 @bp.get("/ledgers")

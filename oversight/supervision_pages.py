@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,13 +13,15 @@ from casework import workflow as casework
 from casework.page_actions import action_error_message
 from core.db import get_session
 from core.downloads import XLSX, audited_download
-from core.units import Unit, list_units
 from core.labels import in_chinese, label, register
 from core.localtime import local_today, week_of
 from core.roles import roles_required
+from core.units import Unit, list_units
+from intake.forms import ConfirmForm
 from oversight.bulletin import overdue_by_unit
 from oversight.supervision import supervised_cases, write_supervision
-from oversight.weekly import submit_weekly, unit_reports, week_figures, weekly_status
+from oversight.weekly import chosen_week, submit_weekly, unit_reports, week_figures, weekly_status
+from oversight.weekly_reminders import AlreadyReminded, AlreadySent, remind_unit, reminded_today
 
 bp = Blueprint("deadlines", __name__)
 
@@ -106,9 +108,35 @@ def weekly():
         figures = sent.figures if sent else week_figures(session, current_user.unit_code, monday, today)
         return render_template("deadlines/weekly_unit.html", monday=monday, sunday=monday + timedelta(days=6),
                                sent=sent, figures=figures, history=history)
-    return render_template("deadlines/weekly_taskforce.html", monday=monday, sunday=monday + timedelta(days=6),
-                           status=weekly_status(session, monday),
-                           previous=weekly_status(session, monday - timedelta(days=7)))
+    chosen = chosen_week(request.args.get("week"), today)
+    weeks = [monday - timedelta(days=7 * n) for n in range(26)]
+    return render_template("deadlines/weekly_taskforce.html", monday=chosen, sunday=chosen + timedelta(days=6),
+                           status=weekly_status(session, chosen), weeks=weeks, this_week=monday,
+                           reminded=reminded_today(session, today))
+
+
+@bp.post("/weekly/remind")
+@roles_required("coordinator", "admin")
+def weekly_remind():
+    session = get_session()
+    today = local_today()
+    monday = chosen_week(request.form.get("week"), today)
+    unit = request.form.get("unit", "")
+    ctx = current_app.extensions["intake"]
+    try:
+        ConfirmForm().validate_on_submit() or abort(400)
+        mails = remind_unit(session, current_user, unit, monday, today, cipher=ctx.cipher,
+                            mail_domain=current_app.config["MAIL_FROM"].split("@")[-1] or "localhost",
+                            site=current_app.config.get("SITE_URL", ""))
+        flash(_("Reminder sent to %(unit)s (%(n)s mail(s)).", unit=label(unit, "unit"), n=mails))
+    except AlreadyReminded:
+        flash(_("%(unit)s was already reminded today.", unit=label(unit, "unit")))
+    except AlreadySent:
+        flash(_("%(unit)s has already sent that week's report.", unit=label(unit, "unit")))
+    except casework.CaseActionError as exc:
+        session.rollback()
+        flash(action_error_message(exc))
+    return redirect(url_for("deadlines.weekly", week=monday.isoformat()))
 
 
 def init_app(app: Flask) -> None:
