@@ -12,6 +12,9 @@ from sqlalchemy import func, select
 from casework import workflow as casework
 from casework.models import Case, Referral
 from casework.rules import InvalidState, NotAllowed
+from casework.deadline_models import Supervision
+from casework.models import LedgerInstitution, LedgerPerson
+from core.accounts import User
 from core.audit import AuditEvent
 from oversight.bulletin import month_figures
 from oversight.ledger_export import LedgerExportError, export_ledger
@@ -229,6 +232,20 @@ def test_demo_seed_fills_every_state_and_is_refused_in_production(app, session, 
     assert {"triage", "to_accept", "in_progress", "closed", "not_accepted"} <= statuses
     assert session.scalar(select(func.count(func.distinct(Case.item_code)))) >= 20
     assert session.scalar(select(func.count()).select_from(Case).where(Case.next_due_on < date.today())) > 0
+    # issue 17, point 11: the reminders pass ran, so 督办 and the dashboard have something; ledger rows carry
+    # their case's item; clerks exist; the coordinator's authenticator is the README's known secret
+    assert session.scalar(select(func.count()).select_from(Supervision)) > 0
+    for model in (LedgerInstitution, LedgerPerson):
+        pairs = session.execute(select(model.item_code, Case.item_code).join(Case, Case.id == model.case_id)).all()
+        assert pairs and all(row == case for row, case in pairs)
+    roles = dict(session.execute(select(User.username, User.role)).all())
+    assert roles["demo-health-clerk"] == "clerk" and roles["demo-admin"] == "admin"
+    assert "health" not in session.scalar(select(User.display_name).where(User.username == "demo-health-h1"))
+    assert "XLTDEMOCOORDINATORKEYFORDEMOONLY" in result.output
+    client = app.test_client()
+    assert login(client, "demo-taskforce-coord", "demo-password-2026",
+                 otp=otp_code("XLTDEMOCOORDINATORKEYFORDEMOONLY")).status_code == 302
+    assert "暂无督办案件" not in client.get("/supervision").get_data(as_text=True)
     app.config["APP_ENV"] = "production"
     refused = runner.invoke(args=["demo", "seed", "--cases", "5"])
     assert refused.exit_code != 0 and "never" in refused.output
