@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
 from casework.queue import QueueFilters, queue_page
 from core.accounts import User
 from core.labels import in_chinese, label
 from core.localtime import local_datetime
+from core.spreadsheet import titled_sheet
 
 MAX_ROWS = 10_000
 HEADER = ("编号", "标题", "收到时间（北京时间）", "渠道", "条目", "牵头单位", "承办人", "状态", "下一时限", "举报件数")
@@ -29,16 +28,9 @@ def queue_rows(session: Session, user: User, f: QueueFilters):
 
 
 def write_queue(session: Session, user: User, f: QueueFilters, out: BinaryIO, tab_title: str) -> int:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "案件列表"
+    wb, ws = titled_sheet("案件列表", f"案件列表：{tab_title}", HEADER)
     count = 0
     with in_chinese():
-        ws.append([f"案件列表：{tab_title}"])
-        ws.cell(1, 1).font = Font(bold=True, size=14)
-        ws.append(list(HEADER))
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
         for row in queue_rows(session, user, f):
             case = row.case
             ws.append([row.reference, row.title, local_datetime(row.received_at), label(row.channel, "channel"),

@@ -7,19 +7,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from casework.access import visible_clause
+from casework.deadline_models import Supervision
 from casework.models import Case
 from casework.states import OPEN_STATUSES
 from core.accounts import User
 from core.labels import in_chinese, label
 from core.localtime import local_datetime
+from core.spreadsheet import titled_sheet
 from intake.models import Report
-from casework.deadline_models import Supervision
 
 
 @dataclass
@@ -52,15 +51,8 @@ HEADER = ("编号", "牵头单位", "逾期环节", "最早到期日", "逾期�
 
 
 def write_supervision(cases: list[SupervisedCase], out: BinaryIO, today: date, unit_title: str) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "督办"
+    wb, ws = titled_sheet("督办", f"督办案件清单（{unit_title}，{today:%Y-%m-%d}，共 {len(cases)} 件）", HEADER)
     with in_chinese():
-        ws.append([f"督办案件清单（{unit_title}，{today:%Y-%m-%d}，共 {len(cases)} 件）"])
-        ws.cell(1, 1).font = Font(bold=True, size=14)
-        ws.append(list(HEADER))
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
         for row in cases:
             stages = "、".join(f"{label(s.stage, 'stage')}（{s.due_on:%Y-%m-%d}）" for s in row.stages)
             ws.append([row.reference, label(row.case.lead_unit, "unit"), stages, row.oldest.due_on,

@@ -9,9 +9,8 @@ from openpyxl.styles import Font
 
 from core.labels import in_chinese, label
 from core.localtime import local_datetime
+from core.spreadsheet import BOLD, titled_sheet
 from oversight.bulletin import RATE_DEFINITIONS, MonthFigures
-
-BOLD = Font(bold=True)
 
 
 def _table(ws, title: str, header: tuple[str, ...], rows) -> None:
@@ -71,15 +70,8 @@ def _write_bulletin(f: MonthFigures, out: BinaryIO, *, unit_name, item_title, ar
 
 def write_weekly(status, out: BinaryIO, monday) -> None:
     """Every unit's report of the week: figures and progress text, or 未报送."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "周调度"
-    ws.append([f"各单位周调度报送情况（{monday:%Y-%m-%d} 起）"])
-    ws.cell(1, 1).font = Font(bold=True, size=14)
-    header = ("单位", "报送时间（北京时间）", "新增", "受理", "不予受理", "移送", "销号", "逾期", "本周工作进展")
-    ws.append(list(header))
-    for cell in ws[2]:
-        cell.font = BOLD
+    wb, ws = titled_sheet("周调度", f"各单位周调度报送情况（{monday:%Y-%m-%d} 起）",
+                          ("单位", "报送时间（北京时间）", "新增", "受理", "不予受理", "移送", "销号", "逾期", "本周工作进展"))
     for unit, report in status:
         if report is None:
             ws.append([unit.name, "未报送"])
