@@ -2,6 +2,7 @@
 reveals. Every read goes through casework.access; every action through casework.workflow."""
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -13,6 +14,7 @@ from casework import reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
 from casework.feedback_pages import feedback_context
+from casework.labels import action_label, not_accepted_label, routing_note
 from casework.models import (
     Case,
     CaseNotice,
@@ -26,6 +28,7 @@ from casework.models import (
 )
 from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
+from casework.queue_export import write_queue
 from casework.self_inspection import record_self_inspection
 from core.accounts import User
 from core.audit import AuditEvent, record
@@ -33,7 +36,10 @@ from core.auth import safe_next
 from core.db import get_session
 from core.localtime import local_today
 from core.roles import CASE_ROLES, roles_required
+from core.downloads import XLSX, audited_download
+from core.labels import in_chinese, label
 from core.units import list_units
+from intake.labels import channel_label
 from intake.models import Attachment, Report
 
 bp = Blueprint("staff", __name__)
@@ -85,6 +91,23 @@ def queue():
     return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
                            units=list_units(session), handlers=assignable_handlers(session, current_user),
                            badge=deadline_badge, args=request.args.to_dict())
+
+
+@bp.get("/queue.xlsx")
+@roles_required(*CASE_ROLES)
+def queue_xlsx():
+    """The queue's current filter, every page of it, as .xlsx (same access and recusal as the page)."""
+    session = get_session()
+    f = filters_from(request.args)
+    if f.tab not in tabs_for(current_user):
+        f.tab = tabs_for(current_user)[0]
+    filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
+    out = io.BytesIO()
+    with in_chinese():
+        title = label(f.tab, "queue_tab")
+    rows = write_queue(session, current_user, f, out, title)
+    return audited_download(session, current_user, out, XLSX, f"案件列表-{local_today():%Y%m%d}.xlsx",
+                            "queue.exported", filters=filters, rows=rows)
 
 
 @bp.post("/queue/assign")
@@ -283,52 +306,15 @@ def self_inspection():
     return render_template("staff/self_inspection.html", items=items, values=values, error=None)
 
 
-def channel_label(code: str) -> str:
-    return {"web": _("Website"), "app": _("App"), "phone": _("Phone"), "letter": _("Letter"), "visit": _("Visit"),
-            "email": _("Email"), "self": _("Self-inspection"), "message": _("Follow-up message")}.get(code, code)
-
-
-def not_accepted_label(code: str) -> str:
-    return {"not_corruption": _("Not about corruption in the medical sector"),
-            "outside_jurisdiction": _("Outside our jurisdiction"), "insufficient_detail": _("Too little detail to act on"),
-            "duplicate": _("Duplicate of another report"), "already_handled": _("Already handled"),
-            "other": _("Other (explain in the note)")}.get(code, code)
-
-
-def action_label(action: str) -> str:
-    labels = {"case.accepted": _("Accepted"), "case.not_accepted": _("Not accepted"), "case.assigned": _("Assigned"),
-              "case.assistance_requested": _("Assistance requested"), "case.transferred": _("Transferred"),
-              "case.referred": _("Referred"), "case.plan_recorded": _("Five fixes (五定)"),
-              "case.findings_recorded": _("Findings"), "case.rectified": _("Rectification done"),
-              "case.closed": _("Close (销号)"), "case.reopened": _("Reopen"), "case.message_sent": _("Write to the reporter"),
-              "case.notice_recorded": _("Record a notice"), "ledger.institution_added": _("Add an institution"),
-              "ledger.person_added": _("Add a person"), "case.linked": _("Link"), "case.merged": _("Merge"),
-              "case.corrected": _("Correct item or lead unit"), "identity.reveal_requested": _("Identity requests"),
-              "identity.reveal_decided": _("Decision"), "identity.viewed": _("Show identity"),
-              "attachment.downloaded": _("Attachment downloaded"),
-              "case.return_call_recorded": _("Return call (回访)"), "case.objection_received": _("Objection (复查 request)"),
-              "case.review_decided": _("Decide the review"),
-              "case.self_inspection_recorded": _("Self-inspection (自查自纠)"),
-              "case.deadline_extended": _("Extend the handling period"), "case.clock_paused": _("Stop the clock"),
-              "case.clock_resumed": _("Start the clock again"),
-              "case.personal_reminder_set": _("Remind me on a date"),
-              "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
-              "case.police_referral_declined": _("Decide not to refer to the police"),
-              "mail.attached": _("A clerk attached a mail (staff note)"),
-              "receipt.replaced": _("Receipt code replaced through the follow-up")}
-    return labels.get(action, action)
-
-
 def unit_name(code: str | None) -> str:
-    from core.units import Unit
-    unit = get_session().get(Unit, code) if code else None
-    return unit.name if unit else (code or "")
+    return label(code, "unit")
 
 
 @bp.app_context_processor
 def staff_helpers():
     return {"channel_label": channel_label, "not_accepted_label": not_accepted_label, "action_label": action_label,
-            "unit_name": unit_name}
+            "unit_name": unit_name,
+            "routing_note": routing_note}
 
 
 def init_app(app: Flask) -> None:

@@ -15,16 +15,11 @@ from wtforms.validators import Email, InputRequired, Length, Optional
 from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
 from core.audit import record
 from core.db import get_session, utcnow
-from core.roles import roles_required
+from core.roles import role_labels, roles_required
 from core.units import list_units
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ACTIONS = ("deactivate", "reactivate", "reset-totp", "unlock")
-
-
-def role_labels() -> dict[str, str]:
-    return {"clerk": _("Clerk"), "handler": _("Handler"), "unit_head": _("Unit head"),
-            "coordinator": _("Task-force coordinator"), "admin": _("Administrator")}
 
 
 class UserForm(FlaskForm):

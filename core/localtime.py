@@ -17,11 +17,6 @@ def local_date(moment: datetime) -> date:
     return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).date()
 
 
-def local_datetime(moment: datetime) -> datetime:
-    """A stored (naive UTC) time as the district's wall-clock time (aware)."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
-
-
 def local_midnight_utc(day: date) -> datetime:
     """The start of the district's `day`, as stored (naive UTC): the bound for "received that day"."""
     return datetime.combine(day, time(), LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
@@ -30,3 +25,8 @@ def local_midnight_utc(day: date) -> datetime:
 def week_of(day: date) -> date:
     """The Monday of `day`'s week."""
     return day - timedelta(days=day.weekday())
+
+
+def local_datetime(moment: datetime) -> datetime:
+    """A stored (naive UTC) time as the district's wall-clock time, naive (for .xlsx cells and text)."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).replace(tzinfo=None)

@@ -7,7 +7,8 @@ from pathlib import Path
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from core.db import Base
+from core.db import Base, get_session
+from core.labels import is_english, register
 
 UNIT_CODES = ("health", "market", "medinsure", "police", "audit", "taskforce")
 EXTERNAL_TARGETS = ("discipline", "police", "transfer")
@@ -76,3 +77,13 @@ def channels_of_kind(session: Session, kind: str) -> list[UnitChannel]:
     stmt = (select(UnitChannel).join(Unit).where(UnitChannel.kind == kind)
             .order_by(Unit.sort_order, UnitChannel.id))
     return list(session.scalars(stmt))
+
+
+def _unit_label(code: str) -> str | None:
+    unit = get_session().get(Unit, code)
+    if unit is None:
+        return None
+    return unit.name_en if is_english() and unit.name_en else unit.name
+
+
+register("unit", _unit_label)

@@ -19,6 +19,8 @@ from core.api_errors import api_error
 from core.auth import safe_next
 from core.db import get_session
 from core.extensions import LANG_COOKIE
+from core.labels import actor_label, label
+from core import roles as _roles, units as _units  # noqa: F401  (they register the unit and role labels)
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +182,10 @@ def init_app(app: Flask) -> None:
     def local_time(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """Stored times are UTC; people read Beijing time (TIMEZONE)."""
         return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
+
+    app.add_template_filter(label, "label")
+    app.add_template_global(label, "label")
+    app.add_template_global(actor_label, "actor_label")
 
     @app.context_processor
     def template_globals():

@@ -2,11 +2,26 @@
 production)."""
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 import click
 from flask import Flask, current_app
 
 from core.db import new_session
-from demo.seed import seed
+from demo.seed import TOTP_SECRET, seed
+from jobs.tasks import local_now, reminders_job
+
+
+def remind_as_last_working_day(app: Flask):
+    """The reminders pass the seeded deadlines imply, so the supervision list (督办) and the dashboard are
+    filled: now if it is working time, else the last working day at 10:00."""
+    now = local_now(app)
+    for back in range(15):
+        moment = now if back == 0 else datetime.combine(now.date() - timedelta(days=back), time(10))
+        result = reminders_job(app, now=moment)
+        if not result.skipped:
+            return result
+    return result
 
 
 def init_app(app: Flask) -> None:
@@ -23,5 +38,7 @@ def init_app(app: Flask) -> None:
             raise click.ClickException("demo data is never created in production")
         with new_session() as session:
             made = seed(session, current_app.extensions["intake"], cases, random_seed=random_seed)
+        passed = remind_as_last_working_day(current_app)
         click.echo(f"created {made.cases} case(s), {made.users} account(s) (password: {made.password}), "
-                   f"{made.ledger_rows} ledger row(s)")
+                   f"{made.ledger_rows} ledger row(s); reminders pass: {passed.summary()}")
+        click.echo(f"authenticator secret of demo-taskforce-coord and demo-admin (TOTP, 6 digits, 30 s): {TOTP_SECRET}")

@@ -16,6 +16,8 @@ from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseNotice, CaseReport, CaseUnit, LedgerInstitution, LedgerPerson, Referral
 from casework.runtime import routing_runtime
 from core.accounts import User, create_user
+from core.auth import set_totp_secret
+from core.units import Unit
 from core.localtime import LOCAL_TZ, local_today
 from demo.feedback_seed import add_feedback
 from intake.models import Report
@@ -23,6 +25,8 @@ from intake.submit import IntakeContext, next_reference
 from routing.matrix import units_for_item
 
 PASSWORD = "demo-password-2026"
+TOTP_SECRET = "XLTDEMOCOORDINATORKEYFORDEMOONLY"  # the demo coordinator's and admin's authenticator (README)
+ROLE_WORDS = {"unit_head": "负责人", "handler": "承办人", "clerk": "登记员", "coordinator": "专班协调人", "admin": "管理员"}
 UNITS = ("health", "market", "medinsure", "police", "audit")
 CHANNELS = ("web", "web", "web", "app", "phone", "phone", "letter", "email", "visit")
 INSTITUTIONS = ("区人民医院", "区中医院", "兴隆台街道社区卫生服务中心", "某民营医院", "某口腔诊所", "某药店", "区妇幼保健院",
@@ -46,19 +50,24 @@ class Seeded:
 
 
 def _staff(session: Session) -> tuple[dict[str, list[User]], int]:
-    """Two handlers and a head per unit, a clerk and a coordinator; reused if they exist."""
+    """Two handlers, a head and a clerk per unit; a coordinator and an administrator in the task force (their
+    authenticator secret is TOTP_SECRET); reused if they exist."""
     made, team = 0, {}
     for unit in UNITS + ("taskforce",):
-        wanted = [("coordinator", f"demo-{unit}-coord")] if unit == "taskforce" else \
-            [("unit_head", f"demo-{unit}-head"), ("handler", f"demo-{unit}-h1"), ("handler", f"demo-{unit}-h2"),
-             ("clerk", f"demo-{unit}-clerk")]
-        for role, username in wanted:
+        wanted = [("coordinator", f"demo-{unit}-coord", ""), ("admin", "demo-admin", "")] if unit == "taskforce" else \
+            [("unit_head", f"demo-{unit}-head", ""), ("handler", f"demo-{unit}-h1", "甲"),
+             ("handler", f"demo-{unit}-h2", "乙"), ("clerk", f"demo-{unit}-clerk", "")]
+        short = session.get(Unit, unit)
+        for role, username, mark in wanted:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 user = create_user(session, username=username, unit=unit, role=role,
                                    email=f"{username}@demo.invalid", password=PASSWORD,
-                                   display_name=f"演示{unit}{role}")
+                                   display_name=f"演示·{short.name if short else ''}{ROLE_WORDS[role]}{mark}")
                 made += 1
+            if role in ("coordinator", "admin") and not user.totp_confirmed:
+                set_totp_secret(user, TOTP_SECRET)
+                user.totp_confirmed = True
             team.setdefault(unit, []).append(user)
     session.commit()
     return team, made

@@ -16,6 +16,7 @@ from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, Receip
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.feedback import public_result
 from intake.forms import ConfirmForm, ObjectionForm, RatingForm, ReceiptForm, ReplyForm, ReportForm
+from intake.labels import status_label
 from intake.messages import field_messages, message_for
 from intake.models import Report
 from intake.quotas import QuotaExceeded
@@ -231,12 +232,6 @@ def followup_exit():
     ConfirmForm().validate_on_submit()
     session.pop(FOLLOWUP_KEY, None)
     return redirect(url_for("public.home"))
-
-
-def status_label(status: str) -> str:
-    labels = {"received": _("Received"), "accepted": _("Accepted"), "in_progress": _("In progress"),
-              "closed": _("Closed"), "not_accepted": _("Not accepted")}
-    return labels.get(status, status)
 
 
 def rating_label(rating: str) -> str:

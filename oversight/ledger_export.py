@@ -18,7 +18,7 @@ from casework.rules import TASKFORCE
 from core.accounts import User
 from core.audit import record
 from core.units import Unit
-from oversight.xlsx_cells import append_text_row
+from core.xlsx_cells import append_text_row
 
 KINDS = ("institution", "individual")
 TITLES = {"institution": "兴隆台区医药领域腐败问题集中整治工作台账（机构）",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from casework.models import Case, NegativeListItem
 from core.accounts import User
-from core.audit import record
 from core.db import get_session
+from core.downloads import XLSX, audited_download
 from core.localtime import local_midnight_utc, local_today, week_of
 from core.roles import CASE_ROLES, roles_required
 from core.units import Unit, list_units
@@ -24,12 +24,11 @@ from oversight.bulletin import month_figures, month_start, previous_month
 from oversight.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
 from oversight.rates import campaign_rates, month_rates, rates_context
 from oversight.rates_xlsx import rates_sheet
-from oversight.reminders import supervision_list
-from oversight.weekly import weekly_status
+from oversight.supervision import supervised_cases
+from oversight.weekly import chosen_week, weekly_status
 from oversight.xlsx import write_bulletin, write_weekly
 
 bp = Blueprint("reporting", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TASKFORCE_ROLES = ("coordinator", "admin")
 
 
@@ -56,12 +55,12 @@ def dashboard():
     counts = {"today": session.scalar(received.where(Report.received_at >= local_midnight_utc(today))),
               "week": session.scalar(received.where(Report.received_at >= local_midnight_utc(week_of(today)))),
               "triage": session.scalar(select(func.count()).select_from(Case).where(Case.status == "triage")),
-              "supervised": len(supervision_list(session))}
+              "supervised": len(supervised := supervised_cases(session, current_user))}
     figures = month_figures(session, today, today)
     units, items, areas = _names(session)
     missing = [unit for unit, report in weekly_status(session, week_of(today)) if report is None]
     return render_template("reporting/dashboard.html", counts=counts, f=figures, units=units, areas=areas,
-                           supervision=supervision_list(session, limit=10), missing=missing, today=today,
+                           supervision=supervised[:10], missing=missing, today=today,
                            **rates_context(session, today, today))
 
 
@@ -76,7 +75,7 @@ def bulletin():
         months.append(previous_month(months[-1]))
     return render_template("reporting/bulletin.html", f=month_figures(session, month, local_today()), units=units,
                            items=items, areas=areas, months=months, print_layout=request.args.get("print") == "1",
-                           **rates_context(session, month, local_today()))
+                           today=local_today(), **rates_context(session, month, local_today()))
 
 
 @bp.get("/bulletin.xlsx")
@@ -127,16 +126,11 @@ def weekly_zip():
 
 
 def _audited_download(session, out: io.BytesIO, mimetype: str, name: str, event: str, **fields):
-    """Send a generated file, once the export is on the audit trail."""
-    record(session, event, actor=current_user, **fields)
-    session.commit()
-    out.seek(0)
-    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+    return audited_download(session, current_user, out, mimetype, name, event, **fields)
 
 
 def _week(value: str | None) -> date:
-    monday = week_of(local_today())
-    return monday - timedelta(days=7) if value == "last" else monday
+    return chosen_week(value, local_today())
 
 
 @bp.get("/ledgers")

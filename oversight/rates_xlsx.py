@@ -7,7 +7,7 @@ from typing import Callable
 from openpyxl.styles import Font
 
 from oversight.rates import DEFINITIONS, ThreeRates
-from oversight.xlsx_cells import append_text_row
+from core.xlsx_cells import append_text_row
 
 BOLD = Font(bold=True)
 KEYS = ("response", "on_time", "satisfaction")

@@ -2,32 +2,44 @@
 weekly report (周调度) for unit heads and the task force. Also the labels every page uses for stages."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework import workflow as casework
 from casework.page_actions import action_error_message
 from core.db import get_session
+from core.downloads import XLSX, audited_download
+from core.labels import in_chinese, label, register
 from core.localtime import local_today, week_of
 from core.roles import roles_required
-from core.units import list_units
+from core.units import Unit, list_units
+from intake.forms import ConfirmForm
 from oversight.bulletin import overdue_by_unit
 from oversight.rates import three_rates
-from oversight.reminders import supervision_list
-from oversight.weekly import submit_weekly, unit_reports, week_figures, weekly_status
+from oversight.supervision import supervised_cases, write_supervision
+from oversight.weekly import chosen_week, submit_weekly, unit_reports, week_figures, weekly_status
+from oversight.weekly_reminders import AlreadyReminded, AlreadySent, remind_unit, reminded_today
 
 bp = Blueprint("deadlines", __name__)
 
 
-def stage_label(stage: str) -> str:
+def _stages() -> dict[str, str]:
     return {"acceptance": _("Acceptance decision"), "acceptance_notice": _("Acceptance notice"),
             "handling": _("Handling"), "plan": _("Plan time limit"), "result_feedback": _("Result feedback"),
             "police_referral": _("Police referral decision"), "personal": _("Personal reminder"),
             "weekly_report": _("Weekly report"), "review": _("Review of an objection"),
-            "return_call": _("Return call")}.get(stage, stage)
+            "return_call": _("Return call")}
+
+
+register("stage", _stages, table=True)
+
+
+def stage_label(stage: str) -> str:
+    return label(stage, "stage")
 
 
 def calendar_warning() -> str:
@@ -47,13 +59,35 @@ def helpers():
     return {"stage_label": stage_label, "calendar_warning": calendar_warning}
 
 
+def _unit_arg(session) -> str | None:
+    code = request.args.get("unit") or None
+    return code if code and session.get(Unit, code) is not None else None
+
+
 @bp.get("/supervision")
 @roles_required("coordinator", "admin")
 def supervision():
     session = get_session()
     today = local_today()
-    return render_template("deadlines/supervision.html", rows=supervision_list(session), today=today,
+    unit = _unit_arg(session)
+    return render_template("deadlines/supervision.html", cases=supervised_cases(session, current_user, unit),
+                           today=today, unit=unit, units=list_units(session),
                            overdue=overdue_by_unit(session, today))
+
+
+@bp.get("/supervision.xlsx")
+@roles_required("coordinator", "admin")
+def supervision_xlsx():
+    session = get_session()
+    today = local_today()
+    unit = _unit_arg(session)
+    cases = supervised_cases(session, current_user, unit)
+    out = io.BytesIO()
+    with in_chinese():
+        title = label(unit, "unit") if unit else "全部单位"
+    write_supervision(cases, out, today, title)
+    return audited_download(session, current_user, out, XLSX, f"督办-{today:%Y%m%d}.xlsx", "supervision.exported",
+                            unit=unit or "all", cases=len(cases))
 
 
 @bp.route("/weekly", methods=["GET", "POST"])
@@ -76,11 +110,37 @@ def weekly():
         figures = sent.figures if sent else week_figures(session, current_user.unit_code, monday, today)
         return render_template("deadlines/weekly_unit.html", monday=monday, sunday=monday + timedelta(days=6),
                                sent=sent, figures=figures, history=history)
-    return render_template("deadlines/weekly_taskforce.html", monday=monday, sunday=monday + timedelta(days=6),
-                           status=weekly_status(session, monday),
-                           previous=weekly_status(session, monday - timedelta(days=7)),
-                           rates=three_rates(session, monday, monday + timedelta(days=6), today),
+    chosen = chosen_week(request.args.get("week"), today)
+    weeks = [monday - timedelta(days=7 * n) for n in range(26)]
+    return render_template("deadlines/weekly_taskforce.html", monday=chosen, sunday=chosen + timedelta(days=6),
+                           status=weekly_status(session, chosen), weeks=weeks, this_week=monday,
+                           reminded=reminded_today(session, today),
+                           rates=three_rates(session, chosen, chosen + timedelta(days=6), today),
                            units={u.code: u.name for u in list_units(session)})
+
+
+@bp.post("/weekly/remind")
+@roles_required("coordinator", "admin")
+def weekly_remind():
+    session = get_session()
+    today = local_today()
+    monday = chosen_week(request.form.get("week"), today)
+    unit = request.form.get("unit", "")
+    ctx = current_app.extensions["intake"]
+    try:
+        ConfirmForm().validate_on_submit() or abort(400)
+        mails = remind_unit(session, current_user, unit, monday, today, cipher=ctx.cipher,
+                            mail_domain=current_app.config["MAIL_FROM"].split("@")[-1] or "localhost",
+                            site=current_app.config.get("SITE_URL", ""))
+        flash(_("Reminder sent to %(unit)s (%(n)s mail(s)).", unit=label(unit, "unit"), n=mails))
+    except AlreadyReminded:
+        flash(_("%(unit)s was already reminded today.", unit=label(unit, "unit")))
+    except AlreadySent:
+        flash(_("%(unit)s has already sent that week's report.", unit=label(unit, "unit")))
+    except casework.CaseActionError as exc:
+        session.rollback()
+        flash(action_error_message(exc))
+    return redirect(url_for("deadlines.weekly", week=monday.isoformat()))
 
 
 def init_app(app: Flask) -> None:

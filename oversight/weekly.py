@@ -78,3 +78,15 @@ def weekly_status(session: Session, monday: date) -> list[tuple[Unit, WeeklyRepo
 def unit_reports(session: Session, unit_code: str, limit: int = 12) -> list[WeeklyReport]:
     return list(session.scalars(select(WeeklyReport).where(WeeklyReport.unit_code == unit_code)
                                 .order_by(WeeklyReport.week_of.desc()).limit(limit)))
+
+
+def chosen_week(value: str | None, today) -> date:
+    """?week=YYYY-MM-DD (any day of it) or "last"; this week when absent, wrong or in the future."""
+    monday = week_of(today)
+    if value == "last":
+        return monday - timedelta(days=7)
+    try:
+        chosen = week_of(date.fromisoformat(value or ""))
+    except ValueError:
+        return monday
+    return chosen if chosen <= monday else monday

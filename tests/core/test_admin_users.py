@@ -68,7 +68,7 @@ def test_the_list_shows_every_account_in_chinese(admin_client, session):
     make_user(session, "wang", display_name="王明", unit="health", email="wang@xlt.gov.cn")
     make_user(session, "off", active=False)
     page = text_of(admin_client.get("/admin/users").get_data(as_text=True))
-    for expected in ("用户管理", "wang", "王明", "health", "承办人", "wang@xlt.gov.cn", "已停用", "系统管理员", "已绑定"):
+    for expected in ("用户管理", "wang", "王明", "兴隆台区卫生健康局", "承办人", "wang@xlt.gov.cn", "已停用", "系统管理员", "已绑定"):
         assert expected in page, expected
 
 

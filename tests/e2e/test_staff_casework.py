@@ -102,7 +102,7 @@ def test_coordinator_triages_and_reassigns(app, live_server, browser, shot, sess
     form.locator("input[name=reason]").fill("电话回访：家属给护士长红包才安排手术")
     form.get_by_role("button", name="更正").click()
     assert page.get_by_test_id("case-item").inner_text().startswith("6.4")
-    assert page.get_by_test_id("case-lead").inner_text().startswith("health")
+    assert page.get_by_test_id("case-lead").inner_text().startswith("兴隆台区卫生健康局")  # the word, not the code
     form = open_action(page, "assign")
     form.locator("select[name=handler]").select_option(str(handler.id))
     form.get_by_role("button", name="指派").click()

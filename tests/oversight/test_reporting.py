@@ -12,6 +12,9 @@ from sqlalchemy import func, select
 from casework import workflow as casework
 from casework.models import Case, Referral
 from casework.rules import InvalidState, NotAllowed
+from casework.deadline_models import Supervision
+from casework.models import LedgerInstitution, LedgerPerson
+from core.accounts import User
 from core.audit import AuditEvent
 from oversight.bulletin import month_figures
 from oversight.ledger_export import LedgerExportError, export_ledger
@@ -217,7 +220,7 @@ def test_the_bulletin_matches_hand_counted_cases(app, session, ctx, team):
     assert f.by_status == {"closed": 1, "in_progress": 1, "not_accepted": 1, "to_accept": 1, "triage": 1}
     assert f.by_unit == {"health": 4, "taskforce": 1} and f.by_channel == {"web": 5}
     assert f.by_area == {6: 4, 0: 1} and f.referrals == {"police": 1}
-    trend = {m: (r, acc, cl) for m, r, acc, cl in f.trend}
+    trend = {m: (r, acc, cl) for m, r, acc, cl in f.trend_rows}
     assert trend[date(2026, 9, 1)][0] == 1 and trend[date(2026, 10, 1)] == (5, 2, 1)
     assert date(2026, 11, 1) not in trend  # the trend ends with the bulletin's month
 
@@ -236,6 +239,20 @@ def test_demo_seed_fills_every_state_and_is_refused_in_production(app, session, 
     assert set(session.scalars(select(ReportRating.rating))) == {"satisfied", "basically_satisfied", "unsatisfied"}
     assert session.scalar(select(func.count()).select_from(ReturnCall)) > 0
     assert session.scalar(select(func.count()).select_from(ReportObjection)) > 0
+    # issue 17, point 11: the reminders pass ran, so 督办 and the dashboard have something; ledger rows carry
+    # their case's item; clerks exist; the coordinator's authenticator is the README's known secret
+    assert session.scalar(select(func.count()).select_from(Supervision)) > 0
+    for model in (LedgerInstitution, LedgerPerson):
+        pairs = session.execute(select(model.item_code, Case.item_code).join(Case, Case.id == model.case_id)).all()
+        assert pairs and all(row == case for row, case in pairs)
+    roles = dict(session.execute(select(User.username, User.role)).all())
+    assert roles["demo-health-clerk"] == "clerk" and roles["demo-admin"] == "admin"
+    assert "health" not in session.scalar(select(User.display_name).where(User.username == "demo-health-h1"))
+    assert "XLTDEMOCOORDINATORKEYFORDEMOONLY" in result.output
+    client = app.test_client()
+    assert login(client, "demo-taskforce-coord", "demo-password-2026",
+                 otp=otp_code("XLTDEMOCOORDINATORKEYFORDEMOONLY")).status_code == 302
+    assert "暂无督办案件" not in client.get("/supervision").get_data(as_text=True)
     app.config["APP_ENV"] = "production"
     refused = runner.invoke(args=["demo", "seed", "--cases", "5"])
     assert refused.exit_code != 0 and "never" in refused.output
