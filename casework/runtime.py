@@ -35,18 +35,18 @@ class RoutingRuntime:
         try:
             return self.learned.current(session)
         except Exception:  # a broken stored model must not stop routing: rules alone
-            log.exception("learned model could not be loaded; routing with rules only")
-            return None
+            log.exception("stored model could not be loaded; routing with the shipped model")
+            return self.learned.default()
 
 
     def learned_model_if_reachable(self) -> LearnedModel | None:
         """The stored learned model, if a database with one is reachable; the rules alone otherwise
-        (`classify` works on a machine with no database)."""
+        (`classify` works on a machine with no database): the model shipped in the repository."""
         try:
             with new_session() as session:
                 return self.learned_model(session)
         except SQLAlchemyError:
-            return None
+            return self.learned.default()
 
 
 def routing_runtime(app: Flask | None = None) -> RoutingRuntime:
