@@ -223,10 +223,13 @@ class LearnedCache:
     shipped in routing/data/model.json.gz), with the newest correction-only model stored after it."""
     version: str | None = None
     model: CorpusModel | LearnedModel | None = field(default=None, repr=False)
+    use_shipped: bool = True
     shipped: CorpusModel | None = field(default=None, repr=False)
     shipped_loaded: bool = False
 
     def default(self) -> CorpusModel | None:
+        if not self.use_shipped:
+            return None
         if not self.shipped_loaded:
             self.shipped, self.shipped_loaded = shipped_model(), True
         return self.shipped

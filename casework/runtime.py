@@ -75,7 +75,8 @@ def export_fields(session: Session, report) -> dict:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])))
+    app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])),
+                                               LearnedCache(use_shipped=app.config["ROUTING_SHIPPED_MODEL"]))
     app.extensions["workcalendar"] = WorkCalendar.from_config(Path(app.config["CONFIG_DIR"]) / "holidays.toml")
     app.extensions["deadline_policy"] = DeadlinePolicy.from_config(Path(app.config["CONFIG_DIR"]) / "deadlines.toml")
     reference_loaders(app).append(("negative-list items", load_negative_list))

@@ -124,9 +124,11 @@ def test_choose_threshold_on_constructed_data():
     got = choose_threshold(p, ok, never, max_wrong=0.0, max_triage=0.7)
     assert got == {"threshold": 0.8, "triage_share": pytest.approx(0.6), "wrong_rate": 0.0, "met": True}
     tight = choose_threshold(p, ok, never, max_wrong=0.0, max_triage=0.3)   # cannot meet both
-    assert not tight["met"] and tight["triage_share"] <= 0.3
-    oos = np.array([0, 0, 0, 0, 1, 0, 1, 0, 1, 1], dtype=bool)   # always triaged
+    assert not tight["met"] and tight["triage_share"] <= 0.3 + 1e-9
+    oos = np.array([0, 0, 0, 0, 1, 0, 1, 0, 1, 1], dtype=bool)   # always triaged, whatever θ
+    ok[7] = False
     assert choose_threshold(p, ok, oos, max_wrong=0.0, max_triage=0.5)["threshold"] == 0.55
+    assert not choose_threshold(p, ok, oos, max_wrong=0.0, max_triage=0.45)["met"]
 
 
 def test_lead_probability_sums_the_items_of_a_unit_and_triage_uses_it(tax, shipped):
