@@ -50,6 +50,7 @@ class Classification:
     second_item: str | None = None            # a close second reading (Two readings)
     model_terms: list = field(default_factory=list)
     lead_threshold: float | None = None       # θ on P(lead unit), from the model
+    accused_units: dict = field(default_factory=dict)   # P(unit) of an accused official (1.x)
 
     @property
     def area(self) -> int | None:
@@ -240,4 +241,4 @@ def _with_probabilities(result: Classification, model, dist: dict, cands: list[s
                    probability=round(p, 4), out_of_scope_probability=round(dist[None], 4),
                    item_probabilities={c: round(dist[c], 4) for c in cands if dist[c] >= 5e-4},
                    second_item=second, model_terms=model.top_terms(idx, vals, best),
-                   lead_threshold=model.threshold)
+                   lead_threshold=model.threshold, accused_units=model.unit_proba(idx, vals))

@@ -79,7 +79,8 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
         c["lead"] += lead_ok
         c["auto_wrong"] += not rt.triage and not lead_ok
         proposed = (units_for_item(tax, got, title=row.get("title", ""), text=row.get("text", ""),
-                                   accused=accused)[0] if got else tax.matrix.triage_unit)
+                                   accused=accused, accused_units=res.accused_units)[0]
+                    if got else tax.matrix.triage_unit)
         leads.append((rt.lead_probability, proposed == exp.get("lead_unit"), got is None))
         if not ok1 or not lead_ok:
             misses.append({"id": row.get("id"), "expected": want, "got": got,

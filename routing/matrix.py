@@ -127,12 +127,18 @@ def lead_probabilities(tax: Taxonomy, classification: Classification, *, title: 
     out: dict[str, float] = {}
     probs = classification.item_probabilities
     needs_accused = any(tax.matrix.entries[c].lead == ACCUSED for c in probs)
-    accused_lead = (accused_unit(tax, title=title, text=text, accused=accused)
-                    if needs_accused else None)
+    named = (accused_unit(tax, title=title, text=text, accused=accused)
+             if needs_accused else None)
+    implied = classification.accused_units if named == tax.matrix.accused_fallback else {}
     for code, p in probs.items():
         lead = tax.matrix.entries[code].lead
-        unit = accused_lead if lead == ACCUSED else lead
-        out[unit] = out.get(unit, 0.0) + p
+        if lead != ACCUSED:
+            out[lead] = out.get(lead, 0.0) + p
+        elif implied:                 # the text does not name the unit: the model's reading
+            for unit, q in implied.items():
+                out[unit] = out.get(unit, 0.0) + p * q
+        else:
+            out[named] = out.get(named, 0.0) + p
     triage = tax.matrix.triage_unit
     out[triage] = out.get(triage, 0.0) + (classification.out_of_scope_probability or 0.0)
     return out
@@ -142,7 +148,8 @@ def _route_calibrated(tax: Taxonomy, classification: Classification, *, title: s
                       accused: dict | None, transfer: bool, suffix: str) -> Routing:
     """Abstain on purpose: triage when P(lead unit) < θ (the model's threshold)."""
     item = classification.item
-    lead, assist = units_for_item(tax, item, title=title, text=text, accused=accused)
+    lead, assist = units_for_item(tax, item, title=title, text=text, accused=accused,
+                                  accused_units=classification.accused_units)
     p_lead = lead_probabilities(tax, classification, title=title, text=text,
                                 accused=accused).get(lead, 0.0)
     theta = classification.lead_threshold
@@ -156,9 +163,13 @@ def _route_calibrated(tax: Taxonomy, classification: Classification, *, title: s
 
 
 def units_for_item(tax: Taxonomy, item: str, *, title: str, text: str,
-                   accused: dict | None = None) -> tuple[str, list[str]]:
-    """Lead and assisting units the matrix gives an item (for 1.x: the accused official's unit)."""
+                   accused: dict | None = None,
+                   accused_units: dict | None = None) -> tuple[str, list[str]]:
+    """Lead and assisting units the matrix gives an item (for 1.x: the accused official's unit;
+    when the text names none, the corpus model's most likely unit if given)."""
     entry = tax.matrix.entries[item]
     lead = (accused_unit(tax, title=title, text=text, accused=accused)
             if entry.lead == ACCUSED else entry.lead)
+    if entry.lead == ACCUSED and lead == tax.matrix.accused_fallback and accused_units:
+        lead = max(accused_units, key=accused_units.get)
     return lead, [u for u in entry.assist if u != lead]

@@ -88,6 +88,10 @@ class CorpusModel:
     second_ratio: float = 0.5  # a second item within this ratio of the first is kept
     meta: dict = field(default_factory=dict)
     corrections: object = None  # a routing.learned model of later corrections (not stored)
+    # which member unit's official a 1.x report accuses, when the text only implies it
+    unit_classes: list = field(default_factory=list)
+    unit_weights: np.ndarray | None = None     # (n_features, n_units)
+    unit_intercept: np.ndarray | None = None
 
     def __post_init__(self):
         self.vocabulary = {t: i for i, t in enumerate(self.terms)}
@@ -128,6 +132,15 @@ class CorpusModel:
         idx, vals = self.features(text)
         return {item_of(c): float(q) for c, q in zip(self.classes, self.proba_array(idx, vals))}
 
+    def unit_proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
+        """P(unit | the report accuses an official): {} without a unit model."""
+        if not self.unit_classes:
+            return {}
+        z = (vals @ self.unit_weights[idx] if len(idx) else 0.0) + self.unit_intercept
+        z = np.asarray(z, dtype=np.float64)
+        p = np.exp(z - z.max())
+        return {u: float(q) for u, q in zip(self.unit_classes, p / p.sum())}
+
     def top_terms(self, idx: np.ndarray, vals: np.ndarray, item: str | None,
                   k: int = 5) -> list[dict]:
         """The features with the largest weight x value for ``item``: the model's reasons."""
@@ -153,7 +166,9 @@ class CorpusModel:
                 "idf": _enc(self.idf, np.float32), "weights": _enc(self.weights, np.float16),
                 "intercept": _enc(self.intercept, np.float32),
                 "calibration": self.calibration.__dict__, "threshold": self.threshold,
-                "second_ratio": self.second_ratio, "meta": self.meta}
+                "second_ratio": self.second_ratio, "meta": self.meta,
+                **({"unit_classes": self.unit_classes, "unit_weights": _enc(self.unit_weights, np.float16),
+                    "unit_intercept": _enc(self.unit_intercept, np.float32)} if self.unit_classes else {})}
 
     def to_bytes(self) -> bytes:
         raw = json.dumps(self.to_doc(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -173,10 +188,15 @@ class CorpusModel:
             raise ValueError("corpus model arrays do not match its terms and classes")
         cal = {k: float(v) for k, v in doc.get("calibration", {}).items()
                if k in Calibration.__dataclass_fields__}
+        units = [str(u) for u in doc.get("unit_classes") or []]
+        uw = _dec(doc["unit_weights"]) if units else None
+        ui = _dec(doc["unit_intercept"]) if units else None
+        if units and (uw.shape != (len(terms), len(units)) or ui.shape != (len(units),)):
+            raise ValueError("corpus model unit arrays do not match its terms")
         return cls(terms, idf, weights, intercept, classes, str(doc.get("version", "")),
                    int(doc.get("n_examples", 0)), Calibration(**cal),
                    float(doc.get("threshold", 0.5)), float(doc.get("second_ratio", 0.5)),
-                   dict(doc.get("meta") or {}))
+                   dict(doc.get("meta") or {}), None, units, uw, ui)
 
 
 def load_model(data: bytes):

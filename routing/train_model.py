@@ -40,7 +40,8 @@ def load_train(directory: Path = TRAIN_DIR) -> list[dict]:
     return rows
 
 
-def _fit_lr(texts: list[str], labels: list[str], weights: np.ndarray, classes: list[str]):
+def _fit_lr(texts: list[str], labels: list[str], weights: np.ndarray, classes: list[str],
+            units: list[str | None] | None = None):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -54,12 +55,21 @@ def _fit_lr(texts: list[str], labels: list[str], weights: np.ndarray, classes: l
     if len(order) != len(classes):
         raise ValueError("every class needs at least one training example in each fit")
     terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
-    return CorpusModel(terms, vec.idf_.astype(np.float32),
-                       lr.coef_[order].T.astype(np.float32),
-                       lr.intercept_[order].astype(np.float32), classes, version="fold")
+    model = CorpusModel(terms, vec.idf_.astype(np.float32),
+                        lr.coef_[order].T.astype(np.float32),
+                        lr.intercept_[order].astype(np.float32), classes, version="fold")
+    rows = [i for i, u in enumerate(units or []) if u]
+    if len({units[i] for i in rows}) >= 2:   # which unit's official a 1.x report accuses
+        ulr = LogisticRegression(C=C, max_iter=300).fit(x[rows], [units[i] for i in rows])
+        model.unit_classes = [str(u) for u in ulr.classes_]
+        coef = ulr.coef_ if len(ulr.classes_) > 2 else np.vstack([-ulr.coef_[0], ulr.coef_[0]])
+        icpt = ulr.intercept_ if len(ulr.classes_) > 2 else np.r_[-ulr.intercept_, ulr.intercept_]
+        model.unit_weights = coef.T.astype(np.float32)
+        model.unit_intercept = icpt.astype(np.float32)
+    return model
 
 
-def _lead_info(tax, row: dict, p: np.ndarray, classes: list[str | None]):
+def _lead_info(tax, row: dict, p: np.ndarray, classes: list[str | None], accused_units: dict):
     """(P(lead of the top item), lead correct, always triaged) for one row's calibrated p."""
     dist = dict(zip(classes, p.tolist()))
     items = [c for c in classes if c is not None]
@@ -70,8 +80,10 @@ def _lead_info(tax, row: dict, p: np.ndarray, classes: list[str | None]):
         return 0.0, row["expect"].get("lead_unit") == tax.matrix.triage_unit, True
     cls = Classification(best, [], True, dist[best], tax.rules_version,
                          item_probabilities={c: dist[c] for c in items if dist[c] >= 5e-4},
-                         out_of_scope_probability=dist[None], lead_threshold=0.0)
-    lead, _ = units_for_item(tax, best, title=title, text=text, accused=accused)
+                         out_of_scope_probability=dist[None], lead_threshold=0.0,
+                         accused_units=accused_units)
+    lead, _ = units_for_item(tax, best, title=title, text=text, accused=accused,
+                             accused_units=accused_units)
     p_lead = lead_probabilities(tax, cls, title=title, text=text, accused=accused).get(lead, 0.0)
     return p_lead, lead == row["expect"].get("lead_unit"), False
 
@@ -91,22 +103,29 @@ def train(tax, rows: list[dict], corrections: list[tuple[str, str | None]] = (),
     log_rules = np.stack([rules_array(rules_distribution(
         tax, title=r.get("title", ""), text=r.get("text", ""), accused=r.get("accused"))[0],
         item_classes, Calibration().eps) for r in rows])
+    units = [r["expect"].get("lead_unit") if (r["expect"].get("item") or "").startswith("1.") else None
+             for r in rows]
     oof = np.zeros((len(rows), len(classes)))
+    oof_units: list[dict] = [{} for _ in rows]
     y = np.asarray([classes.index(lab) for lab in labels])
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
         m = _fit_lr([texts[i] for i in tr] + c_texts, [labels[i] for i in tr] + c_labels,
-                    np.r_[np.ones(len(tr)), np.full(len(c_texts), CORRECTION_WEIGHT)], classes)
+                    np.r_[np.ones(len(tr)), np.full(len(c_texts), CORRECTION_WEIGHT)], classes,
+                    [units[i] for i in tr] + [None] * len(c_texts))
         for i in te:
-            oof[i] = m.proba_array(*m.features(texts[i], normalised=True))
+            idx, vals = m.features(texts[i], normalised=True)
+            oof[i] = m.proba_array(idx, vals)
+            oof_units[i] = m.unit_proba(idx, vals)
     cal = fit_calibration(log_rules, oof, y)
     p = combine(log_rules, oof, cal)
-    info = [_lead_info(tax, r, p[i], item_classes) for i, r in enumerate(rows)]
+    info = [_lead_info(tax, r, p[i], item_classes, oof_units[i]) for i, r in enumerate(rows)]
     lead_p = np.asarray([i[0] for i in info])
     lead_ok = np.asarray([i[1] for i in info])
     always = np.asarray([i[2] for i in info])
     chosen = choose_threshold(lead_p, lead_ok, always)
     model = _fit_lr(texts + c_texts, labels + c_labels,
-                    np.r_[np.ones(len(texts)), np.full(len(c_texts), CORRECTION_WEIGHT)], classes)
+                    np.r_[np.ones(len(texts)), np.full(len(c_texts), CORRECTION_WEIGHT)], classes,
+                    units + [None] * len(c_texts))
     digest = hashlib.sha256(json.dumps([sorted(zip(texts, labels)), sorted(zip(c_texts, c_labels))],
                                        ensure_ascii=False).encode("utf-8")).hexdigest()[:12]
     model.version = f"lr-{len(texts)}+{len(c_texts)}-{digest}"
