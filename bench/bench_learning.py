@@ -105,9 +105,9 @@ def new_voice_scenario(tax, path: Path) -> None:
     from routing.train_model import load_train, train
 
     first, second = split(load_rows(path))
+    after = train(tax, load_train(), examples(first))
     before = shipped_model()
     quick = before.with_corrections(LearnedModel.train(examples(first)))
-    after = train(tax, load_train(), examples(first))
     print(f"new voice {path.name}: half 1 ({len(first)} letters) as corrections, half 2 "
           f"({len(second)}) measured; before {before.version}, after {after.version}")
     print(header() + f"{'triage':>9}{'wrong':>9}")

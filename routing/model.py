@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -104,17 +104,15 @@ class CorpusModel:
     def features(self, text: str, normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(feature indices, l2-normalised sublinear tf-idf values) of a text."""
         s = text if normalised else normalise(text)
-        voc = self.vocabulary
-        idx, tf = [], []
-        for g, c in grams(s).items():
-            j = voc.get(g)
-            if j is not None:
-                idx.append(j)
-                tf.append(1.0 + math.log(c))
-        if not idx:
+        counts = grams(s)
+        n = len(counts)
+        js = np.fromiter(map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=n)
+        keep = js >= 0
+        if not keep.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ix = np.asarray(idx, dtype=np.int64)
-        v = np.asarray(tf, dtype=np.float32) * self.idf[ix]
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=n)[keep]
+        ix = js[keep]
+        v = (1.0 + np.log(tf)) * self.idf[ix]
         return ix, v / np.float32(np.linalg.norm(v))
 
     def scores(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
@@ -148,7 +146,8 @@ class CorpusModel:
         if col is None or not len(idx):
             return []
         contrib = self.weights[idx, col] * vals
-        order = np.argsort(-contrib)[:k]
+        order = np.argpartition(-contrib, k)[:k] if len(contrib) > k else np.arange(len(contrib))
+        order = order[np.argsort(-contrib[order])]
         return [{"term": self.terms[idx[i]], "weight": round(float(contrib[i]), 4)}
                 for i in order if contrib[i] > 0]
 

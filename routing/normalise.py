@@ -104,15 +104,16 @@ def _fold_one(ch: str) -> str:
 def _prepare(text: str, typos: TypoFixer) -> Prepared:
     simple = to_simplified(text)
     folded = list(map(_fold_one, simple))
-    if all(len(f) <= 1 for f in folded):      # the usual case: one character or none each
-        chars = "".join(folded)
-        index = [i for i, f in enumerate(folded) if f]
+    chars = "".join(folded)
+    if len(chars) == len(folded) and all(folded):   # every character kept as one: no map to build
+        index = list(range(len(folded)))
     else:
-        chars, index = "".join(folded), [i for i, f in enumerate(folded) for _c in f]
+        index = [i for i, f in enumerate(folded) for _c in f]
     match, index = typos.apply(chars, index)
     return Prepared(text, match, tuple(index))
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Normalise a config term the same way as report text (without typo fixing)."""
     return prepare(text).text
