@@ -16,7 +16,14 @@ of the fixed stratified split plays the human corrections, the second half is me
 rules-only and rules + learned. Only aggregate figures are printed, never a report's id
 or text, so that a held-out corpus leaves no trace in anyone's tuning.
 
+"--new-voice" (bench/new_voice.jsonl: formal referral letters from other agencies, a register
+the corpus lacks): the corpus model is trained again on routing/data/train plus the first half
+of those letters as corrections (weighted up) and the second half is measured before (the
+shipped corpus model) and after; also with the quick path used after each correction in the
+app (the shipped model + a correction-only model of the first half).
+
 Usage: python bench/bench_learning.py [dev_reports.jsonl] [config_dir] [--corpus PATH]
+       python bench/bench_learning.py --new-voice [bench/new_voice.jsonl]
 """
 from __future__ import annotations
 
@@ -92,6 +99,24 @@ def corpus_scenario(tax, path: Path, number: int) -> None:
     print(diff_line("difference", sums["rules+learned"], sums["rules"]))
 
 
+def new_voice_scenario(tax, path: Path) -> None:
+    """The corpus model learning a new voice from corrections (see the module docstring)."""
+    from routing.model import shipped_model
+    from routing.train_model import load_train, train
+
+    first, second = split(load_rows(path))
+    after = train(tax, load_train(), examples(first))
+    before = shipped_model()
+    quick = before.with_corrections(LearnedModel.train(examples(first)))
+    print(f"new voice {path.name}: half 1 ({len(first)} letters) as corrections, half 2 "
+          f"({len(second)}) measured; before {before.version}, after {after.version}")
+    print(header() + f"{'triage':>9}{'wrong':>9}")
+    keys = ("triaged_share", "wrong_unit_among_auto_routed")
+    for label, model in (("corpus model", before), ("+ quick corr.", quick), ("retrained", after)):
+        res = evaluate(tax, second, learned=model)
+        print(line(label, res) + "".join(f"{100 * res[k]:9.1f}" for k in keys))
+
+
 def header() -> str:
     return " " * 18 + "".join(f"{k[:9]:>9}" for k in
                               ("area", "item@1", "item@3", "lead", "oos-rec", "in->out"))
@@ -112,7 +137,11 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=None,
                     help="labelled corpus for the last scenario (default: "
                          "bench/holdout_c.jsonl if present, else tests/routing/corpus_b.jsonl)")
+    ap.add_argument("--new-voice", nargs="?", type=Path, const=ROOT / "bench/new_voice.jsonl",
+                    default=None, help="only the new-voice scenario (see above)")
     args = ap.parse_args()
+    if args.new_voice:
+        return new_voice_scenario(load_taxonomy(args.config), args.new_voice)
     data = args.data
     if not data.exists():
         data = Path("/work/shared/data/dev_reports.jsonl")

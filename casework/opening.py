@@ -15,6 +15,7 @@ from core.db import utcnow
 from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
+from routing.model import CorpusModel, load_model, shipped_model
 from routing.matrix import route, units_for_item
 from routing.taxonomy import UNITS, Taxonomy
 
@@ -200,18 +201,53 @@ def retrain(session: Session) -> LearnedModelRecord | None:
     return record
 
 
+def retrain_corpus(session: Session, tax: Taxonomy) -> LearnedModelRecord:
+    """`flask routing retrain`: the corpus model trained again on the train split plus every
+    correction (weighted up), calibrated and thresholded out of fold; stored if new."""
+    from routing.train_model import load_train, train  # scikit-learn: only when training
+
+    examples = training_examples(session)
+    model = train(tax, load_train(), examples)
+    existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
+    if existing is not None:
+        return existing
+    record = LearnedModelRecord(version=model.version, examples=model.n_examples, payload=model.to_bytes())
+    session.add(record)
+    session.commit()
+    return record
+
+
 @dataclass
 class LearnedCache:
-    """The newest learned model, loaded once per version."""
+    """The model routing uses, loaded once per version: the newest corpus model stored (else the one
+    shipped in routing/data/model.json.gz), with the newest correction-only model stored after it."""
     version: str | None = None
-    model: LearnedModel | None = field(default=None, repr=False)
+    model: CorpusModel | LearnedModel | None = field(default=None, repr=False)
+    use_shipped: bool = True
+    shipped: CorpusModel | None = field(default=None, repr=False)
+    shipped_loaded: bool = False
 
-    def current(self, session: Session) -> LearnedModel | None:
-        newest = session.execute(select(LearnedModelRecord.id, LearnedModelRecord.version)
-                                 .order_by(LearnedModelRecord.id.desc()).limit(1)).first()
-        if newest is None:
+    def default(self) -> CorpusModel | None:
+        if not self.use_shipped:
             return None
-        if newest.version != self.version:
-            payload = session.get(LearnedModelRecord, newest.id).payload
-            self.model, self.version = LearnedModel.from_bytes(payload), newest.version
+        if not self.shipped_loaded:
+            self.shipped, self.shipped_loaded = shipped_model(), True
+        return self.shipped
+
+    def current(self, session: Session) -> CorpusModel | LearnedModel | None:
+        rows = session.execute(select(LearnedModelRecord.id, LearnedModelRecord.version)
+                               .order_by(LearnedModelRecord.id.desc()).limit(50)).all()
+        key = "|".join(r.version for r in rows[:1]) or None
+        if key is not None and key == self.version:
+            return self.model
+        corpus, corrections = None, None
+        for row in rows:   # newest first: corrections until the newest corpus model
+            model = load_model(session.get(LearnedModelRecord, row.id).payload)
+            if isinstance(model, CorpusModel):
+                corpus = model
+                break
+            corrections = corrections or model
+        corpus = corpus or self.default()
+        self.model = corpus.with_corrections(corrections) if corpus is not None else corrections
+        self.version = key
         return self.model

@@ -26,6 +26,7 @@ from casework.models import (
     Referral,
     RevealRequest,
 )
+from casework.opening import accused_of
 from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
 from casework.queue_export import write_queue
@@ -41,6 +42,7 @@ from core.labels import in_chinese, label
 from core.units import list_units
 from intake.labels import channel_label
 from intake.models import Attachment, Report
+from routing.matrix import units_for_item
 
 bp = Blueprint("staff", __name__)
 
@@ -156,8 +158,26 @@ def case_context(session, case: Case) -> dict:
                                            .order_by(RevealRequest.id.desc())).all(),
         "not_accepted_reasons": casework.NOT_ACCEPTED_REASONS, "badge": deadline_badge(case),
         "messages": [m for r in reports for m in r.messages],
+        "second_reading": second_reading(case, classification),
         **deadline_context(session, case), **feedback_context(session, case, current_user),
     }
+
+
+def second_reading(case: Case, classification: Classification | None) -> dict | None:
+    """The close second item the classifier kept (Two readings), with the unit that would lead it, when
+    that unit does not already work on the case. A person may add it as assisting unit; the matrix never
+    does it by itself."""
+    cands = (classification.candidates or []) if classification is not None else []
+    second = next((c for c in cands if isinstance(c, dict) and c.get("second_reading")), None)
+    tax = current_app.extensions["routing"].taxonomy
+    if second is None or second.get("item") not in tax.items or second["item"] == case.item_code:
+        return None
+    report = case.report
+    lead, _assist = units_for_item(tax, second["item"], title=report.title, text=report.text,
+                                   accused=accused_of(report))
+    if lead in (case.lead_unit, tax.matrix.triage_unit) or lead in case.assist_units:
+        return None
+    return {"item": second["item"], "unit": lead, "probability": float(second.get("score") or 0.0)}
 
 
 def deadline_context(session, case: Case) -> dict:

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from casework.models import Case
-from casework.opening import UNCHANGED, CorrectionError, correct_routing, retrain, route_unrouted
+from casework.opening import UNCHANGED, CorrectionError, correct_routing, retrain, retrain_corpus, route_unrouted
 from casework.runtime import routing_runtime
 from core.db import new_session
 from intake.models import Report
@@ -27,11 +27,11 @@ def init_app(app: Flask) -> None:
 
     @routing_group.command("retrain")
     def retrain_command():
-        """Train the learned model on every correction made so far."""
+        """Train the corpus model again: the train split plus every correction so far (weighted up)."""
+        runtime = routing_runtime()
         with new_session() as session:
-            record = retrain(session)
-        click.echo("no corrections yet: nothing to train" if record is None
-                   else f"learned model {record.version} from {record.examples} correction(s)")
+            record = retrain_corpus(session, runtime.taxonomy)
+        click.echo(f"corpus model {record.version} from {record.examples} report(s) and correction(s)")
 
     @routing_group.command("correct")
     @click.argument("reference")

@@ -36,18 +36,18 @@ class RoutingRuntime:
         try:
             return self.learned.current(session)
         except Exception:  # a broken stored model must not stop routing: rules alone
-            log.exception("learned model could not be loaded; routing with rules only")
-            return None
+            log.exception("stored model could not be loaded; routing with the shipped model")
+            return self.learned.default()
 
 
     def learned_model_if_reachable(self) -> LearnedModel | None:
         """The stored learned model, if a database with one is reachable; the rules alone otherwise
-        (`classify` works on a machine with no database)."""
+        (`classify` works on a machine with no database): the model shipped in the repository."""
         try:
             with new_session() as session:
                 return self.learned_model(session)
         except SQLAlchemyError:
-            return None
+            return self.learned.default()
 
 
 def routing_runtime(app: Flask | None = None) -> RoutingRuntime:
@@ -76,7 +76,8 @@ def export_fields(session: Session, report) -> dict:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])))
+    app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])),
+                                               LearnedCache(use_shipped=app.config["ROUTING_SHIPPED_MODEL"]))
     app.extensions["workcalendar"] = WorkCalendar.from_config(Path(app.config["CONFIG_DIR"]) / "holidays.toml")
     app.extensions["deadline_policy"] = DeadlinePolicy.from_config(Path(app.config["CONFIG_DIR"]) / "deadlines.toml")
     reference_loaders(app).append(("negative-list items", load_negative_list))

@@ -236,6 +236,10 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         # the matrix and the deadlines) instead of in the scheduler's routing job a few seconds later.
         # On for the test suite, where no scheduler runs; off wherever one does (`make run`, production).
         "ROUTING_IN_REQUEST": _bool(env.get("ROUTING_IN_REQUEST"), app_env == "testing"),
+        # Route with the corpus model shipped in routing/data/model.json.gz when the database holds no
+        # newer one. Off for the test suite (its routing expectations are the rules'; the tests of the model
+        # turn it on), on everywhere else.
+        "ROUTING_SHIPPED_MODEL": _bool(env.get("ROUTING_SHIPPED_MODEL"), app_env != "testing"),
         "SCHEDULER_MAIL_FETCH_SECONDS": _int(env, "SCHEDULER_MAIL_FETCH_SECONDS", 300),
         "SCHEDULER_LEASE_SECONDS": _int(env, "SCHEDULER_LEASE_SECONDS", 60),
         "PREFERRED_URL_SCHEME": "https" if production else "http",

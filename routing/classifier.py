@@ -9,10 +9,12 @@ model (``routing.learned``), when given, is blended in as a probability distribu
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from routing.combine import calibrated
 from routing.matching import Evidence, matcher_for, score_fields  # noqa: F401 (re-exported)
+from routing.model import model_text
 from routing.normalise import extract_amounts
 from routing.taxonomy import Taxonomy
 
@@ -29,6 +31,7 @@ class Candidate:
     score: float                 # final score, 0..1 (share of the decision)
     evidence: list[Evidence]
     rule_score: float = 0.0      # raw rule points
+    second_reading: bool = False  # kept as a close second reading (routing.model)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,14 @@ class Classification:
     rules_version: str
     model_version: str | None = None
     signals: dict = field(default_factory=dict)
+    # with the corpus model (routing.model): calibrated probabilities
+    probability: float | None = None          # of the answer (item, or out of scope)
+    item_probabilities: dict = field(default_factory=dict)   # item -> p (the likely ones)
+    out_of_scope_probability: float | None = None
+    second_item: str | None = None            # a close second reading (Two readings)
+    model_terms: list = field(default_factory=list)
+    lead_threshold: float | None = None       # θ on P(lead unit), from the model
+    accused_units: dict = field(default_factory=dict)   # P(unit) of an accused official (1.x)
 
     @property
     def area(self) -> int | None:
@@ -126,10 +137,23 @@ def _blend(rules: dict, learned: dict, weight: float, sure_share: float = 1.0,
     return {k: v / total for k, v in out.items()}
 
 
-def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
-             accused: dict | None = None,
-             learned: "LearnedModel | None" = None) -> Classification:
-    """Classify one report; see the module docstring."""
+def _with_corrections(tax: Taxonomy, dist: dict, ranked: list, learned, text: str) -> dict:
+    """Blend in the model trained on people's corrections (routing.learned)."""
+    predict = getattr(learned, "predict", None)
+    proba, weight = (predict(text) if predict else (learned.predict_proba(text), learned.weight))
+    if weight < 1.0 and ranked:       # not a near-duplicate of a correction
+        top_area = tax.items[ranked[0][0]].area
+        plausible = {None, *(c for c, _ in ranked[:3]),
+                     *(c for c, _ in ranked if tax.items[c].area == top_area)}
+    else:
+        plausible = None
+    return _blend(dist, proba, weight, tax.classifier.scoring.get("learned_sure_share", 0.4),
+                  plausible)
+
+
+def rules_distribution(tax: Taxonomy, *, title: str, text: str, accused: dict | None = None):
+    """The rules alone: (distribution over items and None, ranked item scores, scores,
+    evidence, signals, top score)."""
     sc = tax.classifier.scoring
     fields = {"title": title or "", "text": text or "", "accused": accused_text(accused)}
     items, areas, signals, evidence = score_fields(tax, fields)
@@ -137,7 +161,7 @@ def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     top = ranked[0][1] if ranked else 0.0
     second = ranked[1][1] if len(ranked) > 1 else 0.0
-    money = sum(1 for a in extract_amounts(f"{title}\n{text}") if a.yuan >= 100)
+    money = sum(1 for f in (title, text) if f for a in extract_amounts(f) if a.yuan >= 100)
     signals["amounts"] = float(money)
     misconduct = signals["misconduct"] + sc.get("amount_bonus", 0.5) * min(money, 2)
     max_area = max(areas.values(), default=0.0)
@@ -160,19 +184,25 @@ def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
     total = sum(expo.values()) or 1.0
     dist: dict[str | None, float] = {c: (1 - p_out) * e / total for c, e in expo.items()}
     dist[None] = p_out
-    model_version = None
-    if learned is not None:
-        predict = getattr(learned, "predict", None)
-        proba, weight = (predict(f"{title}\n{text}") if predict else
-                         (learned.predict_proba(f"{title}\n{text}"), learned.weight))
-        if weight < 1.0 and ranked:       # not a near-duplicate of a correction
-            top_area = tax.items[ranked[0][0]].area
-            plausible = {None, *(c for c, _ in ranked[:3]),
-                         *(c for c, _ in ranked if tax.items[c].area == top_area)}
-        else:
-            plausible = None
-        dist = _blend(dist, proba, weight, sc.get("learned_sure_share", 0.4), plausible)
-        model_version = learned.version
+    return dist, ranked, scores, evidence, signals, top
+
+
+def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
+             accused: dict | None = None,
+             learned: "LearnedModel | None" = None) -> Classification:
+    """Classify one report; see the module docstring."""
+    sc = tax.classifier.scoring
+    dist, ranked, scores, evidence, signals, top = rules_distribution(
+        tax, title=title, text=text, accused=accused)
+    model_version = getattr(learned, "version", None)
+    model_extra = None
+    corrections = learned
+    if getattr(learned, "calibration", None) is not None:     # the corpus model
+        dist, idx, vals = calibrated(learned, dist, model_text(title, text, tax.typo_fixer))
+        model_extra = (idx, vals)
+        corrections = learned.corrections   # corrections made since it was trained
+    if corrections is not None:
+        dist = _with_corrections(tax, dist, ranked, corrections, f"{title}\n{text}")
     p_none = dist[None]
     cands = sorted((k for k in dist if k is not None), key=lambda k: (-dist[k], k))
     in_scope = bool(cands) and (1.0 - p_none) > p_none
@@ -188,6 +218,27 @@ def classify(tax: Taxonomy, *, title: str, text: str, channel: str = "web",
         confidence = min(1.0, (s1 / (s1 + s2)) * sat ** 0.5 * (1 - p_none) ** 0.5)
     else:
         confidence = p_none
-    return Classification(best if in_scope else None, candidates, in_scope,
-                          round(confidence, 4), tax.rules_version, model_version,
-                          {k: round(v, 3) for k, v in signals.items()})
+    result = Classification(best if in_scope else None, candidates, in_scope,
+                            round(confidence, 4), tax.rules_version, model_version,
+                            {k: round(v, 3) for k, v in signals.items()})
+    if model_extra is None:
+        return result
+    return _with_probabilities(result, learned, dist, cands, *model_extra)
+
+
+def _with_probabilities(result: Classification, model, dist: dict, cands: list[str],
+                        idx, vals) -> Classification:
+    """The calibrated figures of the corpus model on a classification: the answer's
+    probability (its confidence too), the second reading when it is within the model's
+    ``second_ratio`` of the first, and the model's top terms for the answer."""
+    best = result.item
+    p = dist[best] if best is not None else dist[None]
+    second = None
+    if best is not None and len(cands) > 1 and dist[cands[1]] >= model.second_ratio * p:
+        second = cands[1]
+    candidates = [replace(c, second_reading=c.item == second) for c in result.candidates]
+    return replace(result, candidates=candidates, confidence=round(p, 4),
+                   probability=round(p, 4), out_of_scope_probability=round(dist[None], 4),
+                   item_probabilities={c: round(dist[c], 4) for c in cands if dist[c] >= 5e-4},
+                   second_item=second, model_terms=model.top_terms(idx, vals, best),
+                   lead_threshold=model.threshold, accused_units=model.unit_proba(idx, vals))

@@ -39,7 +39,10 @@ def classify_line(tax, row: dict, learned) -> dict:
             "lead_unit": routing.lead_unit, "assist_units": routing.assist_units,
             "in_scope": result.in_scope, "confidence": result.confidence, "triage": routing.triage,
             "transfer": routing.transfer, "evidence": evidence,
-            "rules_version": result.rules_version, "model_version": result.model_version}
+            "rules_version": result.rules_version, "model_version": result.model_version,
+            "probability": result.probability, "lead_probability": routing.lead_probability,
+            "out_of_scope_probability": result.out_of_scope_probability,
+            "second_item": result.second_item, "model_terms": result.model_terms}
 
 
 def routing_runtime():

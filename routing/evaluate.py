@@ -9,6 +9,9 @@ Definitions (strict unless said otherwise):
 - lead unit: ``route(...).lead_unit`` equals ``expect.lead_unit`` (triage -> taskforce).
 - out-of-scope precision / recall: over rows whose expected item is null.
 - in-scope called out: share of rows with an expected item that were called out of scope.
+- auto-routed: rows not sent to manual triage; wrong unit among them: their lead unit is not
+  ``expect.lead_unit``. With the corpus model, ``threshold_table`` gives, for θ on
+  P(lead unit), the triage share and the wrong-unit rate among the auto-routed.
 """
 from __future__ import annotations
 
@@ -16,8 +19,11 @@ import json
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
+from routing import combine
 from routing.classifier import classify
-from routing.matrix import route
+from routing.matrix import route, units_for_item
 from routing.taxonomy import Taxonomy
 
 
@@ -39,8 +45,10 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
     rows = list(rows)
     n = len(rows)
     c = dict(area=0, item1=0, item1_lenient=0, item3=0, lead=0,
-             oos_tp=0, oos_fp=0, oos_fn=0, in_called_out=0, in_rows=0, triaged=0)
+             oos_tp=0, oos_fp=0, oos_fn=0, in_called_out=0, in_rows=0, triaged=0,
+             auto_wrong=0)
     misses = []
+    leads = []   # (P(lead unit) or None, lead of the answer correct, out of scope)
     for row in rows:
         exp = row["expect"]
         want = exp.get("item")
@@ -69,6 +77,11 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
         c["area"] += _area(got) == _area(want)
         lead_ok = rt.lead_unit == exp.get("lead_unit")
         c["lead"] += lead_ok
+        c["auto_wrong"] += not rt.triage and not lead_ok
+        proposed = (units_for_item(tax, got, title=row.get("title", ""), text=row.get("text", ""),
+                                   accused=accused, accused_units=res.accused_units)[0]
+                    if got else tax.matrix.triage_unit)
+        leads.append((rt.lead_probability, proposed == exp.get("lead_unit"), got is None))
         if not ok1 or not lead_ok:
             misses.append({"id": row.get("id"), "expected": want, "got": got,
                            "also": exp.get("also", []), "top3": top3,
@@ -89,10 +102,26 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
         "out_of_scope_recall": _ratio(c["oos_tp"], oos_rows),
         "in_scope_called_out_share": _ratio(c["in_called_out"], c["in_rows"]),
         "triaged_share": _ratio(c["triaged"], n),
+        "auto_routed_share": _ratio(n - c["triaged"], n),
+        "wrong_unit_among_auto_routed": _ratio(c["auto_wrong"], n - c["triaged"]),
+        "threshold_table": threshold_table(leads),
         "rules_version": tax.rules_version,
         "model_version": getattr(learned, "version", None),
         "misses": misses,
     }
+
+
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def threshold_table(leads: list[tuple]) -> list[dict]:
+    """θ -> (triage share, wrong-unit rate among the auto-routed), from each row's
+    P(lead unit); empty without calibrated probabilities (rules alone)."""
+    if not leads or any(p is None for p, _, oos in leads if not oos):
+        return []
+    return combine.threshold_table(np.asarray([p or 0.0 for p, _, _ in leads]),
+                                   np.asarray([ok for _, ok, _ in leads]),
+                                   np.asarray([oos for _, _, oos in leads]), THRESHOLDS)
 
 
 _LABELS = [
@@ -105,6 +134,8 @@ _LABELS = [
     ("out_of_scope_recall", "out-of-scope recall"),
     ("in_scope_called_out_share", "in-scope reports called out of scope"),
     ("triaged_share", "sent to manual triage"),
+    ("auto_routed_share", "auto-routed"),
+    ("wrong_unit_among_auto_routed", "wrong lead unit among the auto-routed"),
 ]
 
 
@@ -115,6 +146,11 @@ def format_report(result: dict) -> str:
              + (f"; model {result['model_version']}" if result.get("model_version") else "")]
     for key, label in _LABELS:
         lines.append(f"  {label:<40} {100 * result[key]:6.1f} %")
+    if result.get("threshold_table"):
+        lines.append("  threshold on P(lead unit) -> triage share, wrong unit among auto-routed:")
+        for r in result["threshold_table"]:
+            lines.append(f"    {r['threshold']:.2f} -> {100 * r['triage_share']:5.1f} %, "
+                         f"{100 * r['wrong_rate']:5.1f} %")
     if result["misses"]:
         lines.append(f"misses ({len(result['misses'])}):")
         for m in result["misses"]:

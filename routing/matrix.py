@@ -21,6 +21,7 @@ class Routing:
     triage: bool = False
     transfer: bool = False
     reason: str = ""
+    lead_probability: float | None = None   # calibrated P(lead unit), with the corpus model
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +98,9 @@ def route(tax: Taxonomy, classification: Classification, *, title: str, text: st
     if not classification.in_scope or classification.item is None:
         return Routing(triage_unit, [], True, False,
                        "out of scope or no item fits: manual triage")
+    if classification.lead_threshold is not None:
+        return _route_calibrated(tax, classification, title=title, text=text,
+                                 accused=accused, transfer=transfer, suffix=suffix)
     threshold = tax.classifier.threshold
     if classification.confidence < threshold:
         return Routing(triage_unit, [], True, transfer,
@@ -104,19 +108,68 @@ def route(tax: Taxonomy, classification: Classification, *, title: str, text: st
                        f"{classification.confidence:.2f} < {threshold:.2f}: manual triage"
                        + suffix)
     lead, assist = units_for_item(tax, classification.item, title=title, text=text, accused=accused)
-    if tax.matrix.entries[classification.item].lead == ACCUSED:
+    return Routing(lead, assist, False, transfer, _matrix_reason(tax, classification.item, lead) + suffix)
+
+
+def _matrix_reason(tax: Taxonomy, item: str, lead: str) -> str:
+    if tax.matrix.entries[item].lead == ACCUSED:
         how = ("accused official's unit" if lead != tax.matrix.accused_fallback
                else "accused official's unit not named")
-        reason = f"item {classification.item}: {how}"
-    else:
-        reason = f"item {classification.item}: matrix"
-    return Routing(lead, assist, False, transfer, reason + suffix)
+        return f"item {item}: {how}"
+    return f"item {item}: matrix"
+
+
+def lead_probabilities(tax: Taxonomy, classification: Classification, *, title: str, text: str,
+                       accused: dict | None = None) -> dict[str, float]:
+    """P(unit) = the sum of the calibrated item probabilities whose matrix lead is that
+    unit (1.x: the unit accused_unit finds, else the task force; out of scope: the task
+    force)."""
+    out: dict[str, float] = {}
+    probs = classification.item_probabilities
+    needs_accused = any(tax.matrix.entries[c].lead == ACCUSED for c in probs)
+    named = (accused_unit(tax, title=title, text=text, accused=accused)
+             if needs_accused else None)
+    implied = classification.accused_units if named == tax.matrix.accused_fallback else {}
+    for code, p in probs.items():
+        lead = tax.matrix.entries[code].lead
+        if lead != ACCUSED:
+            out[lead] = out.get(lead, 0.0) + p
+        elif implied:                 # the text does not name the unit: the model's reading
+            for unit, q in implied.items():
+                out[unit] = out.get(unit, 0.0) + p * q
+        else:
+            out[named] = out.get(named, 0.0) + p
+    triage = tax.matrix.triage_unit
+    out[triage] = out.get(triage, 0.0) + (classification.out_of_scope_probability or 0.0)
+    return out
+
+
+def _route_calibrated(tax: Taxonomy, classification: Classification, *, title: str, text: str,
+                      accused: dict | None, transfer: bool, suffix: str) -> Routing:
+    """Abstain on purpose: triage when P(lead unit) < θ (the model's threshold)."""
+    item = classification.item
+    lead, assist = units_for_item(tax, item, title=title, text=text, accused=accused,
+                                  accused_units=classification.accused_units)
+    p_lead = lead_probabilities(tax, classification, title=title, text=text,
+                                accused=accused).get(lead, 0.0)
+    theta = classification.lead_threshold
+    if p_lead < theta:
+        return Routing(tax.matrix.triage_unit, [], True, transfer,
+                       f"item {item}, lead {lead}: P(lead unit) {p_lead:.2f} < {theta:.2f}: "
+                       "manual triage" + suffix, round(p_lead, 4))
+    return Routing(lead, assist, False, transfer,
+                   _matrix_reason(tax, item, lead) + f" (P(lead unit) {p_lead:.2f})" + suffix,
+                   round(p_lead, 4))
 
 
 def units_for_item(tax: Taxonomy, item: str, *, title: str, text: str,
-                   accused: dict | None = None) -> tuple[str, list[str]]:
-    """Lead and assisting units the matrix gives an item (for 1.x: the accused official's unit)."""
+                   accused: dict | None = None,
+                   accused_units: dict | None = None) -> tuple[str, list[str]]:
+    """Lead and assisting units the matrix gives an item (for 1.x: the accused official's unit;
+    when the text names none, the corpus model's most likely unit if given)."""
     entry = tax.matrix.entries[item]
     lead = (accused_unit(tax, title=title, text=text, accused=accused)
             if entry.lead == ACCUSED else entry.lead)
+    if entry.lead == ACCUSED and lead == tax.matrix.accused_fallback and accused_units:
+        lead = max(accused_units, key=accused_units.get)
     return lead, [u for u in entry.assist if u != lead]

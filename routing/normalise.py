@@ -24,9 +24,11 @@ def _t2s_char(ch: str) -> str:
     return out if len(out) == 1 else ch
 
 
+@lru_cache(maxsize=256)
 def to_simplified(text: str) -> str:
     """Traditional -> simplified; phrase-aware, falls back to per-character when the
-    phrase conversion would change the length (offsets must stay 1:1)."""
+    phrase conversion would change the length (offsets must stay 1:1). Cached: the
+    classifier reads a report's fields several times (match string, amounts, model)."""
     if text.isascii():
         return text
     out = _T2S.convert(text)
@@ -88,20 +90,30 @@ _NO_TYPOS = TypoFixer({})
 
 
 def prepare(text: str, typos: TypoFixer | None = None) -> Prepared:
-    """Build the match string of ``text`` with its offset map."""
-    text = text or ""
+    """Build the match string of ``text`` with its offset map (cached: the classifier and the
+    model read the same fields)."""
+    return _prepare(text or "", typos or _NO_TYPOS)
+
+
+@lru_cache(maxsize=16384)
+def _fold_one(ch: str) -> str:
+    return ch if "\u4e00" <= ch <= "\u9fff" else _fold_char(ch)
+
+
+@lru_cache(maxsize=256)
+def _prepare(text: str, typos: TypoFixer) -> Prepared:
     simple = to_simplified(text)
-    chars: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(simple):
-        folded = ch if ("\u4e00" <= ch <= "\u9fff") else _fold_char(ch)
-        for c in folded:
-            chars.append(c)
-            index.append(i)
-    match, index = (typos or _NO_TYPOS).apply("".join(chars), index)
+    folded = list(map(_fold_one, simple))
+    chars = "".join(folded)
+    if len(chars) == len(folded) and all(folded):   # every character kept as one: no map to build
+        index = list(range(len(folded)))
+    else:
+        index = [i for i, f in enumerate(folded) for _c in f]
+    match, index = typos.apply(chars, index)
     return Prepared(text, match, tuple(index))
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Normalise a config term the same way as report text (without typo fixing)."""
     return prepare(text).text
@@ -123,7 +135,11 @@ def _nfkc_char(ch: str) -> str:
 def readable(text: str) -> str:
     """Simplified + NFKC per character, punctuation kept, same length as ``text``:
     the form amounts are read from."""
-    return "".join(_nfkc_char(c) for c in to_simplified(text or ""))
+    simple = to_simplified(text or "")
+    whole = unicodedata.normalize("NFKC", simple)
+    if len(whole) == len(simple):
+        return whole   # nothing grew or merged (the usual case): same as per character
+    return "".join(_nfkc_char(c) for c in simple)
 
 
 # --- amounts ---------------------------------------------------------------------------

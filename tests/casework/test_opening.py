@@ -242,3 +242,42 @@ def test_routing_in_the_request_takes_the_report_off_the_queue(app, session, ctx
     receipt = submit(app, session, ctx, text=INSURANCE)
     assert case_of(session, receipt.report_id) is not None
     assert pending(session) == []
+
+
+@pytest.fixture
+def model_runner(app_factory):
+    """The CLI of an app that routes with the shipped corpus model (the test apps route with the rules
+    alone unless ROUTING_SHIPPED_MODEL is on, so that the suite's routing expectations stay the rules')."""
+    return app_factory(env={"ROUTING_SHIPPED_MODEL": "true"}).test_cli_runner()
+
+
+def test_classify_prints_the_calibrated_probabilities(model_runner, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "title": "", "text": INSURANCE}, ensure_ascii=False), encoding="utf-8")
+    result = model_runner.invoke(args=["classify", str(path)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output)
+    assert {"probability", "lead_probability", "out_of_scope_probability", "second_item", "model_terms"} <= set(line)
+    assert 0.0 < line["probability"] <= 1.0 and 0.0 < line["lead_probability"] <= 1.0
+    assert line["lead_unit"] == "medinsure" or line["triage"]
+    assert line["model_version"].startswith("lr-") and line["model_terms"][0]["term"]
+
+
+def test_classify_without_the_model_keeps_the_old_keys_and_no_probability(runner, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "title": "", "text": INSURANCE}, ensure_ascii=False), encoding="utf-8")
+    line = json.loads(runner.invoke(args=["classify", str(path)]).output)
+    assert line["probability"] is None and line["model_version"] is None and line["lead_unit"] == "medinsure"
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="shared dev set not present")
+def test_classify_eval_prints_the_abstention_figures(model_runner):
+    result = model_runner.invoke(args=["classify-eval", str(DEV)])
+    assert "auto-routed" in result.output and "wrong lead unit among the auto-routed" in result.output
+    assert "threshold on P(lead unit)" in result.output
+    figures = json.loads(model_runner.invoke(args=["classify-eval", "--json", str(DEV)]).output)
+    table = figures["threshold_table"]
+    assert [r["threshold"] for r in table] == sorted(r["threshold"] for r in table)
+    assert all(a["triage_share"] <= b["triage_share"] for a, b in zip(table, table[1:]))
+    assert figures["auto_routed_share"] == pytest.approx(1 - figures["triaged_share"])
+    assert figures["model_version"].startswith("lr-")

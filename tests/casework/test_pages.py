@@ -243,3 +243,36 @@ def test_tab_counts_equal_each_tabs_total(app, session, ctx, staff):
         for tab in tabs_for(user):
             assert counts[tab] == queue_page(session, user, QueueFilters(tab=tab)).total, (user.username, tab)
         assert sum(counts[t] for t in ("to_accept", "in_progress", "closed")) >= 1
+
+
+def test_a_close_second_reading_is_offered_and_only_a_person_adds_its_unit(app, client, session, ctx, staff):
+    from casework.models import Classification
+    filed = submit(app, session, ctx, text=RED)
+    case = case_of(session, filed.reference)
+    assert case.lead_unit == "health" and "medinsure" not in case.assist_units
+    stored = session.scalar(select(Classification).where(Classification.report_id == case.report_id))
+    # as the classifier stores a close second reading (routing.classifier, Two readings): 4.5 is led by medinsure
+    stored.candidates = [{**stored.candidates[0], "second_reading": False},
+                         {"item": "4.5", "score": 0.3, "evidence": [], "rule_score": 0.0, "second_reading": True}]
+    session.commit()
+    log_in(client, staff["coordinator"])
+    page = client.get(f"/cases/{filed.reference}").get_data(as_text=True)
+    assert 'data-testid="second-reading"' in page and 'name="unit" value="medinsure"' in page
+    assert "4.5" in page and "(30 %)" in page
+    assert case_of(session, filed.reference).assist_units == case.assist_units   # the matrix added nothing
+    resp = act(client, filed.reference, "assist", unit="medinsure", note="第二种解读：条目 4.5")
+    assert resp.status_code in (302, 303)
+    assert "medinsure" in case_of(session, filed.reference).assist_units
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "case.assistance_requested"))
+    assert event.detail["unit"] == "medinsure" and event.actor_id == staff["coordinator"].id
+    # once the unit assists, the offer is gone
+    assert 'data-testid="second-reading"' not in client.get(f"/cases/{filed.reference}").get_data(as_text=True)
+
+
+def test_no_second_reading_offer_without_one(app, client, session, ctx, staff):
+    filed = submit(app, session, ctx, text=RED)
+    log_in(client, staff["coordinator"])
+    page = client.get(f"/cases/{filed.reference}").get_data(as_text=True)
+    from casework.models import Classification
+    stored_has_second = any(c.get("second_reading") for c in session.scalar(select(Classification)).candidates)
+    assert ('data-testid="second-reading"' in page) == stored_has_second

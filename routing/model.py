@@ -1,0 +1,215 @@
+"""The corpus model: a multinomial logistic regression on TF-IDF of character 1-3-grams
+of the normalised text, trained on the labelled corpus (routing/data/train) plus people's
+corrections, combined with the rules into one calibrated probability (routing.combine).
+
+Stored as data, never pickle: gzip of a JSON document whose arrays (idf, weights,
+intercepts) are base64 float16/float32. Prediction runs on numpy alone from those
+arrays; scikit-learn is imported only to fit (routing.train_model).
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+
+from routing.normalise import TypoFixer, normalise, prepare
+
+FORMAT = "routing.model/lr-char13-1"
+NONE_LABEL = "none"
+NGRAMS = (1, 3)
+SHIPPED = Path(__file__).resolve().parent / "data" / "model.json.gz"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def model_text(title: str, text: str, typos: TypoFixer | None = None) -> str:
+    """What the model reads: the match strings of title and text (with the taxonomy's typo
+    fixes), the same the rules read (cached in routing.normalise), joined."""
+    return prepare(title or "", typos).text + prepare(text or "", typos).text
+
+
+def grams(norm: str) -> Counter:
+    """Character 1-3-grams of a normalised string."""
+    lo, hi = NGRAMS
+    n = len(norm)
+    return Counter(norm[i:i + k] for k in range(lo, hi + 1) for i in range(n - k + 1))
+
+
+def label_of(item: str | None) -> str:
+    return NONE_LABEL if item is None else item
+
+
+def item_of(label: str) -> str | None:
+    return None if label == NONE_LABEL else label
+
+
+def _enc(a: np.ndarray, dtype) -> dict:
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return {"dtype": np.dtype(dtype).name, "shape": list(a.shape),
+            "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def _dec(d: dict) -> np.ndarray:
+    if d.get("dtype") not in ("float16", "float32"):
+        raise ValueError(f"unsupported array dtype {d.get('dtype')!r}")
+    raw = base64.b64decode(d["data"].encode("ascii"), validate=True)
+    a = np.frombuffer(raw, dtype=np.dtype(d["dtype"])).reshape(d["shape"])
+    return a.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """p(k) proportional to rules(k)^a * model(k)^b * exp(bias_none if k is None), then
+    the whole raised to 1/temperature (a, b, bias fitted by log loss on out-of-fold
+    train predictions; the temperature is a second, one-parameter pass)."""
+    a: float = 0.5
+    b: float = 1.0
+    bias_none: float = 0.0
+    temperature: float = 1.0
+    eps: float = 1e-3
+
+
+@dataclass(eq=False)
+class CorpusModel:
+    terms: list[str]
+    idf: np.ndarray            # (n_features,)
+    weights: np.ndarray        # (n_features, n_classes)
+    intercept: np.ndarray      # (n_classes,)
+    classes: list[str]         # labels, "none" for out of scope
+    version: str
+    n_examples: int = 0
+    calibration: Calibration = field(default_factory=Calibration)
+    threshold: float = 0.5     # θ on P(lead unit), below it: triage
+    second_ratio: float = 0.5  # a second item within this ratio of the first is kept
+    meta: dict = field(default_factory=dict)
+    corrections: object = None  # a routing.learned model of later corrections (not stored)
+    # which member unit's official a 1.x report accuses, when the text only implies it
+    unit_classes: list = field(default_factory=list)
+    unit_weights: np.ndarray | None = None     # (n_features, n_units)
+    unit_intercept: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.vocabulary = {t: i for i, t in enumerate(self.terms)}
+        self.index = {c: i for i, c in enumerate(self.classes)}
+        self.item_classes = [item_of(c) for c in self.classes]
+        if self.classes and self.classes[-1] != NONE_LABEL:
+            raise ValueError("the corpus model's last class must be 'none' (out of scope)")
+
+    # --- prediction -------------------------------------------------------------------
+    def features(self, text: str, normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(feature indices, l2-normalised sublinear tf-idf values) of a text."""
+        s = text if normalised else normalise(text)
+        counts = grams(s)
+        n = len(counts)
+        js = np.fromiter(map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=n)
+        keep = js >= 0
+        if not keep.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=n)[keep]
+        ix = js[keep]
+        v = (1.0 + np.log(tf)) * self.idf[ix]
+        return ix, v / np.float32(np.linalg.norm(v))
+
+    def scores(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        if not len(idx):
+            return self.intercept.copy()
+        return vals @ self.weights[idx] + self.intercept
+
+    def proba_array(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        z = self.scores(idx, vals).astype(np.float64)
+        p = np.exp(z - z.max())
+        return p / p.sum()
+
+    def predict_proba(self, text: str) -> dict[str | None, float]:
+        """Probability of each class (None = out of scope), the model alone."""
+        idx, vals = self.features(text)
+        return {item_of(c): float(q) for c, q in zip(self.classes, self.proba_array(idx, vals))}
+
+    def unit_proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
+        """P(unit | the report accuses an official): {} without a unit model."""
+        if not self.unit_classes:
+            return {}
+        z = (vals @ self.unit_weights[idx] if len(idx) else 0.0) + self.unit_intercept
+        z = np.asarray(z, dtype=np.float64)
+        p = np.exp(z - z.max())
+        return {u: float(q) for u, q in zip(self.unit_classes, p / p.sum())}
+
+    def top_terms(self, idx: np.ndarray, vals: np.ndarray, item: str | None,
+                  k: int = 5) -> list[dict]:
+        """The features with the largest weight x value for ``item``: the model's reasons."""
+        col = self.index.get(label_of(item))
+        if col is None or not len(idx):
+            return []
+        contrib = self.weights[idx, col] * vals
+        order = np.argpartition(-contrib, k)[:k] if len(contrib) > k else np.arange(len(contrib))
+        order = order[np.argsort(-contrib[order])]
+        return [{"term": self.terms[idx[i]], "weight": round(float(contrib[i]), 4)}
+                for i in order if contrib[i] > 0]
+
+    def with_corrections(self, learned) -> "CorpusModel":
+        """This model with a correction-only model (routing.learned) trained after it:
+        its version names both."""
+        if learned is None:
+            return self
+        return replace(self, corrections=learned, version=f"{self.version}+{learned.version}")
+
+    # --- storage ------------------------------------------------------------------------
+    def to_doc(self) -> dict:
+        return {"format": FORMAT, "version": self.version, "n_examples": self.n_examples,
+                "ngrams": list(NGRAMS), "classes": self.classes, "terms": self.terms,
+                "idf": _enc(self.idf, np.float32), "weights": _enc(self.weights, np.float16),
+                "intercept": _enc(self.intercept, np.float32),
+                "calibration": self.calibration.__dict__, "threshold": self.threshold,
+                "second_ratio": self.second_ratio, "meta": self.meta,
+                **({"unit_classes": self.unit_classes, "unit_weights": _enc(self.unit_weights, np.float16),
+                    "unit_intercept": _enc(self.unit_intercept, np.float32)} if self.unit_classes else {})}
+
+    def to_bytes(self) -> bytes:
+        raw = json.dumps(self.to_doc(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return gzip.compress(raw, compresslevel=9, mtime=0)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "CorpusModel":
+        doc = json.loads(gzip.decompress(data).decode("utf-8"))
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"unknown corpus-model format {doc.get('format')!r}")
+        if list(doc.get("ngrams", NGRAMS)) != list(NGRAMS):
+            raise ValueError("corpus model was stored with other n-gram settings")
+        terms, classes = [str(t) for t in doc["terms"]], [str(c) for c in doc["classes"]]
+        weights, idf, intercept = _dec(doc["weights"]), _dec(doc["idf"]), _dec(doc["intercept"])
+        if weights.shape != (len(terms), len(classes)) or idf.shape != (len(terms),) \
+                or intercept.shape != (len(classes),):
+            raise ValueError("corpus model arrays do not match its terms and classes")
+        cal = {k: float(v) for k, v in doc.get("calibration", {}).items()
+               if k in Calibration.__dataclass_fields__}
+        units = [str(u) for u in doc.get("unit_classes") or []]
+        uw = _dec(doc["unit_weights"]) if units else None
+        ui = _dec(doc["unit_intercept"]) if units else None
+        if units and (uw.shape != (len(terms), len(units)) or ui.shape != (len(units),)):
+            raise ValueError("corpus model unit arrays do not match its terms")
+        return cls(terms, idf, weights, intercept, classes, str(doc.get("version", "")),
+                   int(doc.get("n_examples", 0)), Calibration(**cal),
+                   float(doc.get("threshold", 0.5)), float(doc.get("second_ratio", 0.5)),
+                   dict(doc.get("meta") or {}), None, units, uw, ui)
+
+
+def load_model(data: bytes):
+    """A stored model of either kind: the corpus model (gzip) or the older
+    correction-only model (plain JSON, routing.learned)."""
+    if data[:2] == GZIP_MAGIC:
+        return CorpusModel.from_bytes(data)
+    from routing.learned import LearnedModel
+    return LearnedModel.from_bytes(data)
+
+
+def shipped_model(path: Path = SHIPPED) -> CorpusModel | None:
+    """The model shipped in the repository; None if the file is missing."""
+    try:
+        return CorpusModel.from_bytes(path.read_bytes())
+    except FileNotFoundError:
+        return None
