@@ -52,9 +52,9 @@ def march_and_april(app, session, ctx):
                                     (f, date(2026, 4, 18), datetime(2026, 4, 20, 2))):
         case.findings, case.rectified_on = "substantiated", rectified
         session.commit()
-        casework.close(session, team.handler, case)
+        casework.close(session, team.handler, case, result="经核查，问题属实，已责令整改并退还费用。")
         case.closed_at = closed
-    casework.not_accept(session, team.handler, c, "not_corruption")
+    casework.not_accept(session, team.handler, c, "not_corruption", result="经核查，所反映问题不属于本次整治范围。")
     session.commit()
     assert d.status == "to_accept"
     return a, b, c, d, e, f
