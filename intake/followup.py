@@ -120,7 +120,7 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
     body = clean_text(text or "")
     errors = {}
     if not body and not files:
-        errors["text"] = TextTooShort(min=1, length=0)
+        errors["text"] = TextTooShort(min=1, length=0, empty=True)
     elif len(body) > ctx.limits.max_text:
         errors["text"] = TextTooLong(max=ctx.limits.max_text, length=len(body))
     elif body and quotes_receipt(ctx, report, body):

@@ -176,3 +176,14 @@ def test_a_legacy_receipt_quoted_in_a_reply_is_refused(session, ctx):
         assert "text" in exc.errors
     else:
         raise AssertionError("a reply quoting the receipt was accepted")
+
+
+def test_an_empty_reply_is_told_it_is_empty(client, session, ctx):
+    receipt = file_report(session, ctx)
+    assert lookup(client, format_receipt(receipt.receipt)).status_code == 302
+    form = hidden_fields(client.get("/followup/status").get_data(as_text=True))
+    form["text"] = "   \n "
+    resp = client.post("/followup/reply", data=form)
+    assert resp.status_code in (200, 400, 422)
+    assert "回复内容为空" in text_of(resp.get_data(as_text=True))
+    assert session.scalar(select(Message).where(Message.author == "reporter")) is None
