@@ -136,7 +136,9 @@ def close(session: Session, actor: User, case: Case) -> Case:
     require_worker(session, actor, case)
     require_status(case, "in_progress")
     if case.rectified_on is None and case.findings != "unfounded":
-        raise InvalidState("record the rectification (or unfounded findings) before closing", status=case.status)
+        missing = "findings" if not case.findings else "rectification"  # the page says which step is missing
+        raise InvalidState("record the rectification (or unfounded findings) before closing", status=case.status,
+                           missing=missing)
     case.status, case.closed_at = "closed", utcnow()
     commit_action(session, "case.closed", actor, case, findings=case.findings,
                   rectified_on=case.rectified_on.isoformat() if case.rectified_on else None)
