@@ -32,6 +32,11 @@ def action_error_message(exc: Exception) -> str:
     if code == "invalid_input" and detail.get("field") == "deadline" and problem == "past":
         return _("The time limit (定工作时限) cannot be before today (%(today)s). Choose today or a later date.",
                  today=today)
+    if code == "invalid_state" and detail.get("missing") == "findings":
+        return _("销号 is not possible yet: record the findings (核查结论) first.")
+    if code == "invalid_state" and detail.get("missing") == "rectification":
+        return _("销号 is not possible yet: record the completed rectification (整改完成) first, "
+                 "or findings of \"unfounded\".")
     if label and code == "invalid_input":
         if problem == "future":
             return _("“%(field)s” cannot be in the future (today is %(today)s).", field=label, today=today)

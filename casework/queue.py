@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from casework.access import recusal_clause, recused_case_ids, visible_clause
+from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from core.accounts import User
 from core.audit import record
@@ -198,4 +199,6 @@ def deadline_badge(case: Case, today: date | None = None) -> Badge | None:
         return None
     days = (case.next_due_on - (today or local_today())).days
     css = "overdue" if days < 0 else ("due-soon" if days <= DUE_SOON_DAYS else "on-time")
-    return Badge(css, case.next_due_on, days, case.next_due_stage or "", bool(case.next_due_uncertain))
+    # ≈ only on a date that falls in a year without an official holiday schedule (issue 17, point 6)
+    uncertain = bool(case.next_due_uncertain) and not current_rules()[1].known(case.next_due_on.year)
+    return Badge(css, case.next_due_on, days, case.next_due_stage or "", uncertain)

@@ -142,7 +142,9 @@ def close(session: Session, actor: User, case: Case, result: str = "") -> Case:
     require_worker(session, actor, case)
     require_status(case, "in_progress")
     if case.rectified_on is None and case.findings != "unfounded":
-        raise InvalidState("record the rectification (or unfounded findings) before closing", status=case.status)
+        missing = "findings" if not case.findings else "rectification"  # the page says which step is missing
+        raise InvalidState("record the rectification (or unfounded findings) before closing", status=case.status,
+                           missing=missing)
     result = check_result_text(session, case, result)
     case.status, case.closed_at = "closed", utcnow()
     write_results(session, case, "closed", result, actor.id)

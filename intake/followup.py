@@ -3,6 +3,7 @@ reply and add files, and replace a receipt that a clerk issued (no clerk keeps a
 from __future__ import annotations
 
 import hmac
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,8 +45,9 @@ class PublicView:
 
 def find_by_receipt(session: Session, ctx: IntakeContext, receipt: object) -> Report:
     digits = parse_receipt(receipt)
-    if digits is None:
-        raise ReceiptNotFound()
+    if digits is None:  # the page says a code has 16 digits and how many it got
+        entered = unicodedata.normalize("NFKC", receipt) if isinstance(receipt, str) else ""
+        raise ReceiptNotFound(malformed=True, entered=sum(c.isdigit() for c in entered[:64]))
     report = session.scalar(select(Report).where(Report.receipt_hash == ctx.hasher.hash(digits)))
     if report is None and ctx.hasher.previous_key_ids:
         report = _find_under_previous_key(session, ctx, digits)
@@ -142,7 +144,7 @@ def add_reporter_message(session: Session, ctx: IntakeContext, report: Report, t
     body = clean_text(text or "")
     errors = {}
     if not body and not files:
-        errors["text"] = TextTooShort(min=1, length=0)
+        errors["text"] = TextTooShort(min=1, length=0, empty=True)
     elif len(body) > ctx.limits.max_text:
         errors["text"] = TextTooLong(max=ctx.limits.max_text, length=len(body))
     elif body and quotes_receipt(ctx, report, body):

@@ -12,7 +12,8 @@ def message_for(error: IntakeError) -> str:
     mb = current_app.config["MAX_FILE_BYTES"] // (1024 * 1024)
     name = p.get("filename", "")
     texts = {
-        "text_too_short": lambda: _("Please describe what happened in at least %(min)s characters.", min=p.get("min", 20)),
+        "text_too_short": lambda: _("The reply is empty: write a message or attach a file.") if p.get("empty") else
+        _("Please describe what happened in at least %(min)s characters.", min=p.get("min", 20)),
         "text_too_long": lambda: _("The text is too long: at most %(max)s characters (you wrote %(length)s).",
                                    max=p.get("max"), length=p.get("length")),
         "field_too_long": lambda: _("At most %(max)s characters.", max=p.get("max")),

@@ -157,7 +157,9 @@ def followup():
             found = find_by_receipt(get_session(), intake_context(), form.receipt.data)
         except ReceiptNotFound as exc:
             log.info("follow-up: unknown receipt from a client")
-            return render_template("public/followup.html", form=form, error=message_for(exc)), 404
+            error = _("A receipt code has 16 digits; you entered %(n)s. Check the code and try again.",
+                      n=exc.params["entered"]) if exc.params.get("malformed") else message_for(exc)
+            return render_template("public/followup.html", form=form, error=error), 404
         except ReceiptReplaced as exc:
             log.info("follow-up: a replaced receipt was used")
             return render_template("public/followup.html", form=form, error=message_for(exc)), exc.status

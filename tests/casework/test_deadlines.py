@@ -202,3 +202,21 @@ def test_cases_in_2027_are_marked_uncertain_until_the_schedule_is_added(app, ses
     row = rows(session, case)["handling"]
     crosses = row.due_on.year == 2027 or row.starts_on.year == 2027
     assert row.uncertain == crosses and case.next_due_uncertain == crosses
+
+
+def test_the_approx_mark_shows_only_on_a_date_in_a_year_without_a_schedule(app, session, ctx, team):
+    """A count that walked through an unknown year but ends in a known one shows a plain date; a date in
+    the unknown year shows ≈ (issue 17, point 6)."""
+    from casework.queue import deadline_badge
+    case, _ = open_case(app, session, ctx)
+    with app.app_context():
+        calendar = app.extensions["workcalendar"]
+        known = next(y for y in range(2020, 2040) if calendar.known(y))
+        unknown = next(y for y in range(2020, 2060) if not calendar.known(y))
+        case.next_due_uncertain = True
+        case.next_due_on = date(known, 6, 1)
+        assert not deadline_badge(case).uncertain
+        case.next_due_on = date(unknown, 6, 1)
+        assert deadline_badge(case).uncertain
+        case.next_due_uncertain = False
+        assert not deadline_badge(case).uncertain

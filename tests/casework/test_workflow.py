@@ -457,3 +457,17 @@ def test_self_inspection_opens_one_case_with_its_ledger_row(app, session, ctx, t
     assert actions(session, case.id) == ["case.self_inspection_recorded"]
     casework.record_plan(session, team.head, case, **PLAN)  # worked like any other case
     assert verify(session).ok
+
+
+def test_closing_too_early_says_which_step_is_missing(app, session, ctx, team):
+    from casework.action_messages import action_error_message
+    case, _ = in_progress(app, session, ctx, team)
+    casework.record_plan(session, team.handler, case, **PLAN)
+    with pytest.raises(InvalidState) as no_findings:
+        casework.close(session, team.handler, case)
+    casework.record_findings(session, team.handler, case, "substantiated", "属实")
+    with pytest.raises(InvalidState) as no_rectification:
+        casework.close(session, team.handler, case)
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert "核查结论" in action_error_message(no_findings.value)
+        assert "整改完成" in action_error_message(no_rectification.value)

@@ -50,14 +50,20 @@ def test_receipt_accepts_spaces_and_full_width_digits(client, session, ctx):
 
 
 def test_wrong_receipts_get_one_generic_answer(client, session, ctx):
+    """A well-formed wrong code gets one answer (nothing tells codes apart); a wrong-length one is told a
+    code has 16 digits and how many it had."""
     file_report(session, ctx)
     answers = set()
-    for wrong in ("1111-2222-3333-4444", "12", "<script>", "' OR 1=1 --", "９" * 16, "x" * 5000):
+    for wrong in ("1111-2222-3333-4444", "９" * 16, "0000 0000 0000 0001"):
+        resp = lookup(client, wrong)
+        assert resp.status_code == 404, wrong
+        answers.add(text_of(resp.get_data(as_text=True)).split("没有与此查询码对应的举报")[0][-20:])
+    assert len(answers) == 1
+    for wrong, entered in (("12", 2), ("<script>", 0), ("' OR 1=1 --", 2), ("1234-5678-9012-345", 15), ("x" * 5000, 0)):
         resp = lookup(client, wrong)
         assert resp.status_code in (404, 400), wrong
         if resp.status_code == 404:
-            answers.add(text_of(resp.get_data(as_text=True)).split("没有与此查询码对应的举报")[0][-20:])
-    assert len(answers) == 1
+            assert f"回执码为16位数字，您输入了{entered}位" in text_of(resp.get_data(as_text=True)), wrong
 
 
 def test_status_page_needs_a_lookup_first_and_expires(app, client, session, ctx):
@@ -170,3 +176,14 @@ def test_a_legacy_receipt_quoted_in_a_reply_is_refused(session, ctx):
         assert "text" in exc.errors
     else:
         raise AssertionError("a reply quoting the receipt was accepted")
+
+
+def test_an_empty_reply_is_told_it_is_empty(client, session, ctx):
+    receipt = file_report(session, ctx)
+    assert lookup(client, format_receipt(receipt.receipt)).status_code == 302
+    form = hidden_fields(client.get("/followup/status").get_data(as_text=True))
+    form["text"] = "   \n "
+    resp = client.post("/followup/reply", data=form)
+    assert resp.status_code in (200, 400, 422)
+    assert "回复内容为空" in text_of(resp.get_data(as_text=True))
+    assert session.scalar(select(Message).where(Message.author == "reporter")) is None

@@ -1,0 +1,67 @@
+"""Staff screens measured in Chromium on demo data (issue 17, point 8): no sideways scroll at 360 px, the
+queue's filters behind one <details>, references and badges on one line at 1366 px, titles readable at
+768 px, the sign-out link on one line, tap targets at least 24 × 24 px, a favicon, sane login fields.
+Screenshots in test-artifacts/."""
+import pytest
+
+from demo.seed import seed
+from tests.e2e.test_accessibility import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(app, session):
+    with app.app_context():
+        return seed(session, app.extensions["intake"], 20, random_seed=5)
+
+
+def lines(locator) -> list[float]:
+    return locator.evaluate_all(
+        "els => els.map(e => { const s = getComputedStyle(e); const lh = parseFloat(s.lineHeight) || "
+        "parseFloat(s.fontSize) * 1.6; const pad = ['paddingTop', 'paddingBottom', 'borderTopWidth', 'borderBottomWidth']"
+        ".reduce((n, k) => n + parseFloat(s[k]), 0); return (e.getBoundingClientRect().height - pad) / lh; })")
+
+
+def test_queue_and_header_at_three_widths(live_server, browser, shot, demo):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    page.goto(live_server + "/login")
+    for box in (page.locator("#username").bounding_box(), page.locator("#password").bounding_box()):
+        assert 200 <= box["width"] <= 420, box
+    sign_in(page, live_server, "demo-health-head")
+    assert page.locator("link[rel=icon]").count() == 1
+
+    page.goto(live_server + "/queue?tab=all")
+    shot(page, "screens-queue-1366")
+    for selector in ("td.ref a", "table.cases .badge", "h1", ".tabs a"):
+        assert max(lines(page.locator(selector)), default=1) < 1.6, selector
+
+    page.set_viewport_size({"width": 768, "height": 1000})
+    shot(page, "screens-queue-768")
+    widths = page.locator("td.title").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    assert widths and min(widths) >= 100, widths
+    assert max(lines(page.locator("table.cases .badge")), default=1) < 1.6
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    for path in ("/queue", "/self-inspection", "/weekly", "/ledgers", "/account/password"):
+        page.goto(live_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    page.goto(live_server + "/queue")
+    more = page.get_by_test_id("more-filters")
+    assert more.get_attribute("open") is None and not page.locator("#item").is_visible()
+    assert page.locator("#q").is_visible()
+    logout = page.locator(".logout .link")
+    assert max(lines(logout)) < 1.6
+    shot(page, "screens-queue-360")
+    more.locator("summary").click()
+    assert page.locator("#item").is_visible()
+    small = page.evaluate("""() => [...document.querySelectorAll('header a, header button, main button, .tabs a, summary')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => [e.textContent.trim(), e.getBoundingClientRect().width, e.getBoundingClientRect().height])
+        .filter(([, w, h]) => w < 24 || h < 24)""")
+    assert small == [], small
+    assert missing == [], missing
+    context.close()
