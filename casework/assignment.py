@@ -6,6 +6,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from sqlalchemy import select
+
 from casework.access import is_recused
 from casework.models import Case, CaseUnit, Referral
 from casework.rules import (
@@ -15,7 +17,10 @@ from casework.rules import (
     InvalidInput,
     InvalidState,
     MissingInput,
+    NoRealName,
     NotAllowed,
+    UnitExcluded,
+    can_see,
     commit_action,
     lock,
     optional_text,
@@ -25,6 +30,7 @@ from casework.rules import (
     require_worker,
     required_text,
 )
+from casework.walls import excluded_units
 from core.accounts import User
 from core.audit import record
 from core.db import utcnow
@@ -41,8 +47,12 @@ def check_assignable(session: Session, case: Case, handler: User | None) -> None
         raise NotAllowed("only an active handler or unit head can be assigned", field="handler")
     if handler.unit_code not in (case.lead_unit, TASKFORCE):
         raise NotAllowed("the handler must belong to the lead unit", field="handler")
+    if handler.lacks_real_name:
+        raise NoRealName("the handler has no real name on record", field="handler")
     if is_recused(session, handler, case):
         raise NotAllowed("the handler is named in the case and must stay out of it", field="handler")
+    if not can_see(session, handler, case):  # the handler's unit's leadership is accused, coordinators only
+        raise NotAllowed("the case may not be seen by this handler", field="handler")
 
 
 def _check_assignment(session: Session, actor: User, case: Case, handler: User | None) -> None:
@@ -87,6 +97,13 @@ def _known_unit(session: Session, unit_code: str) -> str:
     return unit_code
 
 
+def _not_excluded(session: Session, case: Case, unit_code: str) -> None:
+    """防止"灯下黑": never hand the case to a unit whose leadership it accuses (a coordinator first
+    lifts that wall, stating why: casework.walls.lift)."""
+    if unit_code in excluded_units(session, case):
+        raise UnitExcluded(f"the case accuses the leadership of {unit_code}", field="unit", unit=unit_code)
+
+
 def request_assistance(session: Session, actor: User, case: Case, unit_code: str, note: str = "") -> Case:
     """Another unit assists (it then sees the case; it does not change it)."""
     lock(session, case)
@@ -96,6 +113,7 @@ def request_assistance(session: Session, actor: User, case: Case, unit_code: str
     note = optional_text(note, NOTE_LIMIT, field="note")
     if unit_code == case.lead_unit or unit_code in case.assist_units:
         raise InvalidState(f"{unit_code} already works on this case", status=case.status)
+    _not_excluded(session, case, unit_code)
     case.units.append(CaseUnit(unit_code=unit_code, role="assist"))
     commit_action(session, "case.assistance_requested", actor, case, unit=unit_code, reason=note)
     return case
@@ -112,6 +130,7 @@ def transfer(session: Session, actor: User, case: Case, unit_code: str, reason: 
     old_lead = case.lead_unit
     if unit_code == old_lead:
         raise InvalidState(f"{unit_code} already leads this case", status=case.status)
+    _not_excluded(session, case, unit_code)
     for row in [u for u in case.units if u.role == "lead"]:
         case.units.remove(row)
     session.flush()
@@ -145,8 +164,16 @@ def refer(session: Session, actor: User, case: Case, target: str, referred_on: d
     if target in ("discipline", "police") and not document_no:
         raise MissingInput("the referral's document number is required", field="document_no")
     note = optional_text(note, NOTE_LIMIT, field="note")
-    referral = Referral(case_id=case.id, target=target, referred_on=referred_on, document_no=document_no, note=note)
-    session.add(referral)
+    pending = session.scalar(select(Referral).where(Referral.case_id == case.id, Referral.target == target,
+                                                    Referral.document_no == "")) if target == "discipline" else None
+    if pending is not None:  # routing opened it for discipline inspection: its document number follows
+        referral = pending
+        referral.referred_on, referral.document_no = referred_on, document_no
+        referral.note = "\n".join(n for n in (referral.note, note) if n)
+    else:
+        referral = Referral(case_id=case.id, target=target, referred_on=referred_on, document_no=document_no,
+                            note=note)
+        session.add(referral)
     if target == "transfer":
         case.status, case.closed_at = "transferred", utcnow()
     if target == "police":

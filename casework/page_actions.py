@@ -7,7 +7,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import gettext as _
 
-from casework import deadline_actions, reveal
+from casework import deadline_actions, lifting, reveal
 from casework import workflow as casework
 from casework.models import Case
 from casework.opening import UNCHANGED
@@ -21,6 +21,12 @@ class FormProblem(casework.CaseActionError):
 def action_error_message(exc: Exception) -> str:
     code = getattr(exc, "code", "")
     return {
+        "named_in_case": _("Refused: the person is named in this case's reports. Nobody named in a report asks for, "
+                           "decides on or sees the reporter's identity."),
+        "no_real_name": _("This account has no real name on record: it cannot be assigned cases until an "
+                          "administrator sets it."),
+        "unit_excluded": _("This case accuses the leadership of that unit: it may not lead, assist or see it. A "
+                           "coordinator must first state why it may (防止“灯下黑”)."),
         "not_allowed": _("You are not allowed to do this."),
         "invalid_state": _("This action is not possible in the case's current state."),
         "missing_input": _("Please fill in the required fields."),
@@ -200,9 +206,20 @@ def decline_police(session, actor, case, form):
     return _("Recorded: no referral to the police.")
 
 
+def lift_recusal(session, actor, case, form):
+    raw = form.get("user") or ""
+    lifting.lift_recusal(session, actor, case, int(raw) if raw.isdigit() else None, _text(form, "reason", 2000))
+    return _("The recusal was lifted for this person on this case; the reason is in the timeline.")
+
+
+def lift_wall(session, actor, case, form):
+    lifting.lift_wall(session, actor, case, form.get("unit", ""), _text(form, "reason", 2000))
+    return _("The restriction was lifted; the reason is in the timeline.")
+
+
 ACTIONS = {"accept": accept, "not_accept": not_accept, "assign": assign, "assist": assist, "transfer": transfer,
            "refer": refer, "plan": plan, "findings": findings, "rectified": rectified, "close": close,
            "reopen": reopen, "message": message, "notice": notice, "institution": institution, "person": person,
            "correct": correct, "link": link, "merge": merge, "request_identity": request_identity,
            "extend": extend, "pause": pause, "resume": resume, "remind": remind, "propose_police": propose_police,
-           "decline_police": decline_police}
+           "decline_police": decline_police, "lift_recusal": lift_recusal, "lift_wall": lift_wall}

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from casework import reveal
+from casework import lifting, reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
+from casework.assignment import check_assignable
 from casework.models import (
     Case,
     CaseNotice,
@@ -25,7 +26,10 @@ from casework.models import (
 )
 from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, deadline_badge, queue_page, tabs_for
+from casework.recusal import named_in
+from casework.rules import case_reports
 from casework.self_inspection import record_self_inspection
+from casework.walls import COORDINATORS_ONLY, wall_of
 from core.accounts import User
 from core.audit import AuditEvent, record
 from core.auth import safe_next
@@ -81,7 +85,8 @@ def queue():
     items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
     return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
                            units=list_units(session), handlers=assignable_handlers(session, current_user),
-                           badge=deadline_badge, args=request.args.to_dict())
+                           badge=deadline_badge, args=request.args.to_dict(),
+                           no_real_name=current_user.lacks_real_name)
 
 
 @bp.post("/queue/assign")
@@ -114,9 +119,12 @@ def case_context(session, case: Case) -> dict:
     handler = session.get(User, case.handler_id) if case.handler_id else None
     return {
         "case": case, "report": case.report, "reports": reports, "classification": classification,
-        "timeline": timeline, "handler": handler,
+        "timeline": timeline, "handler": handler, "wall": wall_of(session, case),
+        "panel": lifting.panel(session, case) if current_user.role in ("coordinator", "admin") else None,
+        "coordinators_only": COORDINATORS_ONLY,
         "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
-        "units": list_units(session), "handlers": assignable_handlers(session, current_user),
+        "units": list_units(session), "handlers": [h for h in assignable_handlers(session, current_user)
+                                                   if _assignable(session, case, h)],
         "referrals": session.scalars(select(Referral).where(Referral.case_id == case.id)).all(),
         "notices": session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id)).all(),
         "institutions": session.scalars(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id)).all(),
@@ -127,6 +135,14 @@ def case_context(session, case: Case) -> dict:
         "messages": [m for r in reports for m in r.messages],
         **deadline_context(session, case),
     }
+
+
+def _assignable(session, case: Case, handler: User) -> bool:
+    try:
+        check_assignable(session, case, handler)
+    except casework.CaseActionError:
+        return False
+    return True
 
 
 def deadline_context(session, case: Case) -> dict:
@@ -213,16 +229,22 @@ def identity(reference: str):
 @roles_required("coordinator", "admin")
 def reveals():
     session = get_session()
-    pending = session.execute(select(RevealRequest, Report.reference, User)
+    pending = session.execute(select(RevealRequest, Report.reference, User, Case)
                               .join(Case, Case.id == RevealRequest.case_id).join(Report, Report.id == Case.report_id)
                               .join(User, User.id == RevealRequest.requester_id)
                               .where(visible_clause(session, current_user))
                               .order_by(RevealRequest.status != "pending", RevealRequest.id.desc()).limit(200)).all()
+    rows = [{"request": rq, "reference": reference, "requester": requester,
+             "accused": [(r.accused_name, r.accused_institution, r.accused_position) for r in case_reports(session, case)
+                         if r.accused_name or r.accused_institution or r.accused_position],
+             "requester_named": rq.status == "pending" and named_in(session, requester, case),
+             "me_named": rq.status == "pending" and named_in(session, current_user, case)}
+            for rq, reference, requester, case in pending]
     visible_ids = select(Case.id).where(visible_clause(session, current_user))
     log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"),
                                                    AuditEvent.case_id.in_(visible_ids))
                           .order_by(AuditEvent.seq.desc()).limit(200)).all()
-    return render_template("staff/reveals.html", requests=pending, log=log)
+    return render_template("staff/reveals.html", requests=rows, log=log)
 
 
 @bp.post("/reveals/<int:request_id>")
@@ -297,7 +319,10 @@ def action_label(action: str) -> str:
               "case.clock_resumed": _("Start the clock again"),
               "case.personal_reminder_set": _("Remind me on a date"),
               "case.police_referral_proposed": _("Propose a referral to the police (移送公安)"),
-              "case.police_referral_declined": _("Decide not to refer to the police")}
+              "case.police_referral_declined": _("Decide not to refer to the police"),
+              "recusal.lifted": _("Recusal lifted"), "recusal.reinstated": _("Recusal in force again"),
+              "case.handler_recused": _("Handler taken off the case (named in it)"),
+              "case.wall_lifted": _("Restriction lifted")}
     return labels.get(action, action)
 
 

@@ -54,12 +54,12 @@ def dashboard():
     counts = {"today": session.scalar(received.where(Report.received_at >= local_midnight_utc(today))),
               "week": session.scalar(received.where(Report.received_at >= local_midnight_utc(week_of(today)))),
               "triage": session.scalar(select(func.count()).select_from(Case).where(Case.status == "triage")),
-              "supervised": len(supervision_list(session))}
+              "supervised": len(supervision_list(session, current_user))}
     figures = month_figures(session, today, today)
     units, items, areas = _names(session)
     missing = [unit for unit, report in weekly_status(session, week_of(today)) if report is None]
     return render_template("reporting/dashboard.html", counts=counts, f=figures, units=units, areas=areas,
-                           supervision=supervision_list(session, limit=10), missing=missing, today=today)
+                           supervision=supervision_list(session, current_user, limit=10), missing=missing, today=today)
 
 
 @bp.get("/bulletin")
@@ -114,7 +114,7 @@ def weekly_zip():
             filled = FilledBy(unit.name, (submitter.display_name or submitter.username) if submitter else "", "")
             for kind, label in (("institution", "机构"), ("individual", "个人")):
                 part = io.BytesIO()
-                write_ledger(session, kind, part, filled, unit=unit.code)
+                write_ledger(session, kind, part, filled, unit=unit.code, viewer=current_user)
                 bundle.writestr(f"{unit.name}-工作台账（{label}）.xlsx", part.getvalue())
     return _audited_download(session, out, "application/zip", f"周调度-{monday}.zip", "weekly.exported",
                              week_of=monday.isoformat(), with_ledgers=True)

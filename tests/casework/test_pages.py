@@ -161,7 +161,7 @@ def test_identity_stays_hidden_until_a_reasoned_reveal(app, client, session, ctx
     assert "钱多多" in shown.get_data(as_text=True)
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "identity.viewed"))
     assert event.detail["reason"] == "核实举报人身份以便回访" and "钱多多" not in str(event.detail)
-    assert "identity.viewed" in client.get("/reveals").get_data(as_text=True)
+    assert 'data-action="identity.viewed"' in client.get("/reveals").get_data(as_text=True)
 
 
 def test_recused_user_cannot_see_the_case_that_names_them(app, client, session, ctx, staff):
