@@ -23,10 +23,18 @@ def xlsx_text(data: bytes) -> str:
 
 
 class Viewer:
-    def __init__(self, app, user, secret: str | None = None):
-        self.user, self.client = user, app.test_client()
-        resp = login(self.client, user.username, otp=otp_code(secret) if user.needs_totp else None)
-        assert resp.status_code == 302, f"{user.username} could not log in"
+    """Logged in once per app and user (a one-time code is not accepted twice): Viewer(app, user) again
+    is the same browser."""
+
+    def __new__(cls, app, user, secret: str | None = None):
+        viewers = app.extensions.setdefault("test_viewers", {})
+        if user.id not in viewers:
+            viewer = super().__new__(cls)
+            viewer.user, viewer.client = user, app.test_client()
+            resp = login(viewer.client, user.username, otp=otp_code(secret) if user.needs_totp else None)
+            assert resp.status_code == 302, f"{user.username} could not log in"
+            viewers[user.id] = viewer
+        return viewers[user.id]
 
     def page(self, path: str) -> str:
         return self.client.get(path).get_data(as_text=True)
