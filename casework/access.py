@@ -1,62 +1,99 @@
 """Who may see and do what: the one place every staff view, download and export goes through.
 
-A unit's users see the cases their unit leads or assists; the task force sees all. A user whose
-name and unit match the accused of a report never sees, is assigned or acts on that case (recusal:
-no 灯下黑). Clerks register reports; they do not browse cases."""
+A unit's users see the cases their unit leads or assists; the task force sees all. Three walls stand
+in front of that (each one uncorrelated, indexed look-up):
+  - recusal: a person named anywhere in a case's reports (casework.recusal) never sees it, until a
+    coordinator lifts it for them with a reason;
+  - 防止"灯下黑": a unit whose leadership the case accuses never sees it (casework.walls);
+  - a case that accuses the task force's own leader or deputy is seen by coordinators only.
+An account without a real name (or whose name was changed without its recusals being brought up to
+date) sees no case at all. Clerks register reports; they do not browse cases."""
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, false, not_, or_, select, true
+from sqlalchemy import and_, false, select, true
 from sqlalchemy.orm import Session
 
-from casework.models import Case, CaseReport, CaseUnit
+import casework.recusal  # noqa: F401 (registers the ORM events that keep the recusals up to date)
+from casework.models import Case, CaseUnit
+from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal, StaffNameKey
 from core.accounts import User
 from core.roles import CASE_ROLES
-from core.units import Unit
 from intake.models import Report
+from routing.names import is_real_name, name_key
+
+COORDINATOR = "coordinator"  # the only role that sees a case about the task force's own leadership
 
 
-def unit_aliases(session: Session, unit_code: str) -> list[str]:
-    """Words by which a report may name the user's unit (full and short names)."""
-    unit = session.get(Unit, unit_code)
-    names = [unit.name] if unit else []
-    short = {"health": ["卫健局", "卫生健康局", "卫生局"], "market": ["市场监管局", "市场监督管理局", "市场所"],
-             "medinsure": ["医保中心", "医保分中心", "医保局"], "police": ["公安", "派出所"], "audit": ["审计局"],
-             "taskforce": ["工作专班", "卫健局", "卫生健康局"]}
-    return names + short.get(unit_code, [])
+def has_current_name(session: Session, user: User) -> bool:
+    """The user has a real name, and their recusals were brought up to date with it."""
+    if not is_real_name(user.display_name):
+        return False
+    row = session.get(StaffNameKey, user.id)
+    return row is not None and row.name_key == name_key(user.display_name)
 
 
 def recused_case_ids(session: Session, user: User):
-    """A query of the ids of the cases the user must stay out of (named as the accused), or None when
-    the user has no real name to match. Not correlated: the database finds the (few) cases naming the user
-    once, by the accused_name index. Names are stored trimmed (intake.text.clean_line)."""
-    name = (user.display_name or "").strip()
-    if len(name) < 2:
+    """A query of the ids of the cases the user is named in and must stay out of (recusal not lifted)."""
+    return select(Recusal.case_id).where(Recusal.user_id == user.id, Recusal.lifted_at.is_(None))
+
+
+def excluded_case_ids(session: Session, user: User):
+    """A query of the ids of the cases that accuse the leadership of the user's unit."""
+    return select(CaseExcludedUnit.case_id).where(CaseExcludedUnit.unit_code == user.unit_code,
+                                                  CaseExcludedUnit.lifted_at.is_(None))
+
+
+def coordinators_only_case_ids(session: Session):
+    """A query of the ids of the cases that accuse the task force's leader or deputy."""
+    return select(CaseWall.case_id).where(CaseWall.coordinators_only.is_(True), CaseWall.lifted_at.is_(None))
+
+
+def hidden_clause(session: Session, user: User, column=None):
+    """SQL condition, on a case id column (default Case.id), true for cases none of the walls hides
+    from the user (recusal, their unit's leadership accused, coordinators only)."""
+    column = Case.id if column is None else column
+    clauses = [column.not_in(recused_case_ids(session, user)), column.not_in(excluded_case_ids(session, user))]
+    if user.role != COORDINATOR:
+        clauses.append(column.not_in(coordinators_only_case_ids(session)))
+    return and_(*clauses)
+
+
+def hidden_case_ids(session: Session, user: User) -> set[int] | None:
+    """The ids of the cases hidden from the user, as a set (reminders look them up once per person and
+    pass); None when the user sees no case at all (no real name)."""
+    if not has_current_name(session, user):
         return None
-    aliases = unit_aliases(session, user.unit_code)
-    institution_matches = or_(Report.accused_institution == "",
-                              *[Report.accused_institution.contains(a) for a in aliases])
-    return select(CaseReport.case_id).join(Report, Report.id == CaseReport.report_id).where(
-        Report.accused_name == name, institution_matches)
+    ids = set(session.scalars(recused_case_ids(session, user))) | set(session.scalars(excluded_case_ids(session, user)))
+    if user.role != COORDINATOR:
+        ids |= set(session.scalars(coordinators_only_case_ids(session)))
+    return ids
 
 
-def recusal_clause(session: Session, user: User):
-    """SQL condition true for cases the user must stay out of (named as the accused)."""
-    ids = recused_case_ids(session, user)
-    return false() if ids is None else _case_id_column().in_(ids)
-
-
-def _case_id_column():
-    return Case.id
+def may_see_cases(session: Session, user: User) -> bool:
+    """An active staff member with a case role and a real name (whose recusals are up to date)."""
+    return (bool(getattr(user, "is_authenticated", False)) and bool(getattr(user, "active", False))
+            and user.role in CASE_ROLES and has_current_name(session, user))
 
 
 def visible_clause(session: Session, user: User):
     """SQL condition on Case for the cases `user` may see."""
-    if not user.is_authenticated or user.role not in CASE_ROLES:
+    if not may_see_cases(session, user):
         return false()
-    unit_ok = true() if user.is_taskforce else _case_id_column().in_(
+    unit_ok = true() if user.is_taskforce else Case.id.in_(
         select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code))
-    return and_(unit_ok, not_(recusal_clause(session, user)))
+    return and_(unit_ok, hidden_clause(session, user))
+
+
+def visible_case_ids_clause(session: Session, user: User, column):
+    """SQL condition on a case id column of another table (ledger rows, supervisions): the case is one
+    `user` may see. The same rule as visible_clause, without joining the cases table for the task force."""
+    if not may_see_cases(session, user):
+        return false()
+    hidden = hidden_clause(session, user, column)
+    if user.is_taskforce:
+        return hidden
+    return and_(column.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code)), hidden)
 
 
 def case_for(session: Session, user: User, reference: str):
@@ -69,7 +106,7 @@ def case_for(session: Session, user: User, reference: str):
 
 
 def is_recused(session: Session, user: User, case) -> bool:
-    ids = recused_case_ids(session, user)
-    if ids is None:  # no real name to match: nothing to look up
-        return False
-    return case.id in set(session.scalars(ids))
+    """The user is named in the case and the recusal stands (or has no real name to tell)."""
+    if not has_current_name(session, user):
+        return True
+    return session.scalar(recused_case_ids(session, user).where(Recusal.case_id == case.id)) is not None

@@ -55,6 +55,12 @@ def action_error_message(exc: Exception) -> str:
         "invalid_state": _("This action is not possible in the case's current state."),
         "missing_input": _("Please fill in the required fields."),
         "invalid_input": _("A value was not acceptable; please check the form."),
+        "named_in_case": _("Refused: the person is named in this case's reports. Nobody named in a report asks for, "
+                           "decides on or sees the reporter's identity."),
+        "no_real_name": _("This account has no real name on record: it cannot be assigned cases until an "
+                          "administrator sets it."),
+        "unit_excluded": _("This case accuses the leadership of that unit: it may not lead, assist or see it. A "
+                           "coordinator must first state why it may (防止“灯下黑”)."),
         "result_names_someone": _("The result for the reporter contains the name of the accused or of the "
                                   "reporter. Write it so that it names nobody (for example 该医生, 相关人员)."),
     }.get(code, _("The action could not be carried out."))

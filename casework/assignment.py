@@ -6,6 +6,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from sqlalchemy import select
+
 from casework.access import is_recused
 from casework.models import Case, CaseUnit, Referral
 from casework.results import check_result_text, write_results
@@ -16,7 +18,10 @@ from casework.rules import (
     InvalidInput,
     InvalidState,
     MissingInput,
+    NoRealName,
     NotAllowed,
+    UnitExcluded,
+    can_see,
     commit_action,
     lock,
     optional_text,
@@ -26,6 +31,7 @@ from casework.rules import (
     require_worker,
     required_text,
 )
+from casework.walls import excluded_units
 from core.accounts import User
 from core.audit import record
 from core.db import utcnow
@@ -42,8 +48,12 @@ def check_assignable(session: Session, case: Case, handler: User | None) -> None
         raise NotAllowed("only an active handler or unit head can be assigned", field="handler")
     if handler.unit_code not in (case.lead_unit, TASKFORCE):
         raise NotAllowed("the handler must belong to the lead unit", field="handler")
+    if handler.lacks_real_name:
+        raise NoRealName("the handler has no real name on record", field="handler")
     if is_recused(session, handler, case):
         raise NotAllowed("the handler is named in the case and must stay out of it", field="handler")
+    if not can_see(session, handler, case):  # the handler's unit's leadership is accused, coordinators only
+        raise NotAllowed("the case may not be seen by this handler", field="handler")
 
 
 def _check_assignment(session: Session, actor: User, case: Case, handler: User | None) -> None:
@@ -88,6 +98,13 @@ def known_unit(session: Session, unit_code: str) -> str:
     return unit_code
 
 
+def _not_excluded(session: Session, case: Case, unit_code: str) -> None:
+    """防止"灯下黑": never hand the case to a unit whose leadership it accuses (a coordinator first
+    lifts that wall, stating why: casework.walls.lift)."""
+    if unit_code in excluded_units(session, case):
+        raise UnitExcluded(f"the case accuses the leadership of {unit_code}", field="unit", unit=unit_code)
+
+
 def request_assistance(session: Session, actor: User, case: Case, unit_code: str, note: str = "") -> Case:
     """Another unit assists (it then sees the case; it does not change it)."""
     lock(session, case)
@@ -97,6 +114,7 @@ def request_assistance(session: Session, actor: User, case: Case, unit_code: str
     note = optional_text(note, NOTE_LIMIT, field="note")
     if unit_code == case.lead_unit or unit_code in case.assist_units:
         raise InvalidState(f"{unit_code} already works on this case", status=case.status)
+    _not_excluded(session, case, unit_code)
     case.units.append(CaseUnit(unit_code=unit_code, role="assist"))
     commit_action(session, "case.assistance_requested", actor, case, unit=unit_code, reason=note)
     return case
@@ -104,6 +122,7 @@ def request_assistance(session: Session, actor: User, case: Case, unit_code: str
 
 def move_lead(case: Case, unit_code: str, session: Session) -> None:
     """The lead goes to `unit_code` (an assisting unit keeps its row, made lead); the handler is cleared."""
+    _not_excluded(session, case, unit_code)  # 防止"灯下黑": on every path that moves the lead
     for row in [u for u in case.units if u.role == "lead"]:
         case.units.remove(row)
     session.flush()
@@ -154,8 +173,16 @@ def refer(session: Session, actor: User, case: Case, target: str, referred_on: d
     note = optional_text(note, NOTE_LIMIT, field="note")
     if target == "transfer":  # the case ends here: the reporter is told in words (casework.results)
         result = check_result_text(session, case, result)
-    referral = Referral(case_id=case.id, target=target, referred_on=referred_on, document_no=document_no, note=note)
-    session.add(referral)
+    pending = session.scalar(select(Referral).where(Referral.case_id == case.id, Referral.target == target,
+                                                    Referral.document_no == "")) if target == "discipline" else None
+    if pending is not None:  # routing opened it for discipline inspection: its document number follows
+        referral = pending
+        referral.referred_on, referral.document_no = referred_on, document_no
+        referral.note = "\n".join(n for n in (referral.note, note) if n)
+    else:
+        referral = Referral(case_id=case.id, target=target, referred_on=referred_on, document_no=document_no,
+                            note=note)
+        session.add(referral)
     if target == "transfer":
         case.status, case.closed_at = "transferred", utcnow()
         write_results(session, case, "transferred", result, actor.id)

@@ -56,7 +56,10 @@ def _actions() -> dict[str, str]:
             "mail.read": _("Held mail read"), "password.changed": _("Password changed"),
             "retention.announced": _("Retention notice sent"), "retention.purged": _("Data purged after retention"),
             "totp.enrolled": _("Authenticator set up"), "user.created": _("Account created"),
-            "user.password_set": _("Password set"), "user.updated": _("Account changed")}
+            "user.password_set": _("Password set"), "user.updated": _("Account changed"),
+            "recusal.reinstated": _("Recusal in force again"),
+            "case.handler_recused": _("Handler taken off the case (named in it)"),
+            "case.wall_lifted": _("Restriction lifted")}
 
 
 def _reveal_states() -> dict[str, str]:

@@ -11,18 +11,21 @@ from sqlalchemy.orm import Session
 from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseLink, CaseReport
 from casework.opening import UNCHANGED, CorrectionError, accused_of, correct_routing, retrain
+from casework.recusal import scan_reports
 from casework.rules import (
     OPEN_STATUSES,
     TASKFORCE,
     InvalidInput,
     InvalidState,
     NotAllowed,
+    UnitExcluded,
     commit_action,
     lock,
     optional_text,
     require_supervisor,
     required_text,
 )
+from casework.walls import carry, excluded_units, route_around
 from core.accounts import User
 from core.audit import record
 from core.db import utcnow
@@ -32,7 +35,7 @@ from routing.taxonomy import UNITS, Taxonomy
 log = logging.getLogger(__name__)
 
 
-def _new_lead(tax: Taxonomy, case: Case, item, lead_unit: str | None) -> str:
+def _new_lead(session: Session, tax: Taxonomy, case: Case, item, lead_unit: str | None) -> str:
     """The lead unit correct_routing will set (to know beforehand whether the handler stays)."""
     if lead_unit is not None:
         return lead_unit
@@ -40,7 +43,8 @@ def _new_lead(tax: Taxonomy, case: Case, item, lead_unit: str | None) -> str:
     if new_item is None:
         return tax.matrix.triage_unit
     report = case.report
-    return units_for_item(tax, new_item, title=report.title, text=report.text, accused=accused_of(report))[0]
+    lead, assist = units_for_item(tax, new_item, title=report.title, text=report.text, accused=accused_of(report))
+    return route_around(lead, assist, excluded_units(session, case))[0]
 
 
 def correct(session: Session, actor: User, case: Case, *, item=UNCHANGED, lead_unit: str | None = None,
@@ -57,7 +61,9 @@ def correct(session: Session, actor: User, case: Case, *, item=UNCHANGED, lead_u
     lead_unit = (lead_unit or "").strip() or None
     if lead_unit is not None and lead_unit not in UNITS:
         raise InvalidInput(f"unknown unit {lead_unit!r}", field="lead_unit")
-    new_lead = _new_lead(tax, case, item, lead_unit)
+    if lead_unit is not None and lead_unit in excluded_units(session, case):
+        raise UnitExcluded("the case accuses the leadership of that unit", field="lead_unit", unit=lead_unit)
+    new_lead = _new_lead(session, tax, case, item, lead_unit)
     old_item, old_lead, old_handler = case.item_code, case.lead_unit, case.handler_id
     if old_handler is not None:
         handler = session.get(User, old_handler)
@@ -122,9 +128,15 @@ def merge(session: Session, actor: User, case: Case, into: Case) -> Case:
     _two_cases(session, actor, case, into)
     if into.status not in OPEN_STATUSES:
         raise InvalidState("merge only into a case that is still being worked", status=into.status)
+    walled = excluded_units(session, case) & ({into.lead_unit} | set(into.assist_units))
+    if walled:  # 防止"灯下黑": the reports would reach a unit whose leadership they accuse
+        raise UnitExcluded("the case accuses the leadership of a unit that works the other case",
+                           field="into", unit=sorted(walled)[0])
     moved = list(session.scalars(select(CaseReport.report_id).where(CaseReport.case_id == case.id)))
     session.execute(update(CaseReport).where(CaseReport.case_id == case.id).values(case_id=into.id)
                     .execution_options(synchronize_session="fetch"))
+    carry(session, case, into)  # the walls go with the reports
+    scan_reports(session, {(into.id, report_id) for report_id in moved})  # people they name: off `into`
     case.status, case.merged_into_id, case.updated_at = "merged", into.id, utcnow()
     sync_deadlines(session, case)  # the merged case's clocks end; `into` is synced by commit_action
     record(session, "case.merged", actor=actor, case_id=case.id, report_id=case.report_id, into_case_id=into.id,

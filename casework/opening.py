@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, object_session
 
 from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
+from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow
 from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
+from routing.matrix import leadership_walls, route, units_for_item
 from routing.model import CorpusModel, load_model, shipped_model
-from routing.matrix import route, units_for_item
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -65,23 +66,25 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
         lead = triage_unit if triage else routing.lead_unit
         case = Case(report_id=report.id, status="triage" if triage else "to_accept",
                     item_code=result.item, in_scope=result.in_scope, transfer_suggested=routing.transfer,
-                    routing_reason=routing.reason[:500])
+                    routing_reason=(routing.explanation or routing.reason)[:500])
         _set_units(case, lead, [] if triage else routing.assist_units)
     except Exception as exc:  # never lose a report to a classifier bug: triage it
         log.exception("classifier failed on report %s; sent to triage", report_id)
+        walls = leadership_walls(tax, title=report.title, text=report.text, accused=accused_of(report))
         record = Classification(report_id=report.id, item_code=None, in_scope=True, confidence=0.0,
-                                candidates=[], routing={"lead_unit": triage_unit, "triage": True},
+                                candidates=[], routing={"lead_unit": triage_unit, "triage": True, **walls},
                                 rules_version=tax.rules_version, model_version=None,
                                 error=f"{type(exc).__name__}: {exc}"[:2000])
         case = Case(report_id=report.id, status="triage", in_scope=True,
-                    routing_reason="classifier error: manual triage")
+                    routing_reason=("分类出错：由工作专班人工分办。" + walls.get("explanation", ""))[:500])
         _set_units(case, triage_unit, [])
     case.area = tax.items[case.item_code].area if case.item_code else None
     case.how_found = "disclosure" if report.own_conduct else "report"
     session.add_all([record, case])
     try:
         session.flush()
-        session.add(CaseReport(case_id=case.id, report_id=report.id))
+        open_wall(session, case, record.routing)  # 防止"灯下黑": before anyone can see the case
+        session.add(CaseReport(case_id=case.id, report_id=report.id))  # casework.recusal scans it
         sync_deadlines(session, case)
         session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
         session.commit()
@@ -152,7 +155,12 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
     else:
         lead, assist = units_for_item(tax, new_item, title=report.title, text=report.text,
                                       accused=accused_of(report))
+    excluded = excluded_units(session, case)  # 防止"灯下黑": the matrix never hands the case back
+    lead, assist = route_around(lead, assist, excluded)
     if lead_unit is not None:
+        if lead_unit in excluded:
+            raise CorrectionError(f"the case accuses the leadership of {lead_unit}: a coordinator must first "
+                                  "state why that unit may work it")
         lead = lead_unit
     correction = RoutingCorrection(case_id=case.id, corrected_by=by[:100], corrected_by_user_id=by_user_id,
                                    reason=reason, old_item=case.item_code, new_item=new_item,
@@ -166,7 +174,7 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
         case.status = "to_accept"
     elif lead == tax.matrix.triage_unit and case.status == "to_accept":
         case.status = "triage"
-    case.routing_reason = f"corrected by {by[:60]}: {reason}"[:500]
+    case.routing_reason = f"由{by[:60]}更正：{reason}"[:500]
     case.updated_at = utcnow()
     session.add(correction)
     sync_deadlines(session, case)  # an item or unit with its own time limits moves the due dates

@@ -7,7 +7,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import gettext as _
 
-from casework import deadline_actions, reveal
+from casework import deadline_actions, lifting, reveal
 from casework import workflow as casework
 from casework.action_messages import action_error_message  # noqa: F401 (the pages import it from here)
 from casework.models import Case
@@ -196,9 +196,20 @@ def decline_police(session, actor, case, form):
     return _("Recorded: no referral to the police.")
 
 
+def lift_recusal(session, actor, case, form):
+    raw = form.get("user") or ""
+    lifting.lift_recusal(session, actor, case, int(raw) if raw.isdigit() else None, _text(form, "reason", 2000))
+    return _("The recusal was lifted for this person on this case; the reason is in the timeline.")
+
+
+def lift_wall(session, actor, case, form):
+    lifting.lift_wall(session, actor, case, form.get("unit", ""), _text(form, "reason", 2000))
+    return _("The restriction was lifted; the reason is in the timeline.")
+
+
 ACTIONS = {"accept": accept, "not_accept": not_accept, "assign": assign, "assist": assist, "transfer": transfer,
            "refer": refer, "plan": plan, "findings": findings, "rectified": rectified, "close": close,
            "reopen": reopen, "message": message, "notice": notice, "institution": institution, "person": person,
            "correct": correct, "link": link, "merge": merge, "request_identity": request_identity,
            "extend": extend, "pause": pause, "resume": resume, "remind": remind, "propose_police": propose_police,
-           "decline_police": decline_police}
+           "decline_police": decline_police, "lift_recusal": lift_recusal, "lift_wall": lift_wall}

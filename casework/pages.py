@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 
-from casework import reveal
+from casework import lifting, reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
+from casework.assignment import check_assignable
 from casework.feedback_pages import feedback_context
 from casework.labels import action_label, not_accepted_label, routing_note
 from casework.models import (
@@ -30,7 +31,10 @@ from casework.opening import accused_of
 from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
 from casework.queue_export import write_queue
+from casework.recusal import named_in
+from casework.rules import case_reports
 from casework.self_inspection import record_self_inspection
+from casework.walls import COORDINATORS_ONLY, wall_of
 from core.accounts import User
 from core.audit import AuditEvent, record
 from core.auth import safe_next
@@ -92,7 +96,8 @@ def queue():
     items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
     return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
                            units=list_units(session), handlers=assignable_handlers(session, current_user),
-                           badge=deadline_badge, args=request.args.to_dict())
+                           badge=deadline_badge, args=request.args.to_dict(),
+                           no_real_name=current_user.lacks_real_name)
 
 
 @bp.get("/queue.xlsx")
@@ -147,9 +152,12 @@ def case_context(session, case: Case) -> dict:
     handler = session.get(User, case.handler_id) if case.handler_id else None
     return {
         "case": case, "report": case.report, "reports": reports, "classification": classification,
-        "timeline": timeline, "handler": handler,
+        "timeline": timeline, "handler": handler, "wall": wall_of(session, case),
+        "panel": lifting.panel(session, case) if current_user.role in ("coordinator", "admin") else None,
+        "coordinators_only": COORDINATORS_ONLY,
         "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
-        "units": list_units(session), "handlers": assignable_handlers(session, current_user),
+        "units": list_units(session), "handlers": [h for h in assignable_handlers(session, current_user)
+                                                   if _assignable(session, case, h)],
         "referrals": session.scalars(select(Referral).where(Referral.case_id == case.id)).all(),
         "notices": session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id)).all(),
         "institutions": session.scalars(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id)).all(),
@@ -178,6 +186,14 @@ def second_reading(case: Case, classification: Classification | None) -> dict | 
     if lead in (case.lead_unit, tax.matrix.triage_unit) or lead in case.assist_units:
         return None
     return {"item": second["item"], "unit": lead, "probability": float(second.get("score") or 0.0)}
+
+
+def _assignable(session, case: Case, handler: User) -> bool:
+    try:
+        check_assignable(session, case, handler)
+    except casework.CaseActionError:
+        return False
+    return True
 
 
 def deadline_context(session, case: Case) -> dict:
@@ -270,16 +286,22 @@ def identity(reference: str):
 @roles_required("coordinator", "admin")
 def reveals():
     session = get_session()
-    pending = session.execute(select(RevealRequest, Report.reference, User)
+    pending = session.execute(select(RevealRequest, Report.reference, User, Case)
                               .join(Case, Case.id == RevealRequest.case_id).join(Report, Report.id == Case.report_id)
                               .join(User, User.id == RevealRequest.requester_id)
                               .where(visible_clause(session, current_user))
                               .order_by(RevealRequest.status != "pending", RevealRequest.id.desc()).limit(200)).all()
+    rows = [{"request": rq, "reference": reference, "requester": requester,
+             "accused": [(r.accused_name, r.accused_institution, r.accused_position) for r in case_reports(session, case)
+                         if r.accused_name or r.accused_institution or r.accused_position],
+             "requester_named": rq.status == "pending" and named_in(session, requester, case),
+             "me_named": rq.status == "pending" and named_in(session, current_user, case)}
+            for rq, reference, requester, case in pending]
     visible_ids = select(Case.id).where(visible_clause(session, current_user))
     log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"),
                                                    AuditEvent.case_id.in_(visible_ids))
                           .order_by(AuditEvent.seq.desc()).limit(200)).all()
-    return render_template("staff/reveals.html", requests=pending, log=log)
+    return render_template("staff/reveals.html", requests=rows, log=log)
 
 
 @bp.post("/reveals/<int:request_id>")

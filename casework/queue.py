@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from casework.access import recusal_clause, recused_case_ids, visible_clause
+from casework.access import hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from core.accounts import User
 from core.audit import record
 from core.localtime import local_today
-from core.roles import CASE_ROLES
 from intake.models import Report
 
 OPEN = ("to_accept", "in_progress")
@@ -118,10 +117,10 @@ LEAD_TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed")
 
 def _visible(session: Session, user: User, tab: str):
     """Access for a tab. A lead-unit tab of a unit user already limits the cases to those the unit leads,
-    which the unit sees by definition, so only recusal remains to check: one index walk instead of a
-    look-up per case."""
-    if user.role in CASE_ROLES and user.is_active and not user.is_taskforce and tab in LEAD_TABS:
-        return not_(recusal_clause(session, user))
+    which the unit sees by definition, so only the walls (recusal, its leadership accused, coordinators
+    only) remain to check: uncorrelated look-ups instead of one per case."""
+    if not user.is_taskforce and tab in LEAD_TABS and may_see_cases(session, user):
+        return hidden_clause(session, user)
     return visible_clause(session, user)
 
 
@@ -172,11 +171,10 @@ def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:
     counts = {}
     for tab in tabs_for(user):
         if tab == "assisting":  # one case_units row per assisted case: count those, not the cases
-            recused = recused_case_ids(session, user)
             stmt = select(func.count()).select_from(CaseUnit).where(CaseUnit.unit_code == user.unit_code,
                                                                     CaseUnit.role == "assist")
-            if recused is not None:
-                stmt = stmt.where(CaseUnit.case_id.not_in(recused))
+            stmt = stmt.where(hidden_clause(session, user, CaseUnit.case_id) if may_see_cases(session, user)
+                              else false())
         else:
             stmt = select(func.count()).select_from(Case).where(_visible(session, user, tab),
                                                                 _tab_clause(user, tab, today))

@@ -3,18 +3,22 @@ request, decision and view logged with its reason, the identity itself never log
 
 The assigned handler (or the lead unit's head) asks; a coordinator approves or refuses; the
 requester of an approved request may then view it while the case is open. Coordinators and admins
-view directly, with a reason."""
+view directly, with a reason. Nobody named in any of the case's reports asks, decides or views — not
+even after a coordinator lifted their recusal as a namesake: the requester is checked when asking,
+when the request is decided and when viewing, the deciding coordinator when deciding."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.models import Case, CaseReport, RevealRequest
+from casework.recusal import named_in
 from casework.rules import (
     OPEN_STATUSES,
     SUPERVISOR_ROLES,
     InvalidInput,
     InvalidState,
+    NamedInCase,
     NotAllowed,
     case_reports,
     lock,
@@ -49,12 +53,18 @@ def pending_request(session: Session, case: Case) -> RevealRequest | None:
                                                       RevealRequest.status == "pending"))
 
 
+def require_not_named(session: Session, user: User, case: Case, who: str = "user") -> None:
+    if named_in(session, user, case):
+        raise NamedInCase(f"the {who} is named in the case's reports", who=who)
+
+
 def request_reveal(session: Session, actor: User, case: Case, reason: str) -> RevealRequest:
     """Ask the coordinator to see the reporter's identity; one pending request per case."""
     lock(session, case)
     require_visible(session, actor, case)
     if not _works_the_case(actor, case):
         raise NotAllowed("only the assigned handler or the lead unit's head may ask")
+    require_not_named(session, actor, case, "requester")
     require_status(case, *OPEN_STATUSES)
     reason = required_text(reason, REASON_LIMIT, field="reason")
     if not any(_has_identity(r) for r in case_reports(session, case)):
@@ -82,6 +92,10 @@ def decide_reveal(session: Session, coordinator: User, request: RevealRequest, a
         raise NotAllowed("nobody decides on their own request")
     if request.status != "pending":
         raise InvalidState(f"the request was already {request.status}", status=request.status)
+    require_not_named(session, coordinator, case, "coordinator")
+    requester = session.get(User, request.requester_id)
+    if approve and (requester is None or named_in(session, requester, case)):
+        raise NamedInCase("the requester is named in the case's reports: refuse the request", who="requester")
     reason = required_text(reason, REASON_LIMIT, field="reason")
     request.status = "approved" if approve else "refused"
     request.decided_by_id, request.decision_reason, request.decided_at = coordinator.id, reason, utcnow()
@@ -102,6 +116,7 @@ def reveal_identity(session: Session, actor: User, case: Case, reason: str | Non
     """The identity of the reporter of one of the case's reports (default: its first), or None for an
     anonymous report. Every call is logged as "identity.viewed" with its reason."""
     require_visible(session, actor, case)
+    require_not_named(session, actor, case)
     reason = (reason or "").strip()
     request = None
     if actor.role in SUPERVISOR_ROLES:

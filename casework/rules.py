@@ -47,6 +47,23 @@ class InvalidInput(CaseActionError):
     code = "invalid_input"
 
 
+class NamedInCase(NotAllowed):
+    """The person is named in one of the case's reports: they never ask for, decide on or see the
+    reporter's identity (even when a coordinator lifted their recusal as a namesake)."""
+    code = "named_in_case"
+
+
+class NoRealName(NotAllowed):
+    """An account without a real name on record cannot be assigned cases (nor see any)."""
+    code = "no_real_name"
+
+
+class UnitExcluded(NotAllowed):
+    """The case accuses the leadership of that unit (防止"灯下黑"): it may not lead, assist or see it
+    unless a coordinator first states why it may."""
+    code = "unit_excluded"
+
+
 # --- who may act ---------------------------------------------------------------------------------
 
 def can_see(session: Session, user: User | None, case: Case) -> bool:

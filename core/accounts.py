@@ -5,6 +5,7 @@ unit_head (assigns, supervises, signs the weekly report), coordinator (task forc
 supervision, reveals), admin (users and settings)."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -14,8 +15,10 @@ from sqlalchemy import ForeignKey, LargeBinary, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, utcnow
+from core.roles import CASE_ROLES
 
 ROLES = ("clerk", "handler", "unit_head", "coordinator", "admin")
+MIN_REAL_NAME = 2  # characters of a real name, once normalised
 TOTP_ROLES = ("coordinator", "admin")  # must use a second factor
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -57,9 +60,27 @@ class User(UserMixin, Base):
     def label(self) -> str:
         return f"{self.display_name or self.username} ({self.unit_code}/{self.role})"
 
+    @property
+    def lacks_real_name(self) -> bool:
+        """A case role without a real name: sees no case and cannot be assigned one until it is set."""
+        return self.role in CASE_ROLES and not has_real_name(self.display_name)
+
 
 class AccountError(ValueError):
     pass
+
+
+def has_real_name(name: str | None) -> bool:
+    """At least two letters or ideographs once normalised (NFKC; spaces, dots and punctuation do not
+    count). Recusal compares names in casework.recusal, with routing.names, which also folds 繁體."""
+    return sum(1 for c in unicodedata.normalize("NFKC", name or "") if c.isalnum()) >= MIN_REAL_NAME
+
+
+def check_real_name(role: str, name: str | None) -> None:
+    """Every account with a case role has a real name: recusal keeps people off reports about them by it."""
+    if role in CASE_ROLES and not has_real_name(name):
+        raise AccountError("a real name of at least two characters is required for handlers, unit heads, "
+                           "coordinators and administrators (it keeps them off reports about them)")
 
 
 def hash_password(password: str) -> str:
@@ -87,6 +108,7 @@ def create_user(session: Session, *, username: str, unit: str, role: str, email:
         raise AccountError("a username of 1 to 60 characters is required")
     if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
         raise AccountError(f"user {username} exists")
+    check_real_name(role, display_name)
     user = User(username=username, unit_code=unit, role=role, email=email.strip(),
                 password_hash=hash_password(password), display_name=display_name.strip())
     session.add(user)

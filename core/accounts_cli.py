@@ -1,4 +1,4 @@
-"""Commands: `flask --app wsgi users create|list|deactivate|activate|unlock|reset-totp|set-password`
+"""Commands: `flask --app wsgi users create|list|set-name|deactivate|activate|unlock|reset-totp|set-password`
 and `flask --app wsgi audit verify [--anchor LINE]|anchor`. Every change is audited with the actor "cli"."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
+from core.accounts import (ROLES, AccountError, User, check_real_name, create_user, end_sessions, find_user,
+                           hash_password)
 from core.audit import Anchor, AnchorRefused, record, take_anchor, verify
 from core.db import new_session, utcnow
 from core.units import Unit
@@ -45,12 +46,17 @@ def init_app(app: Flask) -> None:
     @click.option("--unit", required=True, help="Unit code: health, market, medinsure, police, audit, taskforce.")
     @click.option("--role", required=True, help="One of " + ", ".join(ROLES) + ".")
     @click.option("--email", required=True)
-    @click.option("--display-name", default="", help="Real name (used to keep people off reports about them).")
+    @click.option("--display-name", default="", help="Real name: required for every role but clerk (it keeps "
+                  "people off reports about them).")
     @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
     def create_command(username, unit, role, email, display_name, password_stdin):
         """Create a staff account (password: at least 12 characters)."""
         if role not in ROLES:
             raise click.ClickException(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        try:
+            check_real_name(role, display_name)
+        except AccountError as exc:
+            raise click.ClickException(f"--display-name: {exc}") from exc
         with new_session() as session:
             check_unit(session, unit)
             if find_user(session, username) is not None:
@@ -71,15 +77,40 @@ def init_app(app: Flask) -> None:
 
     @users_group.command("list")
     def list_command():
-        """One line per account."""
+        """One line per account; "MISSING" in the real-name column: an account with a case role that sees
+        no case and cannot be assigned one until `users set-name` gives it a real name."""
         now = utcnow()
         with new_session() as session:
             users = session.scalars(select(User).order_by(User.unit_code, User.username)).all()
-            click.echo(f"{'username':<20} {'unit':<10} {'role':<12} {'active':<6} {'totp':<5} {'locked':<6} email")
+            click.echo(f"{'username':<20} {'unit':<10} {'role':<12} {'active':<6} {'totp':<5} {'locked':<6} "
+                       f"{'real name':<12} email")
+            missing = 0
             for u in users:
                 locked = "yes" if u.locked_until and u.locked_until > now else "no"
+                name = "MISSING" if u.lacks_real_name else (u.display_name or "-")
+                missing += u.lacks_real_name
                 click.echo(f"{u.username:<20} {u.unit_code:<10} {u.role:<12} {'yes' if u.active else 'no':<6} "
-                           f"{'yes' if u.totp_confirmed else 'no':<5} {locked:<6} {u.email}")
+                           f"{'yes' if u.totp_confirmed else 'no':<5} {locked:<6} {name:<12} {u.email}")
+            if missing:
+                click.echo(f"{missing} account(s) without a real name see no case until it is set: "
+                           "flask --app wsgi users set-name USERNAME NAME")
+
+    @users_group.command("set-name")
+    @click.argument("username")
+    @click.argument("name")
+    def set_name_command(username, name):
+        """Set or correct the real name; the account is recused at once from every case naming it."""
+        with new_session() as session:
+            user = _user_or_fail(session, username)
+            try:
+                check_real_name(user.role, name)
+            except AccountError as exc:
+                raise click.ClickException(str(exc)) from exc
+            old, user.display_name = user.display_name, name.strip()[:100]
+            record(session, "user.updated", actor=CLI_ACTOR, user_id=user.id, username=user.username,
+                   changes={"display_name": [old, user.display_name]})
+            session.commit()
+            click.echo(f"{user.username}: real name set")
 
     def _change(username: str, action: str, apply, message: str) -> None:
         with new_session() as session:

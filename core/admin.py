@@ -12,7 +12,16 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
-from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
+from core.accounts import (
+    ROLES,
+    AccountError,
+    User,
+    check_real_name,
+    create_user,
+    end_sessions,
+    find_user,
+    hash_password,
+)
 from core.audit import record
 from core.db import get_session, utcnow
 from core.roles import role_labels, roles_required
@@ -47,6 +56,15 @@ def _errors(form: FlaskForm) -> dict[str, str]:
     return errors
 
 
+def _real_name_error(form: "UserForm") -> dict[str, str]:
+    try:
+        check_real_name(form.role.data, form.display_name.data)
+    except AccountError:
+        return {"display_name": _("Handlers, unit heads, coordinators and administrators need their real name "
+                                  "(at least two characters): it keeps them off reports about them.")}
+    return {}
+
+
 def _user(session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -75,6 +93,8 @@ def new_user():
             errors["username"] = _("This user name is taken.")
         if not errors and len(form.password.data or "") < 12:
             errors["password"] = _("A password needs at least 12 characters.")
+        if not errors:
+            errors = _real_name_error(form)
         if not errors:
             try:
                 user = create_user(session, username=form.username.data, unit=form.unit.data, role=form.role.data,
@@ -113,6 +133,8 @@ def edit_user(user_id: int):
     me = current_user._get_current_object()
     if not errors and user.id == me.id and form.role.data != "admin":
         errors["role"] = _("You cannot take the administrator role from yourself.")
+    if not errors:
+        errors = _real_name_error(form)
     if errors:
         return render_template("admin/user_form.html", form=form, errors=errors, user=user, now=utcnow()), 400
     changes = {}

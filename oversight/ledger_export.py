@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.access import visible_case_ids_clause
 from casework.models import LedgerInstitution, LedgerPerson, NegativeListItem
 from casework.rules import TASKFORCE
 from core.accounts import User
@@ -49,7 +50,7 @@ class FilledBy:
     contact: str
 
 
-def _rows(session: Session, kind: str, unit: str | None):
+def _rows(session: Session, kind: str, unit: str | None, viewer: User | None = None):
     model = LedgerInstitution if kind == "institution" else LedgerPerson
     names = (model.name, model.supervising_dept) if kind == "institution" else \
         (model.name, model.employer, model.employer_supervisor)
@@ -60,11 +61,15 @@ def _rows(session: Session, kind: str, unit: str | None):
             .order_by(model.found_on.is_(None), model.found_on, model.id))
     if unit:
         stmt = stmt.where(model.unit_code == unit)
+    if viewer is not None:  # no row of a case hidden from them (named in it, their unit's leadership accused)
+        stmt = stmt.where(visible_case_ids_clause(session, viewer, model.case_id))
     return session.execute(stmt.execution_options(yield_per=2000))
 
 
-def write_ledger(session: Session, kind: str, out: BinaryIO, filled_by: FilledBy, *, unit: str | None = None) -> int:
-    """Write the ledger of `unit` (None: every unit) to `out`; the number of rows."""
+def write_ledger(session: Session, kind: str, out: BinaryIO, filled_by: FilledBy, *, unit: str | None = None,
+                 viewer: User | None = None) -> int:
+    """Write the ledger of `unit` (None: every unit) to `out`, as `viewer` may see it (None: every row,
+    for the operator's command line); the number of rows."""
     if kind not in KINDS:
         raise LedgerExportError(f"kind must be one of {KINDS}")
     headers = HEADERS[kind]
@@ -91,7 +96,7 @@ def write_ledger(session: Session, kind: str, out: BinaryIO, filled_by: FilledBy
     append_text_row(ws, line)
     append_text_row(ws, [cell(h, font=BOLD, wrap=True) for h in headers])
     count = 0
-    for row in _rows(session, kind, unit):
+    for row in _rows(session, kind, unit, viewer):
         count += 1
         *names, code, wording, manifestation, how_found, found_on, measures, opinion, basis, rectified, \
             rectified_on, responsible, phone = row
@@ -111,7 +116,9 @@ def _column(index: int) -> str:
 def export_ledger(session: Session, actor: User | None, kind: str, out: BinaryIO, *, unit: str | None,
                   person: str, contact: str, by: str = "") -> int:
     """Check who may export what, write the file, record the export in the audit trail and commit.
-    A unit's staff export their own unit's ledger; the task force any unit's or all of them."""
+    A unit's staff export their own unit's ledger; the task force any unit's or all of them; nobody a
+    row of a case hidden from them (casework.access). `actor` None: the operator's command line, every
+    row; `by` says who ran it from the command line."""
     if kind not in KINDS:
         raise LedgerExportError(f"kind must be one of {KINDS}")
     if unit is not None and session.get(Unit, unit) is None:
@@ -119,8 +126,9 @@ def export_ledger(session: Session, actor: User | None, kind: str, out: BinaryIO
     if actor is not None and not actor.is_taskforce and unit != actor.unit_code:
         raise LedgerExportError("a unit exports its own ledger only")
     unit_name = session.get(Unit, unit).name if unit else session.get(Unit, TASKFORCE).name
-    rows = write_ledger(session, kind, out, FilledBy(unit_name, person, contact), unit=unit)
+    rows = write_ledger(session, kind, out, FilledBy(unit_name, person, contact), unit=unit, viewer=actor)
+    detail = {"via": f"cli:{by or 'unknown'}"} if by and actor is not None else {}
     record(session, "ledger.exported", actor=actor if actor is not None else f"cli:{by or 'unknown'}", kind=kind,
-           unit=unit or "all", rows=rows)
+           unit=unit or "all", rows=rows, **detail)
     session.commit()
     return rows

@@ -119,7 +119,7 @@ def weekly_zip():
             filled = FilledBy(unit.name, (submitter.display_name or submitter.username) if submitter else "", "")
             for kind, label in (("institution", "机构"), ("individual", "个人")):
                 part = io.BytesIO()
-                write_ledger(session, kind, part, filled, unit=unit.code)
+                write_ledger(session, kind, part, filled, unit=unit.code, viewer=current_user)
                 bundle.writestr(f"{unit.name}-工作台账（{label}）.xlsx", part.getvalue())
     return _audited_download(session, out, "application/zip", f"周调度-{monday}.zip", "weekly.exported",
                              week_of=monday.isoformat(), with_ledgers=True)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from casework.access import recused_case_ids
+from casework.access import hidden_case_ids, visible_case_ids_clause
 from casework.deadline_models import CaseDeadline, PersonalReminder, Reminder, Supervision
 from casework.deadline_rules import DeadlinePolicy
 from casework.deadlines import AFTER_END_STAGES, DEADLINES_VERSION, sync_deadlines
@@ -105,14 +105,16 @@ class Staff:
             if user.role == "coordinator":
                 self.coordinators.append(user)
 
-        self._recused: dict[int, set[int]] = {}
+        self._hidden: dict[int, set[int] | None] = {}
 
     def recused(self, session: Session, user: User, case_id: int) -> bool:
-        """The user is named in the case (looked up once per person and pass)."""
-        if user.id not in self._recused:
-            ids = recused_case_ids(session, user)
-            self._recused[user.id] = set(session.scalars(ids)) if ids is not None else set()
-        return case_id in self._recused[user.id]
+        """The case is hidden from the user: named in it, their unit's leadership accused, for
+        coordinators only — or they see no case at all, having no real name (looked up once per person
+        and pass)."""
+        if user.id not in self._hidden:
+            self._hidden[user.id] = hidden_case_ids(session, user)
+        hidden = self._hidden[user.id]
+        return hidden is None or case_id in hidden
 
     def unit_heads(self, unit: str) -> list[User]:
         return self.coordinators if unit == TASKFORCE else self.heads.get(unit, [])
@@ -322,10 +324,13 @@ def _deliver(session: Session, ctx: ReminderContext, staff: Staff, pending: list
         result.mails += 1
 
 
-def supervision_list(session: Session, limit: int = 500) -> list[tuple[Supervision, Case, str]]:
-    """The 督办 list: supervisions still running, oldest deadline first."""
+def supervision_list(session: Session, viewer: User, limit: int = 500) -> list[tuple[Supervision, Case, str]]:
+    """The 督办 list as `viewer` may see it (casework.access: no case they are named in, that accuses
+    their unit's leadership, or that is for coordinators only): supervisions still running, oldest
+    deadline first."""
     return list(session.execute(
         select(Supervision, Case, Report.reference).join(Case, Case.id == Supervision.case_id)
         .join(Report, Report.id == Case.report_id)
-        .where(and_(Supervision.ended_at.is_(None), or_(Case.status.in_(OPEN_STATUSES), Supervision.stage == "review")))
+        .where(and_(Supervision.ended_at.is_(None), or_(Case.status.in_(OPEN_STATUSES), Supervision.stage == "review")),
+               visible_case_ids_clause(session, viewer, Supervision.case_id))
         .order_by(Supervision.due_on).limit(limit)).all())

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from casework.access import hidden_case_ids
 from casework.models import Case, CaseReport
 from core.accounts import User
 from core.audit import record
@@ -65,7 +66,8 @@ def retention_pass(session: Session, store: AttachmentStore, cipher: IdentityCip
         for case, reference in announce:
             case.purge_warned_at = now
             result.warned.append(reference)
-        _tell_coordinators(session, cipher, result.warned, now + notice, site_url, mail_domain)
+        _tell_coordinators(session, cipher, [(case.id, reference) for case, reference in announce], now + notice,
+                           site_url, mail_domain)
         record(session, "retention.announced", actor="system", cases=result.warned,
                purge_from=(now + notice).isoformat(timespec="minutes"))
         session.commit()
@@ -105,17 +107,28 @@ def purge_case(session: Session, store: AttachmentStore, case: Case, now: dateti
     return identities, files
 
 
-def _tell_coordinators(session: Session, cipher: IdentityCipher, references: list[str], purge_from: datetime,
+def _tell_coordinators(session: Session, cipher: IdentityCipher, cases: list[tuple[int, str]], purge_from: datetime,
                        site_url: str, mail_domain: str) -> None:
-    """One mail to each coordinator: which cases, from when, how to keep one (reopen it)."""
+    """One mail to each coordinator: which cases (none hidden from them: casework.access), from when, how
+    to keep one (reopen it)."""
+    for user in session.scalars(select(User).where(User.role == "coordinator", User.active.is_(True),
+                                                   User.email != "")).all():
+        hidden = hidden_case_ids(session, user)
+        if hidden is None:
+            continue
+        references = [ref for case_id, ref in cases if case_id not in hidden]
+        if references:
+            _tell(session, cipher, user, references, purge_from, site_url, mail_domain)
+
+
+def _tell(session: Session, cipher: IdentityCipher, user: User, references: list[str], purge_from: datetime,
+          site_url: str, mail_domain: str) -> None:
     listed = "\n".join(f"  {ref}  {site_url}/cases/{ref}" for ref in references[:200])
     more = f"\n  … 另 {len(references) - 200} 件" if len(references) > 200 else ""
     text = (f"以下 {len(references)} 件已办结案件保存期限届满，将于 {purge_from:%Y-%m-%d %H:%M}（UTC）后删除举报人身份信息和证据材料：\n"
             f"{listed}{more}\n\n如需保留，请在此之前重新打开相应案件并说明理由。本邮件由系统自动发送。\n\n----\n"
             f"{len(references)} ended case(s) reach the end of their retention period: their reporters' identities "
             f"and evidence files will be removed after {purge_from:%Y-%m-%d %H:%M} UTC. Reopen a case to keep it.")
-    for user in session.scalars(select(User).where(User.role == "coordinator", User.active.is_(True),
-                                                   User.email != "")):
-        enqueue(session, cipher, OutgoingMail(to=user.email, subject=f"【数据保存期限】{len(references)} 件案件将删除身份信息",
-                                              text=text), kind="retention_notice",
-                message_id=f"<xlt.retention.{secrets.token_hex(12)}@{mail_domain}>")
+    enqueue(session, cipher, OutgoingMail(to=user.email, subject=f"【数据保存期限】{len(references)} 件案件将删除身份信息",
+                                          text=text), kind="retention_notice",
+            message_id=f"<xlt.retention.{secrets.token_hex(12)}@{mail_domain}>")

@@ -107,7 +107,9 @@ def weekly():
     if current_user.role == "unit_head" and current_user.unit_code != "taskforce":
         history = unit_reports(session, current_user.unit_code)
         sent = next((r for r in history if r.week_of == monday), None)
-        figures = sent.figures if sent else week_figures(session, current_user.unit_code, monday, today)
+        # what the head sees is counted without the cases hidden from them (named in, or their unit's
+        # leadership accused): a figure one higher than their queue would tell them a report exists
+        figures = week_figures(session, current_user.unit_code, monday, today, viewer=current_user)
         return render_template("deadlines/weekly_unit.html", monday=monday, sunday=monday + timedelta(days=6),
                                sent=sent, figures=figures, history=history)
     chosen = chosen_week(request.args.get("week"), today)

@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from casework.access import visible_case_ids_clause
 from casework.deadline_models import CaseDeadline
 from casework.models import Case, Referral
 from casework.rules import TASKFORCE, InvalidState, NotAllowed, required_text
@@ -21,10 +22,14 @@ from oversight.models import WeeklyReport
 FIGURES = ("new", "accepted", "not_accepted", "referred", "closed", "overdue")
 
 
-def week_figures(session: Session, unit_code: str, monday: date, today: date) -> dict[str, int]:
-    """The unit's figures for the week starting `monday` (cases it leads); overdue as of `today`."""
+def week_figures(session: Session, unit_code: str, monday: date, today: date,
+                 viewer: User | None = None) -> dict[str, int]:
+    """The unit's figures for the week starting `monday` (cases it leads); overdue as of `today`. With a
+    `viewer`, the cases hidden from them (casework.access) are not counted: what their page shows."""
     start, end = local_midnight_utc(monday), local_midnight_utc(monday + timedelta(days=7))
     lead = Case.lead_unit == unit_code
+    if viewer is not None:
+        lead = and_(lead, visible_case_ids_clause(session, viewer, Case.id))
 
     def count(stmt) -> int:
         return int(session.scalar(stmt) or 0)

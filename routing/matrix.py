@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from routing.classifier import Classification, accused_text
+from routing.leadership import Finding, detect, explain
 from routing.normalise import fold, prepare
 from routing.taxonomy import ACCUSED, Taxonomy
 
@@ -21,6 +22,9 @@ class Routing:
     triage: bool = False
     transfer: bool = False
     reason: str = ""
+    excluded_units: list[str] = field(default_factory=list)  # 防止"灯下黑": never lead, assist or see it
+    discipline: bool = False   # accuses the task force's leader or deputy: to discipline inspection
+    explanation: str = ""      # which rule applied, in words a person reads (Chinese), for the case page
     lead_probability: float | None = None   # calibrated P(lead unit), with the corpus model
 
     def to_dict(self) -> dict:
@@ -90,33 +94,98 @@ def out_of_district(tax: Taxonomy, *, title: str, text: str,
 
 def route(tax: Taxonomy, classification: Classification, *, title: str, text: str,
           accused: dict | None = None) -> Routing:
-    """Lead and assisting units for a classified report."""
+    """Lead and assisting units for a classified report; a report that accuses the leadership of a
+    member unit goes around that unit (routing.leadership)."""
+    by_matrix = _route_by_matrix(tax, classification, title=title, text=text, accused=accused)
+    finding = detect(tax.leadership, title=title, text=text, accused=accused,
+                     extra_aliases=tax.matrix.accused_units)
+    if finding is None:
+        return by_matrix
+    return _around_leadership(tax, by_matrix, finding)
+
+
+def _around_leadership(tax: Taxonomy, by_matrix: Routing, finding: Finding) -> Routing:
+    """The task force leads instead of the accused unit, which neither leads nor assists; a report on
+    the task force's own leader or deputy goes to discipline inspection, with no assisting unit."""
+    triage_unit = tax.matrix.triage_unit
+    explanation = explain(tax.leadership, finding)
+    if finding.discipline:
+        return Routing(triage_unit, [], True, by_matrix.transfer,
+                       by_matrix.reason + "; accuses the task force's leader or deputy: discipline inspection",
+                       list(finding.units), True, explanation)
+    assist = [u for u in [by_matrix.lead_unit, *by_matrix.assist_units]
+              if u not in finding.units and u != triage_unit] if not by_matrix.triage else []
+    return Routing(triage_unit, list(dict.fromkeys(assist)), by_matrix.triage, by_matrix.transfer,
+                   by_matrix.reason + f"; accuses the leadership of {', '.join(finding.units)}: task force leads",
+                   list(finding.units), False, explanation + (TRANSFER_NOTE if by_matrix.transfer else ""))
+
+
+def leadership_walls(tax: Taxonomy, *, title: str, text: str, accused: dict | None = None) -> dict:
+    """The walls alone (excluded_units, discipline, explanation) for a report the classifier failed on.
+    Fails closed: if even this fails, coordinators only, until someone triages the case."""
+    try:
+        finding = detect(tax.leadership, title=title, text=text, accused=accused,
+                         extra_aliases=tax.matrix.accused_units)
+    except Exception:  # noqa: BLE001 - never open a case the walls could not be checked on
+        return {"excluded_units": [], "discipline": False, "coordinators_only": True,
+                "explanation": "无法判断举报是否涉及成员单位领导：在工作专班协调员分办之前，只有协调员可以查看。"}
+    if finding is None:
+        return {}
+    return {"excluded_units": list(finding.units), "discipline": finding.discipline,
+            "explanation": explain(tax.leadership, finding)}
+
+
+TRANSFER_NOTE = "举报对象似在本区以外，建议转办。"
+
+
+def unit_label(tax: Taxonomy, code: str) -> str:
+    unit = tax.leadership.units.get(code)
+    return unit.name if unit is not None else "工作专班"
+
+
+def _item_label(tax: Taxonomy, item: str) -> str:
+    return f"条目 {item}「{tax.items[item].title}」"
+
+
+def _route_by_matrix(tax: Taxonomy, classification: Classification, *, title: str, text: str,
+                     accused: dict | None = None) -> Routing:
     triage_unit = tax.matrix.triage_unit
     transfer = classification.in_scope and out_of_district(
         tax, title=title, text=text, accused=accused)
     suffix = "; outside the district: suggest transfer" if transfer else ""
+    note = TRANSFER_NOTE if transfer else ""
     if not classification.in_scope or classification.item is None:
         return Routing(triage_unit, [], True, False,
-                       "out of scope or no item fits: manual triage")
+                       "out of scope or no item fits: manual triage",
+                       explanation="未能归入负面清单的条目，或与本次集中整治无关：由工作专班人工分办。")
+    item = classification.item
     if classification.lead_threshold is not None:
         return _route_calibrated(tax, classification, title=title, text=text,
-                                 accused=accused, transfer=transfer, suffix=suffix)
+                                 accused=accused, transfer=transfer, suffix=suffix, note=note)
     threshold = tax.classifier.threshold
     if classification.confidence < threshold:
         return Routing(triage_unit, [], True, transfer,
-                       f"item {classification.item} below confidence threshold "
+                       f"item {item} below confidence threshold "
                        f"{classification.confidence:.2f} < {threshold:.2f}: manual triage"
-                       + suffix)
-    lead, assist = units_for_item(tax, classification.item, title=title, text=text, accused=accused)
-    return Routing(lead, assist, False, transfer, _matrix_reason(tax, classification.item, lead) + suffix)
+                       + suffix,
+                       explanation=f"初步归入{_item_label(tax, item)}，但把握不足（{classification.confidence:.0%}，"
+                                   f"低于 {threshold:.0%}）：由工作专班人工分办。" + note)
+    lead, assist = units_for_item(tax, item, title=title, text=text, accused=accused)
+    reason, explanation = _matrix_reason(tax, item, lead, assist)
+    return Routing(lead, assist, False, transfer, reason + suffix, explanation=explanation + note)
 
 
-def _matrix_reason(tax: Taxonomy, item: str, lead: str) -> str:
+def _matrix_reason(tax: Taxonomy, item: str, lead: str, assist: list[str]) -> tuple[str, str]:
+    """(the reason for the log, the explanation a person reads) of a lead taken from the matrix."""
+    helpers = f"，{'、'.join(unit_label(tax, u) for u in assist)}协办" if assist else ""
     if tax.matrix.entries[item].lead == ACCUSED:
-        how = ("accused official's unit" if lead != tax.matrix.accused_fallback
-               else "accused official's unit not named")
-        return f"item {item}: {how}"
-    return f"item {item}: matrix"
+        accused_named = lead != tax.matrix.accused_fallback
+        how = "accused official's unit" if accused_named else "accused official's unit not named"
+        explanation = (f"{_item_label(tax, item)}：由被举报人所在单位{unit_label(tax, lead)}牵头{helpers}。"
+                       if accused_named else
+                       f"{_item_label(tax, item)}：举报未写明被举报人所在单位，由工作专班牵头{helpers}。")
+        return f"item {item}: {how}", explanation
+    return f"item {item}: matrix", f"{_item_label(tax, item)}：按责任矩阵由{unit_label(tax, lead)}牵头{helpers}。"
 
 
 def lead_probabilities(tax: Taxonomy, classification: Classification, *, title: str, text: str,
@@ -145,7 +214,7 @@ def lead_probabilities(tax: Taxonomy, classification: Classification, *, title: 
 
 
 def _route_calibrated(tax: Taxonomy, classification: Classification, *, title: str, text: str,
-                      accused: dict | None, transfer: bool, suffix: str) -> Routing:
+                      accused: dict | None, transfer: bool, suffix: str, note: str) -> Routing:
     """Abstain on purpose: triage when P(lead unit) < θ (the model's threshold)."""
     item = classification.item
     lead, assist = units_for_item(tax, item, title=title, text=text, accused=accused,
@@ -156,10 +225,13 @@ def _route_calibrated(tax: Taxonomy, classification: Classification, *, title: s
     if p_lead < theta:
         return Routing(tax.matrix.triage_unit, [], True, transfer,
                        f"item {item}, lead {lead}: P(lead unit) {p_lead:.2f} < {theta:.2f}: "
-                       "manual triage" + suffix, round(p_lead, 4))
-    return Routing(lead, assist, False, transfer,
-                   _matrix_reason(tax, item, lead) + f" (P(lead unit) {p_lead:.2f})" + suffix,
-                   round(p_lead, 4))
+                       "manual triage" + suffix,
+                       explanation=f"初步归入{_item_label(tax, item)}，但牵头单位{unit_label(tax, lead)}的把握不足"
+                                   f"（{p_lead:.0%}，低于 {theta:.0%}）：由工作专班人工分办。" + note,
+                       lead_probability=round(p_lead, 4))
+    reason, explanation = _matrix_reason(tax, item, lead, assist)
+    return Routing(lead, assist, False, transfer, reason + f" (P(lead unit) {p_lead:.2f})" + suffix,
+                   explanation=explanation + note, lead_probability=round(p_lead, 4))
 
 
 def units_for_item(tax: Taxonomy, item: str, *, title: str, text: str,

@@ -10,9 +10,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from routing.leadership import Leadership, LeadershipConfigError, parse_leadership
 from routing.normalise import TypoFixer
 
-FILES = ("negative_list.toml", "matrix.toml", "classifier.toml")
+FILES = ("negative_list.toml", "matrix.toml", "classifier.toml", "leadership.toml")
 UNITS = ("health", "market", "medinsure", "police", "audit", "taskforce")
 ACCUSED = "accused"  # matrix lead meaning "the unit whose official is accused"
 
@@ -83,6 +84,7 @@ class Taxonomy:
     matrix: Matrix
     classifier: ClassifierConfig
     typo_fixer: TypoFixer
+    leadership: Leadership  # 防止"灯下黑": who counts as each member unit's leadership (config/leadership.toml)
 
     def area_of(self, code: str | None) -> int | None:
         return self.items[code].area if code in self.items else None
@@ -160,7 +162,7 @@ def _load_classifier(data: dict) -> ClassifierConfig:
 
 
 def load_taxonomy(config_dir: Path | str) -> Taxonomy:
-    """Read the three TOML files of ``config_dir``; rules_version hashes their bytes."""
+    """Read the four TOML files of ``config_dir``; rules_version hashes their bytes."""
     config_dir = Path(config_dir)
     raw = {name: (config_dir / name).read_bytes() for name in FILES}
     parsed = {name: tomllib.loads(b.decode("utf-8")) for name, b in raw.items()}
@@ -168,8 +170,12 @@ def load_taxonomy(config_dir: Path | str) -> Taxonomy:
     matrix = _with_official_words(_load_matrix(parsed["matrix.toml"], items),
                                   parsed["classifier.toml"].get("accused_units", {}))
     clf = _load_classifier(parsed["classifier.toml"])
+    try:
+        leadership = parse_leadership(parsed["leadership.toml"], UNITS)
+    except LeadershipConfigError as exc:
+        raise TaxonomyError(str(exc)) from exc
     digest = hashlib.sha256(b"\0".join(raw[n] for n in FILES)).hexdigest()[:12]
     version = str(parsed["negative_list.toml"].get("version", "0"))
     return Taxonomy(version=version, rules_version=f"{version}+{digest}",
                     areas=_frozen(areas), items=_frozen(items), matrix=matrix,
-                    classifier=clf, typo_fixer=TypoFixer(clf.typos))
+                    classifier=clf, typo_fixer=TypoFixer(clf.typos), leadership=leadership)

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from casework import mail_pages as clerk_mail_pages
 from casework import feedback_pages
 from casework import pages as case_pages
+from casework import recusal_cli
 from casework import routing_cli as casework_routing_cli
 from casework import runtime
 from config.settings import BASE_DIR, load_settings
@@ -74,6 +75,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     keys_cli.init_app(app)  # `identity rotate`
     routing_cli.init_app(app)  # `classify`, `classify-eval`
     casework_routing_cli.init_app(app)  # `routing sweep|retrain|correct`
+    recusal_cli.init_app(app)  # `recusal rescan`
     jobs_cli.init_app(app)  # `scheduler run`, `reminders run`, `deadlines sync`, …
     oversight_cli.init_app(app)  # `ledger export`
     demo_cli.init_app(app)  # `demo seed`

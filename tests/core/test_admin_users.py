@@ -132,7 +132,7 @@ def test_setting_a_password_ends_the_users_sessions(app, admin_client, session):
     target = make_user(session, "wang")
     theirs = app.test_client()
     login(theirs, "wang")
-    data = {"csrf_token": token(admin_client), "display_name": "", "unit": "health", "role": "handler",
+    data = {"csrf_token": token(admin_client), "display_name": "王明", "unit": "health", "role": "handler",
             "email": "wang@xlt.gov.cn", "password": "another long password"}
     assert admin_client.post(f"/admin/users/{target.id}", data=data).status_code == 302
     assert theirs.get("/account/password").status_code == 302
@@ -159,7 +159,7 @@ def test_an_admin_cannot_deactivate_or_demote_themselves(admin_client, session):
     me = fresh(session, "root")
     admin_client.post(f"/admin/users/{me.id}/deactivate", data={"csrf_token": token(admin_client)})
     assert fresh(session, "root").active
-    data = {"csrf_token": token(admin_client), "display_name": "", "unit": "taskforce", "role": "handler",
+    data = {"csrf_token": token(admin_client), "display_name": "管理员", "unit": "taskforce", "role": "handler",
             "email": "root@xlt.gov.cn", "password": ""}
     assert admin_client.post(f"/admin/users/{me.id}", data=data).status_code == 400
     assert fresh(session, "root").role == "admin"
@@ -195,3 +195,29 @@ def test_unlock(app, admin_client, session):
 
 def test_unknown_user_is_404(admin_client):
     assert admin_client.get("/admin/users/9999").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["", "  ", "王", "·", "王 ·"])
+def test_an_account_with_a_case_role_needs_a_real_name(admin_client, session, name):
+    """A real name is what keeps a person off the reports about them: no case role without one."""
+    resp = admin_client.post("/admin/users/new", data=new_user_data(admin_client, display_name=name))
+    assert resp.status_code == 400 and "必须登记真实姓名" in resp.get_data(as_text=True)
+    assert fresh(session, "zhang") is None
+    clerk = admin_client.post("/admin/users/new", data=new_user_data(admin_client, display_name=name, role="clerk"))
+    assert clerk.status_code == 302  # a clerk registers reports and sees no case
+    target = make_user(session, "wang", display_name="王明")
+    data = {"csrf_token": token(admin_client), "display_name": name, "unit": "health", "role": "handler",
+            "email": "wang@xlt.gov.cn", "password": ""}
+    assert admin_client.post(f"/admin/users/{target.id}", data=data).status_code == 400
+    assert fresh(session, "wang").display_name == "王明"
+    promoted = {**data, "role": "unit_head", "csrf_token": token(admin_client)}
+    assert admin_client.post(f"/admin/users/{fresh(session, 'zhang').id}", data=promoted).status_code == 400
+
+
+def test_the_list_marks_an_account_that_lacks_a_real_name(admin_client, session):
+    legacy = make_user(session, "legacy", display_name="赵钱")
+    legacy.display_name = ""  # an account from before the rule
+    session.commit()
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    row = page[page.index('data-username="legacy"'):].split("</tr>", 1)[0]
+    assert 'data-testid="no-real-name"' in row

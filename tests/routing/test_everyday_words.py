@@ -32,7 +32,7 @@ def test_accused_units_extend_the_matrix_and_reject_unknown_units(tax, tmp_path)
     for term in matrix["accused"]["units"]["medinsure"]:
         assert term in tax.matrix.accused_units["medinsure"]       # kept
     assert "医保的人" in tax.matrix.accused_units["medinsure"]      # added
-    for name in ("negative_list.toml", "matrix.toml"):
+    for name in ("negative_list.toml", "matrix.toml", "leadership.toml"):
         (tmp_path / name).write_bytes((CONFIG / name).read_bytes())
     clf = (CONFIG / "classifier.toml").read_text("utf-8")
     (tmp_path / "classifier.toml").write_text(

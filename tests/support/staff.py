@@ -14,10 +14,13 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_user(session, username: str = "handler1", *, role: str = "handler", unit: str = "health",
-              password: str = PASSWORD, email: str | None = None, display_name: str = "",
+              password: str = PASSWORD, email: str | None = None, display_name: str | None = None,
               totp_secret: str | None = None, active: bool = True, commit: bool = True) -> User:
     """A staff account. `totp_secret` (base32, e.g. pyotp.random_base32()) gives it a confirmed second
-    factor, encrypted with the test apps' IDENTITY_KEY."""
+    factor, encrypted with the test apps' IDENTITY_KEY. Every case role needs a real name: by default
+    "测试" and the user name (a name no test report contains)."""
+    if display_name is None:
+        display_name = f"测试{username}"
     user = create_user(session, username=username, unit=unit, role=role, email=email or f"{username}@xlt.gov.cn",
                        password=password, display_name=display_name)
     if totp_secret is not None:

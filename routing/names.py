@@ -1,0 +1,79 @@
+"""Name keys: the one form in which a person's name is compared with what a report says, so that a
+different spelling cannot dodge recusal or the leadership rule.
+
+The key of a text is, character by character: traditional -> simplified (OpenCC ``t2s``, per
+character so that a name converts the same alone and inside a sentence), NFKC (full-width ->
+half-width, compatibility ideographs -> unified), lower case, and only letters, digits and ideographs
+kept: spaces, middle dots (·・•‧ and their look-alikes, some of which Unicode calls letters), zero-width
+characters and every punctuation mark between the characters are dropped. "王 小明", "王·小明", "王小明"
+in 繁體 and "王小明" all have the key "王小明".
+
+A content key joins the keys of several fields with "|" (never inside a key), so that a name is not
+found across two fields and a LIKE pattern on a stored content key needs no escaping."""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Iterable
+
+from routing.normalise import to_simplified
+
+FIELD_SEPARATOR = "|"
+MIN_NAME_CHARS = 2  # a real name has at least two characters once normalised
+# dot-like marks that Unicode counts as letters (so isalnum() would keep them): Latin letter
+# sinological dot, Hangul araea (ㆍ, used as a middle dot), Hangul jungseong araea
+_LETTER_DOTS = frozenset("\ua78f\u318d\u119e\u11a2")
+
+
+@lru_cache(maxsize=16384)
+def _key_char(ch: str) -> str:
+    simple = to_simplified(ch)
+    out = []
+    for c in simple:
+        for folded in unicodedata.normalize("NFKC", c).lower():
+            if folded.isalnum() and folded not in _LETTER_DOTS:
+                out.append(folded)
+    return "".join(out)
+
+
+def name_key(text: str | None) -> str:
+    """The comparable form of a name (or of any text a name is looked for in)."""
+    return "".join(_key_char(c) for c in (text or ""))
+
+
+def is_real_name(name: str | None) -> bool:
+    """At least two characters once normalised: what an account with a case role must have."""
+    return len(name_key(name)) >= MIN_NAME_CHARS
+
+
+def content_key(fields: Iterable[str | None]) -> str:
+    """The keys of several fields, joined so that no name is found across two of them."""
+    return FIELD_SEPARATOR.join(name_key(f) for f in fields)
+
+
+def field_named(key: str, content: str) -> int | None:
+    """The index of the first field of `content` (a content key) that contains the name key `key`,
+    or None. An empty or too short key names nobody."""
+    if len(key) < MIN_NAME_CHARS:
+        return None
+    for index, part in enumerate(content.split(FIELD_SEPARATOR)):
+        if key in part:
+            return index
+    return None
+
+
+SENTENCE_END = "。"
+_SENTENCE_ENDS = frozenset("。．！？；;!?\n\r")
+
+
+def sentence_key(text: str | None) -> str:
+    """Like name_key, but every sentence end (。！？；and a line break) kept as one "。": the form in
+    which "a unit's name close to a position, in the same sentence" is looked for."""
+    out: list[str] = []
+    for c in text or "":
+        if c in _SENTENCE_ENDS:
+            if out and out[-1] != SENTENCE_END:
+                out.append(SENTENCE_END)
+        else:
+            out.append(_key_char(c))
+    return "".join(out)
