@@ -112,12 +112,13 @@ def _around_leadership(tax: Taxonomy, by_matrix: Routing, finding: Finding) -> R
     if finding.discipline:
         return Routing(triage_unit, [], True, by_matrix.transfer,
                        by_matrix.reason + "; accuses the task force's leader or deputy: discipline inspection",
-                       list(finding.units), True, explanation)
+                       list(finding.units), True, explanation, lead_probability=by_matrix.lead_probability)
     assist = [u for u in [by_matrix.lead_unit, *by_matrix.assist_units]
               if u not in finding.units and u != triage_unit] if not by_matrix.triage else []
     return Routing(triage_unit, list(dict.fromkeys(assist)), by_matrix.triage, by_matrix.transfer,
                    by_matrix.reason + f"; accuses the leadership of {', '.join(finding.units)}: task force leads",
-                   list(finding.units), False, explanation + (TRANSFER_NOTE if by_matrix.transfer else ""))
+                   list(finding.units), False, explanation + (TRANSFER_NOTE if by_matrix.transfer else ""),
+                   lead_probability=by_matrix.lead_probability)
 
 
 def leadership_walls(tax: Taxonomy, *, title: str, text: str, accused: dict | None = None) -> dict:
