@@ -37,7 +37,7 @@ def test_the_coordinator_reads_words_and_exports_what_they_see(app, live_server,
         shot(page, f"words-{width}-queue")
         page.goto(f"{live_server}/cases/{health.report.reference}")
         text = page.locator("main").inner_text()
-        assert "按责任分工确定牵头单位" in text and "matrix" not in text
+        assert "按责任矩阵由区卫生健康局牵头" in text and "matrix" not in text  # the routing explanation, in words
         shot(page, f"words-{width}-case")
         page.goto(f"{live_server}/supervision")
         assert "督办案件 2 件" in page.get_by_test_id("supervision-count").inner_text()
