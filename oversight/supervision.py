@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from casework.access import visible_clause
@@ -36,7 +36,8 @@ class SupervisedCase:
 def supervised_cases(session: Session, user: User, unit: str | None = None,
                      limit: int = 2000) -> list[SupervisedCase]:
     """Cases under supervision that `user` may see (optionally led by `unit`), oldest deadline first."""
-    where = [Supervision.ended_at.is_(None), Case.status.in_(OPEN_STATUSES), visible_clause(session, user)]
+    where = [Supervision.ended_at.is_(None),  # a review of an objection is supervised on a closed case too
+             or_(Case.status.in_(OPEN_STATUSES), Supervision.stage == "review"), visible_clause(session, user)]
     if unit:
         where.append(Case.lead_unit == unit)
     rows = session.execute(select(Supervision, Case, Report.reference).join(Case, Case.id == Supervision.case_id)
