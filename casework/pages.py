@@ -12,7 +12,7 @@ from sqlalchemy import select
 from casework import lifting, reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
-from casework.assignment import check_assignable
+from casework.assignment import assignable_among
 from casework.models import (
     Case,
     CaseNotice,
@@ -123,8 +123,8 @@ def case_context(session, case: Case) -> dict:
         "panel": lifting.panel(session, case) if current_user.role in ("coordinator", "admin") else None,
         "coordinators_only": COORDINATORS_ONLY,
         "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
-        "units": list_units(session), "handlers": [h for h in assignable_handlers(session, current_user)
-                                                   if _assignable(session, case, h)],
+        "units": list_units(session), "handlers": assignable_among(session, case,
+                                                                   assignable_handlers(session, current_user)),
         "referrals": session.scalars(select(Referral).where(Referral.case_id == case.id)).all(),
         "notices": session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id)).all(),
         "institutions": session.scalars(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id)).all(),
@@ -135,14 +135,6 @@ def case_context(session, case: Case) -> dict:
         "messages": [m for r in reports for m in r.messages],
         **deadline_context(session, case),
     }
-
-
-def _assignable(session, case: Case, handler: User) -> bool:
-    try:
-        check_assignable(session, case, handler)
-    except casework.CaseActionError:
-        return False
-    return True
 
 
 def deadline_context(session, case: Case) -> dict:
