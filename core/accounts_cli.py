@@ -8,16 +8,8 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from core.accounts import (
-    ROLES,
-    AccountError,
-    User,
-    check_real_name,
-    create_user,
-    end_sessions,
-    find_user,
-    hash_password,
-)
+from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
+from core.accounts import check_real_name  # every case role has a real name: recusal goes by it
 from core.audit import record, verify
 from core.db import new_session, utcnow
 from core.units import Unit
