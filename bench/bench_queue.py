@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
+from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal  # noqa: E402
 from casework.queue import QueueFilters, queue_page  # noqa: E402
 from casework.reference import load_negative_list  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
@@ -71,8 +72,20 @@ def fill(url: str, n: int) -> None:
             s.execute(insert(CaseReport), links)
             s.execute(insert(CaseUnit), units)
             s.commit()
-        s.add_all([User(username="h", unit_code="health", role="handler", password_hash=hash_password("x" * 12)),
-                   User(username="c", unit_code="taskforce", role="coordinator", password_hash=hash_password("x" * 12))])
+        s.add_all([User(username="h", unit_code="health", role="handler", password_hash=hash_password("x" * 12),
+                        display_name="基准承办人"),
+                   User(username="c", unit_code="taskforce", role="coordinator", password_hash=hash_password("x" * 12),
+                        display_name="基准协调员")])
+        s.commit()  # casework.recusal records their name keys (the ORM events of every session)
+        # the walls as a busy year might leave them: each user named in 1 case in 200, the health unit's
+        # leadership accused in 1 in 500, 1 in 2,000 for coordinators only
+        users = {u.username: u.id for u in s.query(User)}
+        s.execute(insert(Recusal), [dict(case_id=cid, user_id=users[name], source="text", created_at=start,
+                                         lift_reason="") for name in ("h", "c") for cid in range(1, n + 1, 200)])
+        s.execute(insert(CaseExcludedUnit), [dict(case_id=cid, unit_code="health", created_at=start, lift_reason="")
+                                             for cid in range(7, n + 1, 500)])
+        s.execute(insert(CaseWall), [dict(case_id=cid, rule="taskforce_leadership", coordinators_only=True, reason="",
+                                          created_at=start, lift_reason="") for cid in range(11, n + 1, 2000)])
         s.commit()
     engine.dispose()
 

@@ -31,11 +31,13 @@ from casework.rules import (
     require_worker,
     required_text,
 )
-from casework.walls import excluded_units
+from casework.recusal_models import Recusal, StaffNameKey
+from casework.walls import excluded_units, wall_of
 from core.accounts import User
 from core.audit import record
 from core.db import utcnow
 from core.units import EXTERNAL_TARGETS, UNIT_CODES, Unit
+from routing.names import name_key
 
 NOTE_LIMIT = 5000
 
@@ -54,6 +56,23 @@ def check_assignable(session: Session, case: Case, handler: User | None) -> None
         raise NotAllowed("the handler is named in the case and must stay out of it", field="handler")
     if not can_see(session, handler, case):  # the handler's unit's leadership is accused, coordinators only
         raise NotAllowed("the case may not be seen by this handler", field="handler")
+
+
+def assignable_among(session: Session, case: Case, handlers: list[User]) -> list[User]:
+    """Those of `handlers` that check_assignable would accept, found with three queries instead of a few
+    per handler (the case page's list; assigning still goes through check_assignable)."""
+    wall = wall_of(session, case)
+    if wall is not None and wall.coordinators_only and wall.lifted_at is None:
+        return []  # coordinators only: nobody can be given it
+    ids = [h.id for h in handlers]
+    recused = set(session.scalars(select(Recusal.user_id).where(Recusal.case_id == case.id,
+                                                                Recusal.lifted_at.is_(None))))
+    keys = dict(session.execute(select(StaffNameKey.user_id, StaffNameKey.name_key)
+                                .where(StaffNameKey.user_id.in_(ids))).all()) if ids else {}
+    excluded = excluded_units(session, case)
+    return [h for h in handlers if h.active and h.role in WORKER_ROLES and h.unit_code in (case.lead_unit, TASKFORCE)
+            and h.unit_code not in excluded and h.id not in recused and not h.lacks_real_name
+            and keys.get(h.id) == name_key(h.display_name)]
 
 
 def _check_assignment(session: Session, actor: User, case: Case, handler: User | None) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from casework import lifting, reveal
 from casework import workflow as casework
 from casework.access import case_for, visible_clause
-from casework.assignment import check_assignable
+from casework.assignment import assignable_among
 from casework.feedback_pages import feedback_context
 from casework.labels import action_label, not_accepted_label, routing_note
 from casework.models import (
@@ -156,8 +156,8 @@ def case_context(session, case: Case) -> dict:
         "panel": lifting.panel(session, case) if current_user.role in ("coordinator", "admin") else None,
         "coordinators_only": COORDINATORS_ONLY,
         "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
-        "units": list_units(session), "handlers": [h for h in assignable_handlers(session, current_user)
-                                                   if _assignable(session, case, h)],
+        "units": list_units(session), "handlers": assignable_among(session, case,
+                                                                   assignable_handlers(session, current_user)),
         "referrals": session.scalars(select(Referral).where(Referral.case_id == case.id)).all(),
         "notices": session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id)).all(),
         "institutions": session.scalars(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id)).all(),
@@ -186,14 +186,6 @@ def second_reading(case: Case, classification: Classification | None) -> dict | 
     if lead in (case.lead_unit, tax.matrix.triage_unit) or lead in case.assist_units:
         return None
     return {"item": second["item"], "unit": lead, "probability": float(second.get("score") or 0.0)}
-
-
-def _assignable(session, case: Case, handler: User) -> bool:
-    try:
-        check_assignable(session, case, handler)
-    except casework.CaseActionError:
-        return False
-    return True
 
 
 def deadline_context(session, case: Case) -> dict:

@@ -14,6 +14,13 @@ RECUSAL_SOURCES = ("accused", "title", "text", "message")  # where the report na
 WALL_RULES = ("unit_leadership", "taskforce_leadership", "unchecked")  # unchecked: routing failed, closed
 
 
+class Lifted:
+    """A wall a coordinator may lift, for a stated reason: who, when, why (the audit trail has it too)."""
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lifted_at: Mapped[datetime | None] = mapped_column()
+    lift_reason: Mapped[str] = mapped_column(Text, default="")
+
+
 class StaffNameKey(Base):
     """The name key (routing.names) of a staff member's real name, and so the state of their recusals:
     written, with the scan of every report, in the transaction that sets or changes the name. An account
@@ -35,7 +42,7 @@ class ReportNameText(Base):
     content: Mapped[str] = mapped_column(Text, default="")
 
 
-class Recusal(Base):
+class Recusal(Lifted, Base):
     """A person named in one of a case's reports stays out of the case (queue, page, files, exports,
     reminders, identity) until a coordinator lifts it for them with a reason (a namesake)."""
     __tablename__ = "recusals"
@@ -46,15 +53,12 @@ class Recusal(Base):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(20))  # accused | title | text | message
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    lifted_at: Mapped[datetime | None] = mapped_column()
-    lift_reason: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_recusals_case_user"),
                       Index("ix_recusals_user_case", "user_id", "case_id"))
 
 
-class CaseWall(Base):
+class CaseWall(Lifted, Base):
     """A case that accuses the leadership of a member unit (rule unit_leadership: the task force leads,
     the unit is excluded) or the task force's own leader or deputy (taskforce_leadership: referred to
     discipline inspection, seen by coordinators only). The reason is what the case page shows."""
@@ -64,13 +68,10 @@ class CaseWall(Base):
     rule: Mapped[str] = mapped_column(String(30))
     coordinators_only: Mapped[bool] = mapped_column(default=False, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # coordinators_only lifted
-    lifted_at: Mapped[datetime | None] = mapped_column()
-    lift_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # lifted: open to the whole task force
 
 
-class CaseExcludedUnit(Base):
+class CaseExcludedUnit(Lifted, Base):
     """A unit that never leads, assists or sees the case, until a coordinator states why it may."""
     __tablename__ = "case_excluded_units"
 
@@ -78,9 +79,6 @@ class CaseExcludedUnit(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    lifted_at: Mapped[datetime | None] = mapped_column()
-    lift_reason: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("case_id", "unit_code", name="uq_case_excluded_units_case_unit"),
                       Index("ix_case_excluded_units_unit_case", "unit_code", "case_id"))

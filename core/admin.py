@@ -12,16 +12,8 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
-from core.accounts import (
-    ROLES,
-    AccountError,
-    User,
-    check_real_name,
-    create_user,
-    end_sessions,
-    find_user,
-    hash_password,
-)
+from core.accounts import ROLES, AccountError, User, create_user, end_sessions, find_user, hash_password
+from core.accounts import check_real_name  # every case role has a real name: recusal goes by it
 from core.audit import record
 from core.db import get_session, utcnow
 from core.roles import role_labels, roles_required

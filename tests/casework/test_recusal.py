@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework import workflow as casework
 from casework.deadline_models import CaseDeadline, Supervision
@@ -187,8 +187,6 @@ def test_a_renamed_account_is_recused_at_once_whichever_way_it_was_renamed(app, 
 def test_a_name_changed_behind_the_services_back_sees_nothing(app, session, ctx, people):
     """A name edited in the database directly (no scan ran): the account sees no case at all until
     `flask recusal rescan`, which recuses it where it is named."""
-    from sqlalchemy import update
-
     from core.accounts import User
     case, reference, _att = _file(app, session, ctx, "health", accused_name="金晓峰")
     other, other_ref, _att = _file(app, session, ctx, "health")
@@ -367,3 +365,35 @@ def test_a_named_coordinator_does_not_decide_even_when_lifted(app, session, ctx,
         reveal_identity(session, named, case, "督办", ctx.cipher)
     decide_reveal(session, people["coordinator"], request, True, "同意")
     assert reveal_identity(session, handler, case, None, ctx.cipher).name == "举报人丙"
+
+
+def test_the_case_pages_list_of_handlers_is_who_may_be_assigned(app, session, ctx, people):
+    """The list is found in bulk; it must agree with check_assignable, which assigning goes through."""
+    from casework.assignment import assignable_among, check_assignable
+    from casework.rules import CaseActionError
+    from core.accounts import User
+    case, reference, _att = _file(app, session, ctx, "health", text=TEXTS["health"].format(n="金·晓峰"))
+    candidates = [make_user(session, "named-h", role="handler", unit="health", display_name="金晓峰"),
+                  make_user(session, "plain-h", role="handler", unit="health", display_name="孙立"),
+                  make_user(session, "market-h", role="handler", unit="market", display_name="钱立"),
+                  make_user(session, "tf-h", role="handler", unit="taskforce", display_name="赵立"),
+                  make_user(session, "head-h", role="unit_head", unit="health", display_name="李立"),
+                  make_user(session, "off-h", role="handler", unit="health", display_name="周立", active=False),
+                  make_user(session, "nameless", role="handler", unit="health", display_name="吴立")]
+    candidates[-1].display_name = ""
+    session.execute(update(User).where(User.id == candidates[1].id)
+                    .values(display_name="孙 立 新"))  # renamed behind the service's back
+    session.commit()
+    session.expire_all()
+
+    def accepted(user):
+        try:
+            check_assignable(session, case, user)
+        except CaseActionError:
+            return False
+        return True
+    expected = [u.username for u in candidates if accepted(u)]
+    assert [u.username for u in assignable_among(session, case, candidates)] == expected == ["tf-h", "head-h"]
+    page = Viewer(app, people["coordinator"], SECRET).page(f"/cases/{reference}")
+    assign_form = page[page.index('id="assign"'):].split("</details>", 1)[0]
+    assert "赵立" in assign_form and "李立" in assign_form and "金晓峰" not in assign_form

@@ -348,6 +348,10 @@ def test_users_create_reads_the_password_from_stdin(runner, client, session):
     (["--username", "wang", "--unit", "health", "--role", "handler"], "a long enough password", "user 'wang' exists"),
     (["--username", "zhang", "--unit", "nowhere", "--role", "handler"], "a long enough password", "unknown unit 'nowhere'"),
     (["--username", "zhang", "--unit", "health", "--role", "boss"], "a long enough password", "unknown role 'boss'"),
+    (["--username", "zhang", "--unit", "health", "--role", "handler", "--display-name", "张"], "a long enough password",
+     "real name of at least two characters"),
+    (["--username", "zhang", "--unit", "taskforce", "--role", "coordinator", "--display-name", " · "],
+     "a long enough password", "real name of at least two characters"),
 ])
 def test_users_create_errors(runner, session, args, password, message):
     make_user(session, "wang")

@@ -110,3 +110,42 @@ def test_upgrade_to_0008_queues_unrouted_reports_and_marks_old_receipts(backend,
             assert conn.execute(text("SELECT last FROM reference_counters WHERE year = 2026")).scalar() == 42
             assert conn.execute(text("SELECT count(*) FROM pg_class WHERE relname = 'report_number_2026'")).scalar() == 0
     engine.dispose()
+
+
+def test_upgrade_to_0009_recuses_the_staff_that_existing_reports_name(backend, request, tmp_path):
+    """Data written under 0008: every account gets its name key, every report on a case its content key,
+    and each person an existing report names (in 繁體, with a dot, in a reporter's message) is recused from
+    that case; a namesake by surname is not; an account without a real name is recorded as such."""
+    from datetime import datetime
+
+    from sqlalchemy import create_engine, insert
+
+    from casework.models import Case, CaseReport
+    from core.accounts import User
+    from wiring.migrate import upgrade
+    url = _fresh_database(backend, request, tmp_path)
+    upgrade(url, "0008")
+    engine = create_engine(url)
+    now = datetime(2026, 11, 2, 9, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(Unit.__table__).values(code="health", name="区卫生健康局", name_en="Health"))
+        for rid in (1, 2):
+            conn.execute(REPORT_0007, report_row(rid, now))
+        conn.execute(text("UPDATE reports SET accused_name = '王·建國' WHERE id = 1"))
+        conn.execute(text("INSERT INTO messages (report_id, author, body, visible_to_reporter, created_at) "
+                          "VALUES (2, 'reporter', '补充：承办人李 四是他亲戚', :t, :now)"), {"t": True, "now": now})
+        for cid in (1, 2):
+            conn.execute(insert(Case.__table__).values(id=cid, report_id=cid, status="to_accept", lead_unit="health",
+                                                       received_at=now))
+            conn.execute(insert(CaseReport.__table__).values(case_id=cid, report_id=cid))
+        for uid, name in ((1, "王建国"), (2, "李四"), (3, "王建华"), (4, "")):
+            conn.execute(insert(User.__table__).values(id=uid, username=f"u{uid}", display_name=name, unit_code="health",
+                                                       role="handler", email="", password_hash="x", created_at=now))
+    upgrade(url, "head")
+    with engine.begin() as conn:
+        recused = conn.execute(text("SELECT case_id, user_id, source FROM recusals ORDER BY case_id")).all()
+        assert [tuple(r) for r in recused] == [(1, 1, "accused"), (2, 2, "message")]
+        keys = dict(conn.execute(text("SELECT user_id, name_key FROM staff_name_keys")).all())
+        assert keys == {1: "王建国", 2: "李四", 3: "王建华", 4: ""}
+        assert conn.execute(text("SELECT count(*) FROM report_name_texts")).scalar() == 2
+    engine.dispose()
