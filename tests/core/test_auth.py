@@ -355,7 +355,8 @@ def test_users_create_reads_the_password_from_stdin(runner, client, session):
 ])
 def test_users_create_errors(runner, session, args, password, message):
     make_user(session, "wang")
-    result = runner.invoke(args=["users", "create", *args, "--email", "x@xlt.gov.cn", "--display-name", "张三",
+    # The case's own --display-name comes after the default one, so click keeps the case's.
+    result = runner.invoke(args=["users", "create", "--display-name", "张三", *args, "--email", "x@xlt.gov.cn",
                                  "--password-stdin"], input=password + "\n")
     assert result.exit_code == 1
     assert message in result.output
