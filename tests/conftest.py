@@ -41,6 +41,20 @@ def _catalogs():
     compile_catalogs()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    """argon2id at its smallest cost inside the test process: the library's default costs ~0.3 s of CPU per
+    hash and per verify, and most tests create and log in accounts. The service itself (and every test that
+    starts it in a subprocess) keeps the default; tests/core/test_passwords.py checks that default."""
+    import core.accounts
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+    real = core.accounts._hasher
+    core.accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    yield
+    core.accounts._hasher = real
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     url = os.environ.get("TEST_POSTGRES_URL")
