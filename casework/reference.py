@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.models import NegativeListItem
@@ -13,8 +14,9 @@ from routing.taxonomy import load_taxonomy
 def load_negative_list(session: Session, config_dir: Path) -> int:
     """Validate the three routing config files and upsert the 30 items. Idempotent."""
     tax = load_taxonomy(config_dir)  # raises TaxonomyError on an inconsistent configuration
+    existing = {row.code: row for row in session.scalars(select(NegativeListItem))}
     for code, item in tax.items.items():
-        row = session.get(NegativeListItem, code) or NegativeListItem(code=code)
+        row = existing.get(code) or NegativeListItem(code=code)
         row.area, row.area_title, row.title, row.wording = item.area, item.area_title, item.title, item.wording
         session.add(row)
     session.flush()

@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 
 from sqlalchemy import ForeignKey, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.db import Base, get_session
 from core.labels import is_english, register
@@ -50,8 +50,9 @@ def read_units_config(config_dir: Path) -> list[dict]:
 def load_units(session: Session, config_dir: Path) -> int:
     """Upsert units and replace their channels from config/units.toml. Idempotent."""
     entries = read_units_config(config_dir)
+    existing = {u.code: u for u in session.scalars(select(Unit).options(selectinload(Unit.channels)))}
     for order, entry in enumerate(entries):
-        unit = session.get(Unit, entry["code"]) or Unit(code=entry["code"])
+        unit = existing.get(entry["code"]) or Unit(code=entry["code"])
         unit.name = entry["name"]
         unit.name_en = entry["name_en"]
         unit.duty = entry.get("duty", "")

@@ -161,10 +161,26 @@ def _load_classifier(data: dict) -> ClassifierConfig:
     )
 
 
+_PARSED: dict[bytes, Taxonomy] = {}  # by the digest of the files' bytes: a Taxonomy is immutable
+_PARSED_MAX = 8
+
+
 def load_taxonomy(config_dir: Path | str) -> Taxonomy:
-    """Read the four TOML files of ``config_dir``; rules_version hashes their bytes."""
+    """Read the four TOML files of ``config_dir``; rules_version hashes their bytes. The files are read each
+    time; they are parsed again only when their bytes changed (every app and `flask setup` load them)."""
     config_dir = Path(config_dir)
     raw = {name: (config_dir / name).read_bytes() for name in FILES}
+    key = hashlib.sha256(b"\0".join(raw[n] for n in FILES)).digest()
+    cached = _PARSED.get(key)
+    if cached is None:
+        cached = _parse_taxonomy(raw)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = cached
+    return cached
+
+
+def _parse_taxonomy(raw: dict[str, bytes]) -> Taxonomy:
     parsed = {name: tomllib.loads(b.decode("utf-8")) for name, b in raw.items()}
     areas, items = _load_items(parsed["negative_list.toml"])
     matrix = _with_official_words(_load_matrix(parsed["matrix.toml"], items),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -46,20 +45,41 @@ def _cheap_password_hashes():
     """argon2id at its smallest cost inside the test process: the library's default costs ~0.3 s of CPU per
     hash and per verify, and most tests create and log in accounts. The service itself (and every test that
     starts it in a subprocess) keeps the default; tests/core/test_passwords.py checks that default."""
-    import core.accounts
     from argon2 import PasswordHasher
     from argon2.profiles import CHEAPEST
+
+    import core.accounts
     real = core.accounts._hasher
     core.accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
     yield
     core.accounts._hasher = real
 
 
+def worker_database(name: str) -> str:
+    """A database name of this test process's own: pytest-xdist workers (gw0, gw1, ...) share one server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"{name}_{worker}" if worker else name
+
+
+def _recreate_database(server_url: str, name: str) -> str:
+    """DROP and CREATE `name` on the server of `server_url`; returns the URL of the new database."""
+    base = server_url.rsplit("/", 1)[0]
+    engine = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"{base}/{name}"
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     url = os.environ.get("TEST_POSTGRES_URL")
     if url:
-        yield normalise_database_url(url)
+        url = normalise_database_url(url)
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            url = _recreate_database(url, worker_database(url.rsplit("/", 1)[1]))
+        yield url
         return
     bindir = find_bindir()
     if bindir is None:
@@ -70,11 +90,7 @@ def postgres_url():
     except Exception as exc:  # pragma: no cover - environment problem
         cluster.stop()
         require_or_skip(f"a throwaway PostgreSQL cluster could not start: {exc}")
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("CREATE DATABASE xlt_test"))
-    engine.dispose()
-    yield base.rsplit("/", 1)[0] + "/xlt_test"
+    yield _recreate_database(base, "xlt_test")
     cluster.stop()
 
 
@@ -86,8 +102,12 @@ def migrated_postgres(postgres_url):
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
-    upgrade(f"sqlite:///{path}")
+    """A migrated SQLite database with the reference data loaded, copied by each test (its app's setup then
+    finds everything in place)."""
+    root = tmp_path_factory.mktemp("sqlite-template")
+    path = root / "template.sqlite3"
+    app = make_test_app(f"sqlite:///{path}", root)
+    app.extensions["db_engine"].dispose()
     return path
 
 

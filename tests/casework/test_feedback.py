@@ -1,6 +1,6 @@
 """反馈 after closure: the result written for the reporter (required, naming nobody), the rating and the
 objection (once, within 30 days; 409 otherwise), the review stage and who may review, the 回访 record."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select

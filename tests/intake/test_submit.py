@@ -1,6 +1,5 @@
 """The one submit path, without HTTP: storage, encryption, receipts, replay, events."""
 import io
-import os
 
 import pytest
 from sqlalchemy import func, select

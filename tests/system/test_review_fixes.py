@@ -1,10 +1,9 @@
 """Regressions for confidentiality findings of the security review."""
 import json
 
-from sqlalchemy import select
 
 from intake.followup import replace_receipt
-from intake.models import Attachment, Report
+from intake.models import Report
 from tests.support.factories import file_report
 from tests.support.web import hidden_fields
 

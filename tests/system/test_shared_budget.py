@@ -8,7 +8,6 @@ budget. The access log names the process of each request, so the test shows that
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import subprocess
 import sys

@@ -51,14 +51,8 @@ def test_healthz_is_503_when_the_database_is_gone(app_factory, tmp_path):
 def _fresh_database(backend, request, tmp_path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"
-    from sqlalchemy import create_engine
-    base = request.getfixturevalue("postgres_url")
-    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS xlt_upgrade"))
-        conn.execute(text("CREATE DATABASE xlt_upgrade"))
-    admin.dispose()
-    return base.rsplit("/", 1)[0] + "/xlt_upgrade"
+    from tests.conftest import _recreate_database, worker_database
+    return _recreate_database(request.getfixturevalue("postgres_url"), worker_database("xlt_upgrade"))
 
 
 # A report row as schema 0007 knew it (no receipt_legacy column).

@@ -14,7 +14,7 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from tests.support import mail_samples as S
-from tests.support.mailserver import Dovecot, SmtpSink, port_open
+from tests.support.mailserver import Dovecot, port_open
 
 
 def mailbox(dovecot: Dovecot, user) -> MailBoxUnencrypted:
