@@ -2,7 +2,6 @@
 dovecot mailbox and ends up held for a clerk; only the genuine reply (our signed Message-ID and the report's
 own sender) lands. Nobody learns from the service's answers whether an address belongs to a reporter. A
 sender whose domain does not resolve still makes a report."""
-import statistics
 import time
 
 import pytest
@@ -169,7 +168,8 @@ def test_mailing_the_service_does_not_tell_whether_an_address_is_a_reporters(mai
             start = time.perf_counter()
             judge_reply(session, cipher, key, mail)
             timings[address].append(time.perf_counter() - start)
-    fast, slow = sorted(statistics.median(t) for t in timings.values())
+    # the fastest of 150 runs is each path's own cost: a loaded machine (parallel workers) only adds to it
+    fast, slow = sorted(min(t) for t in timings.values())
     assert slow - fast < max(0.5 * fast, 0.002), (fast, slow)
 
 
