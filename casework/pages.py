@@ -192,10 +192,13 @@ def deadline_context(session, case: Case) -> dict:
     from casework.deadline_actions import personal_reminders
     from casework.deadline_models import CaseDeadline, Reminder, Supervision
     from casework.deadlines import current_rules
-    policy, _calendar = current_rules()
+    policy, calendar = current_rules()
+    deadlines = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                                .order_by(CaseDeadline.state != "open", CaseDeadline.due_on)).all()
     return {
-        "deadlines": session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
-                                     .order_by(CaseDeadline.state != "open", CaseDeadline.due_on)).all(),
+        "deadlines": deadlines,
+        # ≈ only on a date in a year without the official holiday schedule (the stored flag may predate it)
+        "unknown_years": calendar.missing_years(*{d.due_on.year for d in deadlines if d.uncertain}),
         "supervised": session.scalar(select(Supervision.id).where(Supervision.case_id == case.id,
                                                                   Supervision.ended_at.is_(None))) is not None,
         "my_reminders": personal_reminders(session, current_user, case),

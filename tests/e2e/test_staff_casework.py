@@ -76,6 +76,7 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
     form.locator("input[name=done_on]").fill("2026-11-20")
     form.get_by_role("button", name="记录").click()
     page.get_by_test_id("result-close").fill("经核查，反映的问题属实，医院已追回违规基金并完成整改。")
+    page.get_by_test_id("close-confirm").check()
     page.get_by_test_id("close").click()
     assert page.get_by_test_id("case-status").inner_text() == "已办结"
     assert "销号" in page.get_by_test_id("timeline").inner_text()
