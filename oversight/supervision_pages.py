@@ -19,7 +19,7 @@ from core.roles import roles_required
 from core.units import Unit, list_units
 from intake.forms import ConfirmForm
 from oversight.bulletin import overdue_by_unit
-from oversight.rates import three_rates
+from oversight.rates import one_unit, three_rates
 from oversight.supervision import supervised_cases, write_supervision
 from oversight.weekly import chosen_week, submit_weekly, unit_reports, week_figures, weekly_status
 from oversight.weekly_reminders import AlreadyReminded, AlreadySent, remind_unit, reminded_today
@@ -110,8 +110,11 @@ def weekly():
         # what the head sees is counted without the cases hidden from them (named in, or their unit's
         # leadership accused): a figure one higher than their queue would tell them a report exists
         figures = week_figures(session, current_user.unit_code, monday, today, viewer=current_user)
+        week = three_rates(session, monday, monday + timedelta(days=6), today, viewer=current_user)
         return render_template("deadlines/weekly_unit.html", monday=monday, sunday=monday + timedelta(days=6),
-                               sent=sent, figures=figures, history=history)
+                               sent=sent, figures=figures, history=history,
+                               rates=one_unit(week, current_user.unit_code),
+                               overall_label=label(current_user.unit_code, "unit"), units={})
     chosen = chosen_week(request.args.get("week"), today)
     weeks = [monday - timedelta(days=7 * n) for n in range(26)]
     return render_template("deadlines/weekly_taskforce.html", monday=chosen, sunday=chosen + timedelta(days=6),
