@@ -87,3 +87,18 @@ def test_the_approximate_mark_only_on_dates_in_a_year_without_holiday_data(app, 
     row.uncertain = False  # counted without any guess: no mark whatever the year
     session.commit()
     assert 'data-testid="approx"' not in client.get(path).get_data(as_text=True)
+
+
+def test_the_routing_evidence_shows_each_term_once(app, client, session, ctx, staff):
+    from casework.models import Classification
+    case, receipt = open_case(app, session, ctx)
+    row = session.scalar(select(Classification).where(Classification.report_id == case.report_id)
+                         .order_by(Classification.id.desc()))
+    evidence = [{"matched": "红包", "rule": "a"}, {"matched": "红包", "rule": "b"}, {"matched": "收受", "rule": "c"},
+                {"matched": "红包", "rule": "d"}]
+    row.candidates = [{"item": "6.4", "score": 0.9, "evidence": evidence}]
+    session.commit()
+    log_in(client, staff["health_handler"])
+    page = client.get(f"/cases/{receipt.reference}").get_data(as_text=True)
+    listed = page.split('<ol class="evidence">')[1].split("</ol>")[0]
+    assert listed.count("<mark>红包</mark>") == 1 and listed.count("<mark>收受</mark>") == 1
