@@ -5,7 +5,6 @@ from tests.intake.test_receipt_replaced import clerk_issued
 from intake.receipts import format_receipt
 from tests.support.web import hidden_fields, report_form_data, text_of
 
-FOLLOWUP = "http://localhost/followup"
 
 
 def print_fields(page: str) -> dict:
@@ -14,7 +13,8 @@ def print_fields(page: str) -> dict:
     return hidden_fields(form)
 
 
-def test_the_proof_says_where_to_follow_up_and_prints_from_a_page_of_its_own(client):
+def test_the_proof_says_where_to_follow_up_and_prints_from_a_page_of_its_own(app, client):
+    FOLLOWUP = app.config["SITE_URL"] + "/followup"  # the public address, not the one the request came by
     resp = client.post("/report", data=report_form_data(client))
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -45,7 +45,7 @@ def test_a_new_receipt_after_a_clerks_code_can_be_printed(app, client):
     page = client.get("/followup/new-receipt").get_data(as_text=True)
     page = client.post("/followup/new-receipt", data=hidden_fields(page)).get_data(as_text=True)
     new = page.split('data-testid="receipt">')[1].split("<")[0]
-    assert new != format_receipt(receipt.receipt) and FOLLOWUP in page
+    assert new != format_receipt(receipt.receipt) and app.config["SITE_URL"] + "/followup" in page
     printed = client.post("/receipt/print", data=print_fields(page))
     assert printed.status_code == 200 and new in text_of(printed.get_data(as_text=True))
     assert receipt.reference in printed.get_data(as_text=True)
