@@ -1,8 +1,8 @@
 """Issue 17, point 7: the proof of filing carries the follow-up address and what to do with the code, and prints
 without JavaScript from a page of its own, reached by a POST (the code is never in an address); the new code a
 reporter takes after a clerk's can be printed the same way."""
-from tests.intake.test_receipt_replaced import clerk_issued
 from intake.receipts import format_receipt
+from tests.intake.test_receipt_replaced import clerk_issued
 from tests.support.web import hidden_fields, report_form_data, text_of
 
 
