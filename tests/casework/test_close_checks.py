@@ -102,3 +102,23 @@ def test_the_routing_evidence_shows_each_term_once(app, client, session, ctx, st
     page = client.get(f"/cases/{receipt.reference}").get_data(as_text=True)
     listed = page.split('<ol class="evidence">')[1].split("</ol>")[0]
     assert listed.count("<mark>红包</mark>") == 1 and listed.count("<mark>收受</mark>") == 1
+
+
+def test_the_cases_next_deadline_badge_takes_the_approximate_mark_of_that_deadline_only(app, session, ctx, staff):
+    """The nearest deadline is a 五定 time limit the handler chose (an exact date); the handling period after it,
+    counted through a year without holiday data, does not lend it its ≈."""
+    case, _ = open_case(app, session, ctx)
+    handler = staff["health_handler"]
+    casework.accept(session, handler, case)
+    casework.assign(session, staff["health_head"], case, handler)
+    casework.record_plan(session, handler, case, problem="收受红包", measures="退还", responsible="院长", goal="杜绝",
+                         deadline=local_today() + timedelta(days=5))
+    session.expire_all()
+    case = session.get(Case, case.id)
+    rows = {d.stage: d for d in session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id,
+                                                                          CaseDeadline.state == "open"))}
+    nearest = min(rows.values(), key=lambda d: d.due_on)
+    assert case.next_due_on == nearest.due_on
+    assert case.next_due_uncertain == nearest.uncertain
+    if any(d.uncertain for d in rows.values()) and not nearest.uncertain:  # the case this test is about
+        assert case.next_due_uncertain is False
