@@ -19,7 +19,7 @@ def field_labels() -> dict[str, str]:
         "name": _("Name"), "item_code": _("Negative-list item"), "phone": _("Phone"), "note": _("Note"),
         "findings": _("Findings"), "unit": _("Unit"), "lead_unit": _("Lead unit"), "handler": _("Handler"),
         "target": _("To"), "document_no": _("Document number"), "kind": _("Kind"),
-        "progress": _("The week's progress"),
+        "progress": _("The week's progress"), "result": _("Result for the reporter"),
     }
 
 
@@ -37,6 +37,10 @@ def action_error_message(exc: Exception) -> str:
     if code == "invalid_state" and detail.get("missing") == "rectification":
         return _("销号 is not possible yet: record the completed rectification (整改完成) first, "
                  "or findings of \"unfounded\".")
+    if code == "missing_input" and detail.get("field") == "confirm":
+        return _("销号 needs your confirmation: tick “I confirm …” above the button, then press 销号 again.")
+    if code == "missing_input" and detail.get("field") == "result":
+        return _("销号 is not possible yet: write the result for the reporter (反馈结果) first.")
     if label and code == "invalid_input":
         if problem == "future":
             return _("“%(field)s” cannot be in the future (today is %(today)s).", field=label, today=today)

@@ -154,7 +154,7 @@ def sync_deadlines(session: Session, case: Case, *, today: date | None = None,
     nearest = min(current, key=lambda r: r.due_on, default=None)
     case.next_due_on = nearest.due_on if nearest else None
     case.next_due_stage = nearest.stage if nearest else None
-    case.next_due_uncertain = any(r.uncertain for r in current)
+    case.next_due_uncertain = bool(nearest and nearest.uncertain)  # the ≈ of the date the badge shows
     case.deadlines_version = DEADLINES_VERSION
     return current
 

@@ -21,7 +21,7 @@ from casework.rules import CaseActionError
 from core.db import get_session
 from core.roles import CASE_ROLES, roles_required
 from intake.feedback_models import ReportObjection, ReportRating, ReportResult
-from intake.models import Report
+from intake.models import Attachment, Report
 
 bp = Blueprint("feedback", __name__)
 
@@ -39,8 +39,21 @@ def feedback_context(session, case: Case, user) -> dict:
         "return_calls": list(session.scalars(select(ReturnCall).where(ReturnCall.case_id == case.id)
                                              .order_by(ReturnCall.id))),
         "objections": objections,
+        # the files the reporter sent with each objection (its message), for the reviewer to download
+        "objection_files": _objection_files(session, objections),
         "may_review": any(o.state == "open" for o in objections) and review.may_review(session, user, case),
     }
+
+
+def _objection_files(session, objections) -> dict[int, list[Attachment]]:
+    message_ids = {o.message_id: o.id for o in objections if o.message_id is not None}
+    files: dict[int, list[Attachment]] = {}
+    if message_ids:
+        for att in session.scalars(select(Attachment).where(Attachment.message_id.in_(message_ids))
+                                   .order_by(Attachment.id)):
+            if att.extension != "eml":
+                files.setdefault(message_ids[att.message_id], []).append(att)
+    return files
 
 
 @bp.post("/cases/<reference>/review/<int:objection_id>")

@@ -59,7 +59,7 @@ def _actions() -> dict[str, str]:
             "user.password_set": _("Password set"), "user.updated": _("Account changed"),
             "recusal.reinstated": _("Recusal in force again"),
             "case.handler_recused": _("Handler taken off the case (named in it)"),
-            "case.wall_lifted": _("Restriction lifted")}
+            "case.wall_lifted": _("Restriction lifted"), "reporter.message": _("Message from the reporter")}
 
 
 def _reveal_states() -> dict[str, str]:

@@ -138,16 +138,9 @@ def quarantine_reason(row) -> str:
     return _("Taking it in failed; the original is kept for you to read.")
 
 
-def mail_status_label(status: str) -> str:
-    return {"report": _("Became a report"), "reply": _("Reporter's reply"), "duplicate": _("Same mail again"),
-            "skipped": _("Automatic mail (skipped)"), "quarantined": _("Quarantined mail"),
-            "unmatched": _("Unmatched replies"), "attached": _("Attached to a case"),
-            "dismissed": _("Dismissed")}.get(status, status)
-
-
 @bp.app_context_processor
 def mail_helpers():
-    return {"quarantine_reason": quarantine_reason, "mail_status_label": mail_status_label}
+    return {"quarantine_reason": quarantine_reason}
 
 
 def init_app(app: Flask) -> None:

@@ -100,7 +100,7 @@ def rectified(session, actor, case, form):
 
 
 def close(session, actor, case, form):
-    casework.close(session, actor, case, result=_text(form, "result", 20000))
+    casework.close(session, actor, case, result=_text(form, "result", 20000), confirmed=form.get("confirm") == "y")
     return _("Closed (销号).")
 
 

@@ -3,7 +3,8 @@ reveals. Every read goes through casework.access; every action through casework.
 from __future__ import annotations
 
 import io
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -139,6 +140,22 @@ def bulk_assign():
 REPORT_EVENTS_ON_TIMELINE = ("receipt.replaced",)  # recorded by intake on the report: it knows no case
 
 
+@dataclass(frozen=True)
+class ReporterEntry:
+    """A reporter's message as a line of the case's timeline (intake keeps messages, not audit events)."""
+    at: datetime
+    after_closing: bool
+    action: str = "reporter.message"
+    actor: str = "reporter"
+    detail: dict = field(default_factory=dict)
+
+
+def reporter_entries(case: Case, reports) -> list[ReporterEntry]:
+    closed_at = case.closed_at
+    return [ReporterEntry(m.created_at, bool(closed_at and m.created_at > closed_at))
+            for r in reports for m in r.messages if m.author == "reporter"]
+
+
 def case_context(session, case: Case) -> dict:
     reports = session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
                               .where(CaseReport.case_id == case.id).order_by(Report.id)).all()
@@ -149,6 +166,7 @@ def case_context(session, case: Case) -> dict:
         or_(and_(AuditEvent.case_id == case.id, AuditEvent.action != "case.viewed"),
             and_(AuditEvent.report_id.in_(report_ids), AuditEvent.action.in_(REPORT_EVENTS_ON_TIMELINE))))
         .order_by(AuditEvent.seq)).all()
+    timeline = sorted([*timeline, *reporter_entries(case, reports)], key=lambda ev: ev.at)
     handler = session.get(User, case.handler_id) if case.handler_id else None
     return {
         "case": case, "report": case.report, "reports": reports, "classification": classification,
@@ -192,10 +210,13 @@ def deadline_context(session, case: Case) -> dict:
     from casework.deadline_actions import personal_reminders
     from casework.deadline_models import CaseDeadline, Reminder, Supervision
     from casework.deadlines import current_rules
-    policy, _calendar = current_rules()
+    policy, calendar = current_rules()
+    deadlines = session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                                .order_by(CaseDeadline.state != "open", CaseDeadline.due_on)).all()
     return {
-        "deadlines": session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id)
-                                     .order_by(CaseDeadline.state != "open", CaseDeadline.due_on)).all(),
+        "deadlines": deadlines,
+        # ≈ only on a date in a year without the official holiday schedule (the stored flag may predate it)
+        "unknown_years": calendar.missing_years(*{d.due_on.year for d in deadlines if d.uncertain}),
         "supervised": session.scalar(select(Supervision.id).where(Supervision.case_id == case.id,
                                                                   Supervision.ended_at.is_(None))) is not None,
         "my_reminders": personal_reminders(session, current_user, case),

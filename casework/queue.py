@@ -12,9 +12,9 @@ from casework.access import hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from core.accounts import User
-from core.audit import record
+from core.audit import AuditEvent, record
 from core.localtime import local_today
-from intake.models import Report
+from intake.models import Message, Report
 
 OPEN = ("to_accept", "in_progress")
 TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
@@ -53,6 +53,7 @@ class QueueRow:
     received_at: datetime
     handler: str
     reports: int
+    new_message: bool = False  # the reporter wrote since this user last opened the case
 
 
 @dataclass
@@ -149,7 +150,28 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
             .where(*where).order_by(order, Case.id.desc())
             .limit(per_page).offset((page - 1) * per_page))
     rows = [QueueRow(*r) for r in session.execute(stmt)]
+    unread = unread_reporter_messages(session, user, [row.case.id for row in rows])
+    for row in rows:
+        row.new_message = row.case.id in unread
     return QueuePage(rows, total, page, pages, counts)
+
+
+def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:
+    """Those of the cases whose reporter wrote after this user last opened the case page (or that the user
+    never opened): a message on a closed case is news to its handler (issue 17, point 7)."""
+    if not case_ids:
+        return set()
+    written = session.execute(select(CaseReport.case_id, func.max(Message.created_at))
+                              .join(Message, Message.report_id == CaseReport.report_id)
+                              .where(CaseReport.case_id.in_(case_ids), Message.author == "reporter")
+                              .group_by(CaseReport.case_id)).all()
+    if not written:
+        return set()
+    seen = dict(session.execute(select(AuditEvent.case_id, func.max(AuditEvent.at))
+                                .where(AuditEvent.case_id.in_([c for c, _at in written]),
+                                       AuditEvent.action == "case.viewed", AuditEvent.actor_id == user.id)
+                                .group_by(AuditEvent.case_id)).all())
+    return {case_id for case_id, at in written if seen.get(case_id) is None or at > seen[case_id]}
 
 
 FILTER_FIELDS = ("area", "item", "status", "channel", "lead_unit", "handler_id", "received_from", "received_to",

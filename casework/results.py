@@ -1,10 +1,8 @@
 """The result written for the reporter when a case ends (销号, 不予受理, transfer): required, short, and
 naming nobody. The text is checked against the accused's and the reporter's names and the persons of
-the case's ledger, compared by a name key (no spaces or dots, traditional characters as simplified),
-so "張 三" in a result is found for the accused 张三."""
+the case's ledger, compared by routing.names.name_key (no spaces, dots or punctuation, traditional
+characters as simplified, full-width folded), so "張 三" in a result is found for the accused 张三."""
 from __future__ import annotations
-
-import re
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -15,20 +13,14 @@ from casework.rules import InvalidInput, MissingInput, case_reports
 from core.localtime import local_today
 from intake.feedback_models import ReportResult
 from intake.text import clean_text
-from routing.normalise import to_simplified
+from routing.names import name_key  # the one name comparison (recusal, leadership rule, results)
 
 RESULT_LIMIT = 2000
-_NOT_IN_NAME = re.compile(r"[\s.·•・‧∙。，,、_\-]+")
 
 
 class NamesSomeone(InvalidInput):
     """The result text contains a name it must not show."""
     code = "result_names_someone"
-
-
-def name_key(text: str) -> str:
-    """Spaces and dots removed, traditional characters as simplified, lower case."""
-    return _NOT_IN_NAME.sub("", to_simplified(text or "")).lower()
 
 
 def _reporter_names(session: Session, case: Case) -> list[str]:

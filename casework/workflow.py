@@ -135,9 +135,10 @@ def record_rectification(session: Session, actor: User, case: Case, done_on: dat
     return case
 
 
-def close(session: Session, actor: User, case: Case, result: str = "") -> Case:
+def close(session: Session, actor: User, case: Case, result: str = "", *, confirmed: bool = True) -> Case:
     """销号: only when the rectification is recorded as done, or the findings are "unfounded"; with the
-    result written for the reporter (casework.results)."""
+    result written for the reporter (casework.results). The case page asks the person to confirm
+    (`confirmed` False until they tick it); that check comes last, so the page first says what is missing."""
     lock(session, case)
     require_worker(session, actor, case)
     require_status(case, "in_progress")
@@ -146,6 +147,8 @@ def close(session: Session, actor: User, case: Case, result: str = "") -> Case:
         raise InvalidState("record the rectification (or unfounded findings) before closing", status=case.status,
                            missing=missing)
     result = check_result_text(session, case, result)
+    if not confirmed:
+        raise MissingInput("closing needs the person's confirmation", field="confirm")
     case.status, case.closed_at = "closed", utcnow()
     write_results(session, case, "closed", result, actor.id)
     commit_action(session, "case.closed", actor, case, findings=case.findings,

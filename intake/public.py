@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
+from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 
-from core.db import get_session
+from core.db import get_session, utcnow
 from core.extensions import csrf, limiter
-from core.localtime import local_today
-from core.units import list_units
+from core.localtime import local_datetime, local_today
+from core.units import channels_of_kind, list_units
 from intake.errors import AlreadySubmitted, IntakeError, ReceiptNotFound, ReceiptReplaced, ValidationFailed
 from intake.followup import add_reporter_message, find_by_receipt, public_view, replace_receipt
 from intake.feedback import public_result
@@ -20,13 +23,14 @@ from intake.labels import status_label
 from intake.messages import field_messages, message_for
 from intake.models import Report
 from intake.quotas import QuotaExceeded
-from intake.receipts import format_receipt
+from intake.receipts import format_receipt, parse_receipt
 from intake.submit import IncomingFile, IntakeContext, submit_report
 from intake.validate import ReportInput
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
 FOLLOWUP_KEY = "followup"
+REFERENCE_SHAPE = re.compile(r"[A-Za-z0-9]{1,20}-\d{4}-\d{6,12}")
 
 
 def intake_context() -> IntakeContext:
@@ -119,6 +123,56 @@ def report():
         return render_template("public/report.html", form=form, errors={"form": message_for(exc)}), exc.status
     return render_template("public/submitted.html", reference=receipt.reference,
                            receipt=format_receipt(receipt.receipt), received_at=receipt.received_at)
+
+
+@bp.post("/receipt/print")
+def receipt_print():
+    """The proof of filing alone, to print without JavaScript. The code comes in the POST body (from the
+    page that showed it), never in an address, a log line or the session; nothing is looked up or kept,
+    and the page is not cached. A body that is not a reference and a 16-digit code shows nothing."""
+    form = ConfirmForm()
+    reference = (request.form.get("reference") or "").strip()
+    digits = parse_receipt(request.form.get("receipt"))
+    if not form.validate_on_submit() or not REFERENCE_SHAPE.fullmatch(reference) or digits is None:
+        abort(400)
+    try:
+        received_at = datetime.fromisoformat(request.form.get("received_at") or "")
+    except ValueError:
+        received_at = None
+    response = make_response(render_template("public/receipt_print.html", reference=reference,
+                                             receipt=format_receipt(digits), received_at=received_at))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _retry_after() -> int:
+    """Seconds until the limit that refused the request lets the client in again (at least 1)."""
+    current = limiter.current_limit
+    reset_at = getattr(current, "reset_at", None) if current is not None else None
+    return max(1, int((reset_at or time.time() + 60) - time.time()) + 1)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(exc):
+    """Too many attempts: the report form comes back with the citizen's text (files must be attached
+    again), when they can try again and the units' phone lines; other public pages say the same."""
+    wait = _retry_after()
+    again = local_datetime(utcnow() + timedelta(seconds=wait)).strftime("%H:%M")
+    message = _("Too many attempts from this connection. Your text is kept below; you can send it again "
+                "after %(time)s (in about %(minutes)s minutes). Files must be attached again.",
+                time=again, minutes=max(1, round(wait / 60)))
+    phones = channels_of_kind(get_session(), "phone")
+    if request.endpoint == "public.report" and request.method == "POST":
+        form = ReportForm()
+        form.ensure_token()
+        body = render_template("public/report.html", form=form, errors={"form": message}, phones=phones)
+    else:
+        body = render_template("error.html", status=429, phones=phones, message=_(
+            "Too many attempts. You can try again after %(time)s (in about %(minutes)s minutes).",
+            time=again, minutes=max(1, round(wait / 60))))
+    response = make_response(body, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 # --- follow-up -------------------------------------------------------------------------------

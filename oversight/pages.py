@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -22,7 +22,7 @@ from core.units import Unit, list_units
 from intake.models import Report
 from oversight.bulletin import month_figures, month_start, previous_month
 from oversight.ledger_export import KINDS, FilledBy, LedgerExportError, export_ledger, write_ledger
-from oversight.rates import campaign_rates, month_rates, rates_context
+from oversight.rates import campaign_rates, month_rates, rates_context, three_rates
 from oversight.rates_xlsx import rates_sheet
 from oversight.supervision import supervised_cases
 from oversight.weekly import chosen_week, weekly_status
@@ -98,7 +98,7 @@ def weekly_xlsx():
     session = get_session()
     monday = _week(request.args.get("week"))
     out = io.BytesIO()
-    write_weekly(weekly_status(session, monday), out, monday)
+    write_weekly(weekly_status(session, monday), out, monday, extra_sheets=[_week_rates_sheet(session, monday)])
     return _audited_download(session, out, XLSX, f"周调度-{monday}.xlsx", "weekly.exported", week_of=monday.isoformat())
 
 
@@ -112,7 +112,7 @@ def weekly_zip():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         summary = io.BytesIO()
-        write_weekly(status, summary, monday)
+        write_weekly(status, summary, monday, extra_sheets=[_week_rates_sheet(session, monday)])
         bundle.writestr(f"周调度-{monday}.xlsx", summary.getvalue())
         for unit, report in status:
             submitter = session.get(User, report.submitted_by) if report else None
@@ -123,6 +123,14 @@ def weekly_zip():
                 bundle.writestr(f"{unit.name}-工作台账（{label}）.xlsx", part.getvalue())
     return _audited_download(session, out, "application/zip", f"周调度-{monday}.zip", "weekly.exported",
                              week_of=monday.isoformat(), with_ledgers=True)
+
+
+def _week_rates_sheet(session, monday: date):
+    """The week's three rates (and the campaign so far), as the task force's weekly page shows them."""
+    today = local_today()
+    units = _names(session)[0]
+    return rates_sheet(three_rates(session, monday, monday + timedelta(days=6), today), campaign_rates(session, today),
+                       lambda c: units.get(c, c), period_title="本周")
 
 
 def _audited_download(session, out: io.BytesIO, mimetype: str, name: str, event: str, **fields):

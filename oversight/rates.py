@@ -17,8 +17,10 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.access import visible_case_ids_clause
 from casework.deadline_models import CaseDeadline
 from casework.models import Case
+from core.accounts import User
 from core.localtime import local_date, local_midnight_utc
 from intake.feedback_models import ReportObjection, ReportRating, ReportResult
 
@@ -67,11 +69,12 @@ class ThreeRates:
 
 
 def _deadline_rate(session: Session, stage: str, start: date, end: date, today: date,
-                   add) -> None:
+                   add, seen=()) -> None:
     rows = session.execute(select(CaseDeadline.unit_code, CaseDeadline.state, CaseDeadline.due_on,
                                   CaseDeadline.ended_at)
                            .where(CaseDeadline.stage == stage, CaseDeadline.due_on >= start,
-                                  CaseDeadline.due_on <= end, CaseDeadline.state.in_(("open", "met")))).all()
+                                  CaseDeadline.due_on <= end, CaseDeadline.state.in_(("open", "met")),
+                                  *[clause(CaseDeadline.case_id) for clause in seen])).all()
     for unit, state, due_on, ended_at in rows:
         if state == "open" and due_on >= today:
             continue  # still running: its limit has not fallen yet
@@ -79,9 +82,11 @@ def _deadline_rate(session: Session, stage: str, start: date, end: date, today: 
         add(unit, in_time)
 
 
-def three_rates(session: Session, start: date, end: date, today: date) -> ThreeRates:
-    """The rates for the days start..end (both included)."""
+def three_rates(session: Session, start: date, end: date, today: date, viewer: User | None = None) -> ThreeRates:
+    """The rates for the days start..end (both included). With a `viewer`, the cases hidden from them
+    (casework.access) are not counted: a unit head's page must not tell them a hidden case exists."""
     overall, by_unit = UnitRates(), defaultdict(UnitRates)
+    seen = [] if viewer is None else [lambda column: visible_case_ids_clause(session, viewer, column)]
 
     def adder(name):
         def add(unit, good):
@@ -91,24 +96,29 @@ def three_rates(session: Session, start: date, end: date, today: date) -> ThreeR
                 rate.numerator += int(bool(good))
         return add
 
-    _deadline_rate(session, "acceptance", start, end, today, adder("response"))
-    _deadline_rate(session, "handling", start, end, today, adder("on_time"))
+    _deadline_rate(session, "acceptance", start, end, today, adder("response"), seen)
+    _deadline_rate(session, "handling", start, end, today, adder("on_time"), seen)
     lo, hi = local_midnight_utc(start), local_midnight_utc(end + timedelta(days=1))
     add = adder("satisfaction")
     for unit, rating in session.execute(
             select(Case.lead_unit, ReportRating.rating).join(ReportResult, ReportResult.id == ReportRating.result_id)
             .join(Case, Case.id == ReportResult.case_id)
-            .where(ReportRating.rated_at >= lo, ReportRating.rated_at < hi)):
+            .where(ReportRating.rated_at >= lo, ReportRating.rated_at < hi, *[clause(Case.id) for clause in seen])):
         add(unit, rating in ("satisfied", "basically_satisfied"))
     for unit, state in session.execute(
             select(Case.lead_unit, ReportObjection.state).join(ReportResult, ReportResult.id == ReportObjection.result_id)
             .join(Case, Case.id == ReportResult.case_id)
-            .where(ReportObjection.filed_at >= lo, ReportObjection.filed_at < hi)):
+            .where(ReportObjection.filed_at >= lo, ReportObjection.filed_at < hi, *[clause(Case.id) for clause in seen])):
         for target in (overall, by_unit[unit]):
             target.reviews += 1
             name = {"reopened": "reviews_reopened", "upheld": "reviews_upheld"}.get(state, "reviews_open")
             setattr(target, name, getattr(target, name) + 1)
     return ThreeRates(start, end, overall, dict(sorted(by_unit.items())))
+
+
+def one_unit(rates: ThreeRates, unit_code: str) -> ThreeRates:
+    """The rates of one lead unit as the period's only figures (a unit head's weekly page)."""
+    return ThreeRates(rates.start, rates.end, rates.by_unit.get(unit_code) or UnitRates(), {})
 
 
 def month_rates(session: Session, month: date, today: date) -> ThreeRates:

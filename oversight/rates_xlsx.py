@@ -33,7 +33,9 @@ def _block(ws, title: str, rates: ThreeRates, unit_name: Callable[[str], str]) -
     append_text_row(ws, [])
 
 
-def rates_sheet(month: ThreeRates, campaign: ThreeRates, unit_name: Callable[[str], str]) -> Callable:
+def rates_sheet(month: ThreeRates, campaign: ThreeRates, unit_name: Callable[[str], str],
+                period_title: str = "本月") -> Callable:
+    """The sheet for the bulletin (the month) or the weekly workbook (period_title "本周")."""
     def add(wb) -> None:
         ws = wb.create_sheet("三率")
         ws.column_dimensions["A"].width = 36
@@ -43,6 +45,6 @@ def rates_sheet(month: ThreeRates, campaign: ThreeRates, unit_name: Callable[[st
             name, _en, definition, _en_def = DEFINITIONS[key]
             append_text_row(ws, [name, definition])
         append_text_row(ws, [])
-        _block(ws, "本月", month, unit_name)
+        _block(ws, period_title, month, unit_name)
         _block(ws, "整治以来", campaign, unit_name)
     return add

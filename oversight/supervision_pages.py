@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework import workflow as casework
+from casework.deadlines import current_rules
 from casework.page_actions import action_error_message
 from core.db import get_session
 from core.downloads import XLSX, audited_download
@@ -19,10 +20,11 @@ from core.roles import roles_required
 from core.units import Unit, list_units
 from intake.forms import ConfirmForm
 from oversight.bulletin import overdue_by_unit
-from oversight.rates import three_rates
+from oversight.rates import one_unit, three_rates
 from oversight.supervision import supervised_cases, write_supervision
 from oversight.weekly import chosen_week, submit_weekly, unit_reports, week_figures, weekly_status
-from oversight.weekly_reminders import AlreadyReminded, AlreadySent, remind_unit, reminded_today
+from oversight.weekly_reminders import (AlreadyReminded, AlreadySent, NotAWorkday, next_workday_after, remind_unit,
+                                        reminded_today)
 
 bp = Blueprint("deadlines", __name__)
 
@@ -110,13 +112,18 @@ def weekly():
         # what the head sees is counted without the cases hidden from them (named in, or their unit's
         # leadership accused): a figure one higher than their queue would tell them a report exists
         figures = week_figures(session, current_user.unit_code, monday, today, viewer=current_user)
+        week = three_rates(session, monday, monday + timedelta(days=6), today, viewer=current_user)
         return render_template("deadlines/weekly_unit.html", monday=monday, sunday=monday + timedelta(days=6),
-                               sent=sent, figures=figures, history=history)
+                               sent=sent, figures=figures, history=history,
+                               rates=one_unit(week, current_user.unit_code),
+                               overall_label=label(current_user.unit_code, "unit"), units={})
     chosen = chosen_week(request.args.get("week"), today)
+    calendar = current_rules()[1]
     weeks = [monday - timedelta(days=7 * n) for n in range(26)]
     return render_template("deadlines/weekly_taskforce.html", monday=chosen, sunday=chosen + timedelta(days=6),
                            status=weekly_status(session, chosen), weeks=weeks, this_week=monday,
-                           reminded=reminded_today(session, today),
+                           reminded=reminded_today(session, today), workday=calendar.is_workday(today)[0],
+                           next_workday=next_workday_after(calendar, today),
                            rates=three_rates(session, chosen, chosen + timedelta(days=6), today),
                            units={u.code: u.name for u in list_units(session)})
 
@@ -139,6 +146,9 @@ def weekly_remind():
         flash(_("%(unit)s was already reminded today.", unit=label(unit, "unit")))
     except AlreadySent:
         flash(_("%(unit)s has already sent that week's report.", unit=label(unit, "unit")))
+    except NotAWorkday as exc:
+        flash(_("Today (%(today)s) is not a working day: 催报 is sent on working days only. Send it on %(next)s.",
+                today=today.isoformat(), next=exc.detail["next_workday"].isoformat()))
     except casework.CaseActionError as exc:
         session.rollback()
         flash(action_error_message(exc))

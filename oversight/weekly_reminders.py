@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from casework.deadlines import current_rules
 from casework.rules import InvalidState, NotAllowed
 from casework.states import SUPERVISOR_ROLES, TASKFORCE
 from core.accounts import User
@@ -27,15 +28,28 @@ class AlreadySent(InvalidState):
     code = "already_sent"
 
 
+class NotAWorkday(InvalidState):
+    """No 催报 on a weekend or a public holiday (core.workdays): it waits for the next working day."""
+    code = "not_a_workday"
+
+
+def next_workday_after(calendar, today: date) -> date:
+    return calendar.next_workday(today + timedelta(days=1))
+
+
 def reminded_today(session: Session, today: date) -> set[str]:
     return set(session.scalars(select(WeeklyReminder.unit_code).where(WeeklyReminder.sent_on == today)))
 
 
 def remind_unit(session: Session, actor: User, unit_code: str, monday: date, today: date, *, cipher,
-                mail_domain: str, site: str = "") -> int:
-    """Queue the reminder to the unit's active heads; returns how many mails. Commits."""
+                mail_domain: str, site: str = "", calendar=None) -> int:
+    """Queue the reminder to the unit's active heads; returns how many mails. Commits. Only on a working
+    day of `calendar` (the app's, casework.deadlines.current_rules, by default)."""
     if actor.role not in SUPERVISOR_ROLES:
         raise NotAllowed("only the task force sends 催报")
+    calendar = calendar or current_rules()[1]
+    if not calendar.is_workday(today)[0]:
+        raise NotAWorkday("催报 is sent on working days only", next_workday=next_workday_after(calendar, today))
     unit = session.get(Unit, unit_code)
     if unit is None or unit.code == TASKFORCE or not unit.is_member or monday > week_of(today) \
             or monday != week_of(monday):

@@ -73,8 +73,9 @@ def _write_bulletin(f: MonthFigures, out: BinaryIO, *, unit_name, item_title, ar
     wb.save(out)
 
 
-def write_weekly(status, out: BinaryIO, monday) -> None:
-    """Every unit's report of the week: figures and progress text, or 未报送."""
+def write_weekly(status, out: BinaryIO, monday, extra_sheets: list[Callable] = ()) -> None:
+    """Every unit's report of the week: figures and progress text, or 未报送; then the extra sheets (the
+    week's three rates, oversight.rates_xlsx)."""
     wb, ws = titled_sheet("周调度", f"各单位周调度报送情况（{monday:%Y-%m-%d} 起）",
                           ("单位", "报送时间（北京时间）", "新增", "受理", "不予受理", "移送", "销号", "逾期", "本周工作进展"))
     for unit, report in status:
@@ -88,4 +89,6 @@ def write_weekly(status, out: BinaryIO, monday) -> None:
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 20
     ws.column_dimensions["I"].width = 80
+    for add_sheet in extra_sheets:
+        add_sheet(wb)
     wb.save(out)

@@ -38,12 +38,12 @@ def test_closing_on_the_page_needs_a_result_and_a_refusal_keeps_the_text(app, cl
     page = client.get(path).get_data(as_text=True)
     assert 'data-testid="result-close"' in page
     named = "经查，張 某医生确有收受红包行为，已处分。"
-    resp = client.post(f"{path}/close", data={"csrf_token": csrf(client, path), "result": named})
+    resp = client.post(f"{path}/close", data={"csrf_token": csrf(client, path), "result": named, "confirm": "y"})
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'data-testid="result-error"' in body and named in body
     session.expire_all()
     assert session.get(Case, case.id).status == "in_progress"
-    resp = client.post(f"{path}/close", data={"csrf_token": csrf(client, path), "result": RESULT})
+    resp = client.post(f"{path}/close", data={"csrf_token": csrf(client, path), "result": RESULT, "confirm": "y"})
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Case, case.id).status == "closed"

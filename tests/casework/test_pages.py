@@ -86,7 +86,7 @@ def test_a_handler_takes_a_case_from_acceptance_to_closure(app, client, session,
     act(client, ref, "rectified", done_on="2026-11-20", note="已追回")
     act(client, ref, "message", text="您反映的问题已查实并整改。")
     assert act(client, ref, "close").status_code == 422  # no result for the reporter yet
-    assert act(client, ref, "close", result="经核查，反映的问题属实，已追回违规基金并整改。").status_code == 302
+    assert act(client, ref, "close", result="经核查，反映的问题属实，已追回违规基金并整改。", confirm="y").status_code == 302
     case = case_of(session, ref)
     assert case.status == "closed" and case.closed_at is not None
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case.id,

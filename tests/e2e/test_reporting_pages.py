@@ -21,6 +21,22 @@ def demo(app, session):
         return seed(session, app.extensions["intake"], 150, random_seed=7)
 
 
+def assert_charts_whole(page) -> None:
+    """Issue 17, point 8: every bar's label in full (no ellipsis) and inside the drawing, every bar with its number;
+    the trend chart has both axes, a scale and each column's value."""
+    for chart in page.locator("figure.chart svg").all():
+        box = chart.bounding_box()
+        labels = chart.locator("text[data-label]")
+        for i in range(labels.count()):
+            text, lbox = labels.nth(i).text_content(), labels.nth(i).bounding_box()
+            assert "…" not in text and lbox["x"] >= box["x"] - 1 and lbox["x"] + lbox["width"] <= box["x"] + box["width"] + 1
+        if labels.count():
+            assert chart.locator("text[data-value]").count() == labels.count()
+    trend = page.get_by_test_id("chart-trend")
+    assert trend.locator("line[data-axis=x]").count() == 1 and trend.locator("line[data-axis=y]").count() == 1
+    assert trend.locator("text[data-tick]").count() >= 2 and trend.locator("text[data-value]").count() == 18
+
+
 def test_coordinator_dashboard_bulletin_and_ledgers(app, live_server, browser, shot, session, demo):
     make_user(session, "coord", role="coordinator", unit="taskforce", totp_secret=SECRET, display_name="专班协调员")
     page = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN",
@@ -36,6 +52,7 @@ def test_coordinator_dashboard_bulletin_and_ledgers(app, live_server, browser, s
     figures = page.get_by_test_id("bulletin-figures")
     received = int(figures.locator("[data-figure=received]").inner_text())
     assert received > 0 and page.get_by_test_id("chart-trend").locator("rect").count() == 18
+    assert_charts_whole(page)
     shot(page, "reporting-11-bulletin")
     with page.expect_download() as info:
         page.get_by_role("link", name="下载（.xlsx）").click()

@@ -65,3 +65,49 @@ def test_queue_and_header_at_three_widths(live_server, browser, shot, demo):
     assert small == [], small
     assert missing == [], missing
     context.close()
+
+
+def test_no_sideways_scroll_at_360_on_the_coordinators_admins_and_clerks_pages(app, live_server, browser, shot,
+                                                                                session, demo):
+    """Every page each of these roles reaches by its links (one per route), at 360 px: nothing wider than the
+    screen (the document does not scroll sideways)."""
+    from urllib.parse import urlsplit
+
+    import pyotp
+
+    from tests.e2e.test_accessibility import SKIP, route_of
+    from demo.seed import PASSWORD
+    from tests.support.staff import make_user
+    secrets = {"coordinator": pyotp.random_base32(), "admin": pyotp.random_base32()}
+    make_user(session, "w360-coord", role="coordinator", unit="taskforce", totp_secret=secrets["coordinator"],
+              display_name="专班协调员", password=PASSWORD)
+    make_user(session, "w360-admin", role="admin", unit="taskforce", totp_secret=secrets["admin"],
+              display_name="管理员", password=PASSWORD)
+    wide, visited = {}, {}
+    for role, username in (("coordinator", "w360-coord"), ("admin", "w360-admin"), ("clerk", "demo-health-clerk")):
+        context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN")
+        page = context.new_page()
+        sign_in(page, live_server, username, secrets.get(role))
+        seen, todo = set(), [page.url]
+        while todo and len(seen) < 30:
+            url = todo.pop(0)
+            if route_of(url) in seen:
+                continue
+            seen.add(route_of(url))
+            page.goto(url)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                wide[f"{role} {url[len(live_server):]}"] = overflow
+                shot(page, f"screens-360-wide-{role}-{len(wide)}")
+            for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+                href = href.split("#")[0]
+                if href.startswith(live_server) and not SKIP.search(urlsplit(href).path) \
+                        and route_of(href) not in seen:
+                    todo.append(href)
+        visited[role] = sorted(seen)
+        page.goto(page.url)
+        shot(page, f"screens-360-{role}")
+        context.close()
+    print(visited)
+    assert all(len(pages) >= 3 for pages in visited.values()), visited
+    assert wide == {}, wide

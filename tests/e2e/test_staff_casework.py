@@ -62,6 +62,7 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
     shot(page, "staff-20-case-to-accept")
     page.get_by_test_id("accept").click()
     assert page.get_by_test_id("case-status").inner_text() == "办理中"
+    assert "核查结论" in page.get_by_test_id("close-missing").inner_text()  # what 销号 still needs
     form = open_action(page, "plan")
     form.locator("textarea[name=problem]").fill("挂床住院、串换药品")
     form.locator("textarea[name=measures]").fill("调取住院记录，现场核查，追回违规基金")
@@ -76,6 +77,12 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
     form.locator("input[name=done_on]").fill("2026-11-20")
     form.get_by_role("button", name="记录").click()
     page.get_by_test_id("result-close").fill("经核查，反映的问题属实，医院已追回违规基金并完成整改。")
+    page.get_by_test_id("close").click()  # not confirmed yet: refused by the server, the result text is kept
+    assert "销号需要您确认" in page.get_by_test_id("result-error").inner_text()
+    assert page.get_by_test_id("result-close").input_value().startswith("经核查")
+    assert page.get_by_test_id("case-status").inner_text() == "办理中"
+    shot(page, "staff-21a-close-needs-confirmation")
+    page.get_by_test_id("close-confirm").check()
     page.get_by_test_id("close").click()
     assert page.get_by_test_id("case-status").inner_text() == "已办结"
     assert "销号" in page.get_by_test_id("timeline").inner_text()

@@ -50,3 +50,17 @@ def test_limits_can_be_switched_off_for_benchmarks(app_factory):
     codes = {client.post("/api/v1/reports", data=json.dumps({"text": TEXT}), content_type="application/json").status_code
              for _ in range(3)}
     assert codes == {201}
+
+
+def test_the_report_form_refused_for_too_many_attempts_keeps_the_text_and_lists_the_phone_lines(app_factory):
+    client = limited_app(app_factory).test_client()
+    for _ in range(2):
+        assert client.post("/report", data=report_form_data(client)).status_code == 200
+    mine = "2026年11月，区中心医院药房主任收受药企回扣，每进一批药返现三千元，药房的人都知道这件事。"
+    resp = client.post("/report", data=report_form_data(client, text=mine, title="药房回扣"))
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1
+    assert mine in page and "药房回扣" in page  # the form again, with what the citizen wrote
+    assert "您的文字保留在下面" in page and "之后再次提交" in page  # says when they can try again
+    assert 'data-testid="phone-lines"' in page and "0427-2811536" in page and "工作日" in page
+    assert 'name="csrf_token"' in page  # a form they can send again once the wait is over

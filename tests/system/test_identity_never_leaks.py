@@ -74,7 +74,7 @@ def test_a_full_scenario_never_shows_the_reporters_identity(app, client, session
     casework.record_findings(session, handler, case, "substantiated")
     casework.record_rectification(session, handler, case, date.today())
     # a result that names the reporter is refused (the name is checked, never shown back to anyone else)
-    named = client.post(f"/cases/{report.reference}/close", data={**token, "result": f"已向{NAME[:2]} {NAME[2:]}反馈"})
+    named = client.post(f"/cases/{report.reference}/close", data={**token, "result": f"已向{NAME[:2]} {NAME[2:]}反馈", "confirm": "y"})
     assert named.status_code == 422
     session.refresh(case)
     assert case.status == "in_progress"
