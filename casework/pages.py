@@ -40,10 +40,10 @@ from core.accounts import User
 from core.audit import AuditEvent, record
 from core.auth import safe_next
 from core.db import get_session
-from core.localtime import local_today
-from core.roles import CASE_ROLES, roles_required
 from core.downloads import XLSX, audited_download
 from core.labels import in_chinese, label
+from core.localtime import local_today
+from core.roles import CASE_ROLES, roles_required
 from core.units import list_units
 from intake.labels import channel_label
 from intake.models import Attachment, Report

@@ -6,8 +6,8 @@ from typing import Callable
 
 from openpyxl.styles import Font
 
-from oversight.rates import DEFINITIONS, ThreeRates
 from core.xlsx_cells import append_text_row
+from oversight.rates import DEFINITIONS, ThreeRates
 
 BOLD = Font(bold=True)
 KEYS = ("response", "on_time", "satisfaction")

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from casework import workflow as casework
 from casework.models import Case
-from intake.feedback_models import ReportObjection, ReportRating, ReportResult
 from core.localtime import local_today
+from intake.feedback_models import ReportObjection, ReportRating, ReportResult
 from intake.receipts import format_receipt
 from tests.casework.test_pages import SECRET, csrf, log_in
 from tests.support.staff import make_user, open_case

@@ -75,8 +75,8 @@ def test_no_sideways_scroll_at_360_on_the_coordinators_admins_and_clerks_pages(a
 
     import pyotp
 
-    from tests.e2e.test_accessibility import SKIP, route_of
     from demo.seed import PASSWORD
+    from tests.e2e.test_accessibility import SKIP, route_of
     from tests.support.staff import make_user
     secrets = {"coordinator": pyotp.random_base32(), "admin": pyotp.random_base32()}
     make_user(session, "w360-coord", role="coordinator", unit="taskforce", totp_secret=secrets["coordinator"],

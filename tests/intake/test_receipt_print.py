@@ -6,7 +6,6 @@ from tests.intake.test_receipt_replaced import clerk_issued
 from tests.support.web import hidden_fields, report_form_data, text_of
 
 
-
 def print_fields(page: str) -> dict:
     form = page.split('data-testid="print-form"')[1].split("</form>")[0]
     assert 'method="post"' in page.split('data-testid="print-form"')[0].rsplit("<form", 1)[1]
