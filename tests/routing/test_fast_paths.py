@@ -128,3 +128,23 @@ def test_model_features_and_probabilities_as_before(tax):
         np.testing.assert_allclose(model.proba_array(a, va), model.proba_array(b, vb), rtol=1e-4, atol=1e-7)
         if len(a):
             assert model.unit_proba(a, va).keys() == model.unit_proba(b, vb).keys()
+
+
+def test_plain_is_asdict(tax):
+    import dataclasses
+    from collections import namedtuple
+
+    from routing.classifier import classify
+    from routing.matrix import route
+    from routing.plain import plain
+
+    model = shipped_model()
+    for r in load_train()[::25]:
+        for learned in (None, model):
+            c = classify(tax, title=r["title"], text=r["text"], learned=learned)
+            routing = route(tax, c, title=r["title"], text=r["text"])
+            assert c.to_dict() == dataclasses.asdict(c) and routing.to_dict() == dataclasses.asdict(routing)
+            assert plain(c.candidates) == [dataclasses.asdict(x) for x in c.candidates]
+    Point = namedtuple("Point", "x y")
+    odd = {"a": (1, [2.5, None]), "p": Point(1, [True]), "s": {3}}
+    assert plain(odd) == odd and type(plain(odd)["p"]) is Point
