@@ -149,3 +149,10 @@ def test_a_write_that_fails_for_one_report_sends_the_batch_one_by_one(job_app, m
         assert routing_job(job_app) == 1
         with new_session() as session:
             assert pending(session) == [] and case_of(session, ids[1]) is not None
+
+
+def test_the_sweep_command_prints_what_it_routed_and_how_long_it_took(job_app):
+    import re
+    _queue(job_app, [INSURANCE, RUDE])
+    out = job_app.test_cli_runner().invoke(args=["routing", "sweep"]).output
+    assert re.fullmatch(r"routed 2 report\(s\) in \d+\.\d s\n", out), out
