@@ -147,14 +147,14 @@ class CorpusModel:
         s = text if normalised else normalise(text)
         if not s or not len(self._keys):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        keys = gram_keys(s)
+        keys, tf = np.unique(gram_keys(s), return_counts=True)   # sorted: the look-ups below go in order
         pos = np.searchsorted(self._keys, keys)
         np.minimum(pos, len(self._keys) - 1, out=pos)
-        pos = pos[self._keys[pos] == keys]       # the grams in the vocabulary
-        if not len(pos):
+        known = self._keys[pos] == keys          # the grams in the vocabulary
+        if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        pos, tf = np.unique(pos, return_counts=True)
-        ix = self._key_index[pos]
+        tf = tf[known]
+        ix = self._key_index[pos[known]]
         v = (1.0 + np.log(tf.astype(np.float32))) * self.idf[ix]
         return ix, v / np.float32(np.linalg.norm(v))
 
