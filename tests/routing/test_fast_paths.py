@@ -12,8 +12,8 @@ from itertools import repeat
 import numpy as np
 import pytest
 
+from routing import names
 from routing.model import CorpusModel, gram_keys, grams, model_text, shipped_model, term_key
-from routing.names import _SENTENCE_ENDS, SENTENCE_END, _key_char, name_key, sentence_key
 from routing.normalise import Prepared, TypoFixer, _fold_one, _prepare, to_simplified
 from routing.train_model import load_train
 
@@ -41,17 +41,17 @@ def _texts(rng: random.Random, count: int, extra: list[str] = ()) -> list[str]:
 
 
 def _ref_name_key(text):
-    return "".join(_key_char(c) for c in (text or ""))
+    return "".join(names._key_char(c) for c in (text or ""))
 
 
 def _ref_sentence_key(text):
     out = []
     for c in text or "":
-        if c in _SENTENCE_ENDS:
-            if out and out[-1] != SENTENCE_END:
-                out.append(SENTENCE_END)
+        if c in names._SENTENCE_ENDS:
+            if out and out[-1] != names.SENTENCE_END:
+                out.append(names.SENTENCE_END)
         else:
-            out.append(_key_char(c))
+            out.append(names._key_char(c))
     return "".join(out)
 
 
@@ -77,10 +77,10 @@ def test_name_and_sentence_keys_as_before(train_texts):
     rng = random.Random(16)
     texts = _texts(rng, 5000) + train_texts + ["", "。。王小明", " 。王", "王。 。\n明！", "；\n"]
     for t in texts:
-        assert name_key(t) == _ref_name_key(t), t
-        assert sentence_key(t) == _ref_sentence_key(t), t
-    assert name_key(None) == sentence_key(None) == ""
-    assert sentence_key("王。 。\n明") == "王。。明"   # ends apart (a space between) stay two, as before
+        assert names.name_key(t) == _ref_name_key(t), t
+        assert names.sentence_key(t) == _ref_sentence_key(t), t
+    assert names.name_key(None) == names.sentence_key(None) == ""
+    assert names.sentence_key("王。 。\n明") == "王。。明"   # ends apart (a space between) stay two, as before
 
 
 def test_match_string_and_offsets_as_before(tax, train_texts):
