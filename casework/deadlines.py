@@ -38,6 +38,15 @@ class Expected:
     unit: str | None = None  # whose stage it is, when not the lead unit's (the review is the task force's)
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What is known, without asking the database, of a case opened in this transaction from one report
+    (casework.opening's batch): whether that report gives the reporter's name, and when its open
+    objection was filed, if it has one. A case just opened has no notices and no deadline rows yet."""
+    real_name: bool
+    objection_filed_at: datetime | None = None
+
+
 @lru_cache(maxsize=1)
 def _default_policy() -> tuple[DeadlinePolicy, WorkCalendar]:
     return (DeadlinePolicy.from_config(_CONFIG / "deadlines.toml"),
@@ -63,8 +72,10 @@ def _notice_given(session: Session, case: Case, kind: str, since: datetime | Non
     return bool(session.scalar(select(exists().where(*clause))))
 
 
-def expected_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dict[str, Expected]:
-    """The stages running now for this case, each with the day its clock starts."""
+def expected_stages(session: Session, case: Case, policy: DeadlinePolicy,
+                    opened: Opened | None = None) -> dict[str, Expected]:
+    """The stages running now for this case, each with the day its clock starts (`opened`: the case was
+    opened in this transaction, see Opened)."""
     stages: dict[str, Expected] = {}
     received = local_date(case.report.received_at) if case.report is not None else local_date(case.created_at)
     real_name = None
@@ -72,14 +83,14 @@ def expected_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dic
     def real() -> bool:
         nonlocal real_name
         if real_name is None:
-            real_name = is_real_name(session, case)
+            real_name = opened.real_name if opened is not None else is_real_name(session, case)
         return real_name
 
     if case.status in ("triage", "to_accept"):
         stages["acceptance"] = Expected(received)
     if case.status not in ENDED_CASE and "acceptance_notice" in policy.stages and \
             (not policy.stages["acceptance_notice"].real_name_only or real()) and \
-            not _notice_given(session, case, "acceptance"):
+            (opened is not None or not _notice_given(session, case, "acceptance")):
         stages["acceptance_notice"] = Expected(received)
     if case.status == "in_progress":
         stages["handling"] = Expected(case.handling_from or local_date(case.accepted_at or case.created_at))
@@ -91,20 +102,25 @@ def expected_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dic
         stages["result_feedback"] = Expected(local_date(case.closed_at))
     if case.status in OPEN_STATUSES and case.police_referral_proposed_on is not None:
         stages["police_referral"] = Expected(case.police_referral_proposed_on)
-    stages.update(feedback_stages(session, case, policy))
+    stages.update(feedback_stages(session, case, policy, opened))
     return {name: e for name, e in stages.items() if name in policy.stages}
 
 
-def feedback_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dict[str, Expected]:
+def feedback_stages(session: Session, case: Case, policy: DeadlinePolicy,
+                    opened: Opened | None = None) -> dict[str, Expected]:
     """After the result: the review of an open objection (the task force's, from the day it was filed) and
     the 回访 owed to a real-name reporter who came by phone, letter or visit (the receiving unit's clerk,
     from the result, until a call or a rating is recorded)."""
     stages: dict[str, Expected] = {}
-    objection = session.scalar(select(ReportObjection).join(CaseReport, CaseReport.report_id == ReportObjection.report_id)
-                               .where(CaseReport.case_id == case.id, ReportObjection.state == "open")
-                               .order_by(ReportObjection.id).limit(1))
-    if objection is not None:
-        stages["review"] = Expected(local_date(objection.filed_at), unit=TASKFORCE)
+    if opened is not None:
+        filed_at = opened.objection_filed_at
+    else:
+        objection = session.scalar(select(ReportObjection).join(CaseReport, CaseReport.report_id == ReportObjection.report_id)
+                                   .where(CaseReport.case_id == case.id, ReportObjection.state == "open")
+                                   .order_by(ReportObjection.id).limit(1))
+        filed_at = objection.filed_at if objection is not None else None
+    if filed_at is not None:
+        stages["review"] = Expected(local_date(filed_at), unit=TASKFORCE)
     if case.status in ENDED_STATUSES and "return_call" in policy.stages:
         rows = session.execute(
             select(Report.received_by, ReportResult.decided_on)
@@ -121,16 +137,20 @@ def feedback_stages(session: Session, case: Case, policy: DeadlinePolicy) -> dic
 
 
 def sync_deadlines(session: Session, case: Case, *, today: date | None = None,
-                   rules: tuple[DeadlinePolicy, WorkCalendar] | None = None) -> list[CaseDeadline]:
-    """Open, move or end the case's deadline rows; return the open ones. The caller commits."""
+                   rules: tuple[DeadlinePolicy, WorkCalendar] | None = None,
+                   opened: Opened | None = None) -> list[CaseDeadline]:
+    """Open, move or end the case's deadline rows; return the open ones. The caller commits. With
+    `opened` (a case just opened and flushed, see Opened) nothing is read from the database and
+    nothing flushed: the new rows go out with the caller's next flush."""
     policy, calendar = rules or current_rules()
     today = today or local_today()
     if case.received_at is None and case.report is not None:
         case.received_at = case.report.received_at
-    session.flush()
-    expected = expected_stages(session, case, policy)
-    rows = list(session.scalars(select(CaseDeadline).where(CaseDeadline.case_id == case.id,
-                                                           CaseDeadline.state == "open")))
+    if opened is None:
+        session.flush()
+    expected = expected_stages(session, case, policy, opened)
+    rows = [] if opened is not None else list(session.scalars(
+        select(CaseDeadline).where(CaseDeadline.case_id == case.id, CaseDeadline.state == "open")))
     now = utcnow()
     current: list[CaseDeadline] = []
     for row in rows:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
-from casework.deadlines import sync_deadlines
+from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
 from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow
+from intake.feedback_models import ReportObjection
 from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
 from routing.matrix import leadership_walls, route, units_for_item
 from routing.model import CorpusModel, load_model, shipped_model
+from routing.plain import plain
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -53,13 +56,31 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     if report is None:
         _dequeue(session, report_id)
         raise LookupError(f"no report {report_id}")
+    record, case = _plan(tax, report, learned)
+    session.add_all([record, case])
+    try:
+        session.flush()
+        _open(session, case, record)
+        session.flush()
+        sync_deadlines(session, case)
+        session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
+        session.commit()
+    except IntegrityError:  # routed concurrently by another process
+        session.rollback()
+        return session.scalar(select(Case).where(Case.report_id == report_id))
+    return case
+
+
+def _plan(tax: Taxonomy, report: Report, learned) -> tuple[Classification, Case]:
+    """Classify and route one report (no database access): its classification record and its new case.
+    A classifier failure gives a triage case with the walls checked alone (never raises for it)."""
     triage_unit = tax.matrix.triage_unit
     try:
         result = classify(tax, title=report.title, text=report.text, channel=report.channel,
                           accused=accused_of(report), learned=learned)
         routing = route(tax, result, title=report.title, text=report.text, accused=accused_of(report))
         record = Classification(report_id=report.id, item_code=result.item, in_scope=result.in_scope,
-                                confidence=result.confidence, candidates=result.to_dict()["candidates"],
+                                confidence=result.confidence, candidates=plain(result.candidates),
                                 routing=routing.to_dict(), rules_version=result.rules_version,
                                 model_version=result.model_version)
         triage = routing.triage or routing.transfer
@@ -69,7 +90,7 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
                     routing_reason=(routing.explanation or routing.reason)[:500])
         _set_units(case, lead, [] if triage else routing.assist_units)
     except Exception as exc:  # never lose a report to a classifier bug: triage it
-        log.exception("classifier failed on report %s; sent to triage", report_id)
+        log.exception("classifier failed on report %s; sent to triage", report.id)
         walls = leadership_walls(tax, title=report.title, text=report.text, accused=accused_of(report))
         record = Classification(report_id=report.id, item_code=None, in_scope=True, confidence=0.0,
                                 candidates=[], routing={"lead_unit": triage_unit, "triage": True, **walls},
@@ -80,18 +101,14 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
         _set_units(case, triage_unit, [])
     case.area = tax.items[case.item_code].area if case.item_code else None
     case.how_found = "disclosure" if report.own_conduct else "report"
-    session.add_all([record, case])
-    try:
-        session.flush()
-        open_wall(session, case, record.routing)  # 防止"灯下黑": before anyone can see the case
-        session.add(CaseReport(case_id=case.id, report_id=report.id))  # casework.recusal scans it
-        sync_deadlines(session, case)
-        session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
-        session.commit()
-    except IntegrityError:  # routed concurrently by another process
-        session.rollback()
-        return session.scalar(select(Case).where(Case.report_id == report_id))
-    return case
+    return record, case
+
+
+def _open(session: Session, case: Case, record: Classification) -> None:
+    """After the case's first flush: its walls (防止"灯下黑", before anyone can see the case) and its
+    report link (casework.recusal scans it at the next flush)."""
+    open_wall(session, case, record.routing)
+    session.add(CaseReport(case_id=case.id, report_id=case.report_id))
 
 
 def _dequeue(session: Session, report_id: int) -> None:
@@ -102,9 +119,22 @@ def _dequeue(session: Session, report_id: int) -> None:
 def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500) -> int:
     """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
     holds every report intake committed and routing has not taken, so reading it is cheap at any size.
-    A report that fails stays queued (logged) and does not hold up the others; a lost database
-    connection stops the batch."""
+    The batch is classified, written and taken off the queue in one transaction (_route_batch). If
+    that fails, it is rolled back and its reports are routed one by one, each in its own transaction:
+    a report that fails stays queued (logged) and does not hold up the others; a lost database
+    connection stops the batch. Either way a report leaves the queue only in the transaction that
+    opens its case."""
     ids = session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id).limit(limit)).all()
+    if not ids:
+        return 0
+    try:
+        return _route_batch(session, tax, ids, learned)
+    except (OperationalError, InterfaceError):
+        session.rollback()
+        raise
+    except Exception:  # one report's write failed (or another process routed one): one by one
+        session.rollback()
+        log.warning("routing a batch of %d report(s) failed; routing them one by one", len(ids), exc_info=True)
     routed = 0
     for report_id in ids:
         try:
@@ -119,6 +149,35 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
             session.rollback()
             log.exception("routing report %s failed; it stays queued for the next run", report_id)
     return routed
+
+
+def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned) -> int:
+    """Classify every queued report of `ids`, open their cases with a few flushes for the whole batch
+    (the inserts of a kind go out together, the recusal scan reads the staff's names once), take them
+    all off the queue and commit once. Reports already routed or gone are only taken off the queue."""
+    reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
+    routed_before = set(session.scalars(select(Case.report_id).where(Case.report_id.in_(ids))))
+    todo = [reports[i] for i in ids if i in reports and i not in routed_before]
+    plans = [_plan(tax, report, learned) for report in todo]
+    for record, case in plans:
+        session.add_all([record, case])
+    session.flush()
+    for record, case in plans:
+        _open(session, case, record)
+    session.flush()
+    objections: dict[int, datetime] = {}
+    for report_id, filed_at in session.execute(
+            select(ReportObjection.report_id, ReportObjection.filed_at)
+            .where(ReportObjection.report_id.in_([r.id for r in todo]), ReportObjection.state == "open")
+            .order_by(ReportObjection.id.desc())):
+        objections[report_id] = filed_at   # the first open one (the lowest id) wins
+    rules = current_rules()
+    for report, (_record, case) in zip(todo, plans):
+        sync_deadlines(session, case, rules=rules,
+                       opened=Opened(not report.anonymous, objections.get(report.id)))
+    session.execute(delete(PendingRouting).where(PendingRouting.report_id.in_(ids)))
+    session.commit()
+    return len([i for i in ids if i in reports])
 
 
 def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None) -> int:

@@ -61,14 +61,29 @@ def _reporter_messages(session: Session, report_id: int) -> list[str]:
                                                            Message.author == "reporter").order_by(Message.id)))
 
 
-def _store_content(session: Session, report_id: int) -> str | None:
-    report = session.get(Report, report_id)
-    if report is None:
-        return None
-    content = report_content(report, _reporter_messages(session, report_id))
-    stmt = _insert(session, ReportNameText).values(report_id=report_id, content=content)
-    session.execute(stmt.on_conflict_do_update(index_elements=["report_id"], set_={"content": content}))
-    return content
+def _store_contents(session: Session, report_ids: list[int], chunk: int = 500) -> dict[int, str]:
+    """Store the content key of each report (its fields and the reporter's messages): the messages read
+    and the keys upserted with one statement per `chunk` reports (a routing batch opens hundreds of
+    cases in one flush). The keys by report; reports that are gone are left out."""
+    out: dict[int, str] = {}
+    for at in range(0, len(report_ids), chunk):
+        ids = report_ids[at:at + chunk]
+        messages: dict[int, list[str]] = {i: [] for i in ids}
+        for report_id, body in session.execute(select(Message.report_id, Message.body).where(
+                Message.report_id.in_(ids), Message.author == "reporter").order_by(Message.id)):
+            messages[report_id].append(body)
+        rows = []
+        for report_id in ids:
+            report = session.get(Report, report_id)
+            if report is not None:
+                out[report_id] = report_content(report, messages[report_id])
+                rows.append({"report_id": report_id, "content": out[report_id]})
+        if rows:
+            stmt = _insert(session, ReportNameText.__table__)
+            session.connection().execute(
+                stmt.on_conflict_do_update(index_elements=["report_id"], set_={"content": stmt.excluded.content}),
+                rows)
+    return out
 
 
 def _staff_keys(session: Session) -> list[tuple[int, str]]:
@@ -119,12 +134,10 @@ def scan_reports(session: Session, links: set[tuple[int, int]], staff: list[tupl
         return 0
     _serialise(session)
     staff = _staff_keys(session) if staff is None else staff
-    contents: dict[int, str | None] = {}
+    contents = _store_contents(session, sorted({report_id for _case_id, report_id in links}))
     found = []
     for case_id, report_id in sorted(links):
-        if report_id not in contents:
-            contents[report_id] = _store_content(session, report_id)
-        content = contents[report_id]
+        content = contents.get(report_id)
         if not content:
             continue
         for user_id, key in staff:

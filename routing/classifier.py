@@ -9,13 +9,14 @@ model (``routing.learned``), when given, is blended in as a probability distribu
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from routing.combine import calibrated
 from routing.matching import Evidence, matcher_for, score_fields  # noqa: F401 (re-exported)
 from routing.model import model_text
 from routing.normalise import extract_amounts
+from routing.plain import plain
 from routing.taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +58,7 @@ class Classification:
         return int(self.item.split(".")[0]) if self.item else None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
 
 def accused_text(accused: dict | None) -> str:

@@ -199,8 +199,27 @@ def _person_hits(cfg: Leadership, key: str) -> list[Hit]:
             if (p.leadership or p.leads_taskforce) and len(p.key) >= 2 and p.key in key]
 
 
+_ALIASES: dict[tuple[int, int], tuple] = {}
+
+
 def _aliases(cfg: Leadership, extra: Mapping[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]]:
-    """Each unit's own names (config/leadership.toml) and the task force's, with `extra` added."""
+    """Each unit's own names (config/leadership.toml) and the task force's, with `extra` added.
+    Cached per (cfg, extra) object when both are read-only (the loaded configuration: a frozen
+    dataclass of read-only mappings); the entry keeps both objects, so that their ids are not reused."""
+    if extra is not None and not isinstance(extra, MappingProxyType):
+        return _build_aliases(cfg, extra)
+    key = (id(cfg), id(extra))
+    hit = _ALIASES.get(key)
+    if hit is not None and hit[0] is cfg and hit[1] is extra:
+        return hit[2]
+    if len(_ALIASES) >= 64:
+        _ALIASES.clear()
+    out = _build_aliases(cfg, extra)
+    _ALIASES[key] = (cfg, extra, out)
+    return out
+
+
+def _build_aliases(cfg: Leadership, extra: Mapping[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]]:
     out = {code: unit.aliases for code, unit in cfg.units.items()}
     for code, words in (extra or {}).items():
         if code in out:

@@ -7,11 +7,12 @@ force. A report about an institution outside the district is flagged for transfe
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from routing.classifier import Classification, accused_text
 from routing.leadership import Finding, detect, explain
 from routing.normalise import fold, prepare
+from routing.plain import plain
 from routing.taxonomy import ACCUSED, Taxonomy
 
 
@@ -28,7 +29,7 @@ class Routing:
     lead_probability: float | None = None   # calibrated P(lead unit), with the corpus model
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
 
 def _first_hit(text: str, terms_by_unit: dict[str, list[str]]) -> tuple[str | None, int]:

@@ -13,7 +13,6 @@ import gzip
 import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +33,46 @@ def model_text(title: str, text: str, typos: TypoFixer | None = None) -> str:
 
 
 def grams(norm: str) -> Counter:
-    """Character 1-3-grams of a normalised string."""
+    """Character 1-3-grams of a normalised string (the reference form of gram_keys)."""
     lo, hi = NGRAMS
     n = len(norm)
     return Counter(norm[i:i + k] for k in range(lo, hi + 1) for i in range(n - k + 1))
+
+
+# A 1-3-gram as one integer: code points are < 2**21, so (with each leading code point + 1)
+# 1-grams < 2**21 <= 2-grams < 2**42 <= 3-grams < 2**63: distinct keys, one uint64 each.
+_B = np.uint64(21)
+_B2 = np.uint64(42)
+_ONE = np.uint64(1)
+
+
+def _codepoints(s: str) -> np.ndarray:
+    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+def gram_keys(norm: str) -> np.ndarray:
+    """The 1-3-grams of a string as integer keys (one per occurrence, as grams() counts them),
+    built with numpy instead of a Python string per gram."""
+    cp = _codepoints(norm)
+    parts = [cp]
+    if len(cp) >= 2:
+        parts.append(((cp[:-1] + _ONE) << _B) | cp[1:])
+    if len(cp) >= 3:
+        parts.append(((cp[:-2] + _ONE) << _B2) | (cp[1:-1] << _B) | cp[2:])
+    return np.concatenate(parts)
+
+
+def term_key(term: str) -> int:
+    """The integer key of one 1-3-gram (gram_keys of the term alone, its longest gram)."""
+    cps = [ord(c) for c in term]
+    if not 1 <= len(cps) <= 3:
+        raise ValueError(f"not a 1-3-gram: {term!r}")
+    key = cps[-1]
+    if len(cps) >= 2:
+        key |= (cps[-2] + (1 if len(cps) == 2 else 0)) << 21
+    if len(cps) == 3:
+        key |= (cps[0] + 1) << 42
+    return key
 
 
 def label_of(item: str | None) -> str:
@@ -95,6 +130,12 @@ class CorpusModel:
 
     def __post_init__(self):
         self.vocabulary = {t: i for i, t in enumerate(self.terms)}
+        keys = np.fromiter(map(term_key, self.terms), dtype=np.uint64, count=len(self.terms))
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]                 # sorted gram keys of the vocabulary
+        self._key_index = order.astype(np.int64)  # their feature indices
+        if len(self._keys) and (np.diff(self._keys) == 0).any():
+            raise ValueError("the corpus model's terms are not distinct")
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.item_classes = [item_of(c) for c in self.classes]
         if self.classes and self.classes[-1] != NONE_LABEL:
@@ -104,15 +145,17 @@ class CorpusModel:
     def features(self, text: str, normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(feature indices, l2-normalised sublinear tf-idf values) of a text."""
         s = text if normalised else normalise(text)
-        counts = grams(s)
-        n = len(counts)
-        js = np.fromiter(map(self.vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=n)
-        keep = js >= 0
-        if not keep.any():
+        if not s or not len(self._keys):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=n)[keep]
-        ix = js[keep]
-        v = (1.0 + np.log(tf)) * self.idf[ix]
+        keys, tf = np.unique(gram_keys(s), return_counts=True)   # sorted: the look-ups below go in order
+        pos = np.searchsorted(self._keys, keys)
+        np.minimum(pos, len(self._keys) - 1, out=pos)
+        known = self._keys[pos] == keys          # the grams in the vocabulary
+        if not known.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        tf = tf[known]
+        ix = self._key_index[pos[known]]
+        v = (1.0 + np.log(tf.astype(np.float32))) * self.idf[ix]
         return ix, v / np.float32(np.linalg.norm(v))
 
     def scores(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:

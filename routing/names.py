@@ -12,6 +12,7 @@ A content key joins the keys of several fields with "|" (never inside a key), so
 found across two fields and a LIKE pattern on a stored content key needs no escaping."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Iterable
@@ -36,9 +37,22 @@ def _key_char(ch: str) -> str:
     return "".join(out)
 
 
+class _KeyTable(dict):
+    """code point -> _key_char, filled on first use: str.translate maps a whole text in C."""
+
+    def __init__(self, ends: str = ""):
+        super().__init__({ord(c): SENTENCE_END for c in ends})
+
+    def __missing__(self, code: int) -> str:
+        out = _key_char(chr(code))
+        if len(self) < 65536:
+            self[code] = out
+        return out
+
+
 def name_key(text: str | None) -> str:
     """The comparable form of a name (or of any text a name is looked for in)."""
-    return "".join(_key_char(c) for c in (text or ""))
+    return text.translate(_NAME_TABLE) if text else ""
 
 
 def is_real_name(name: str | None) -> bool:
@@ -66,14 +80,16 @@ SENTENCE_END = "。"
 _SENTENCE_ENDS = frozenset("。．！？；;!?\n\r")
 
 
+_NAME_TABLE = _KeyTable()
+_SENTENCE_TABLE = _KeyTable(SENTENCE_END)
+_END_RUNS = re.compile("[" + re.escape("".join(sorted(_SENTENCE_ENDS))) + "]+")
+
+
 def sentence_key(text: str | None) -> str:
     """Like name_key, but every sentence end (。！？；and a line break) kept as one "。": the form in
-    which "a unit's name close to a position, in the same sentence" is looked for."""
-    out: list[str] = []
-    for c in text or "":
-        if c in _SENTENCE_ENDS:
-            if out and out[-1] != SENTENCE_END:
-                out.append(SENTENCE_END)
-        else:
-            out.append(_key_char(c))
-    return "".join(out)
+    which "a unit's name close to a position, in the same sentence" is looked for. A run of ends next
+    to each other is one end; none at the very start. (No character's own key is "。", no letter.)"""
+    if not text:
+        return ""
+    out = _END_RUNS.sub(SENTENCE_END, text)
+    return (out[1:] if out[0] == SENTENCE_END else out).translate(_SENTENCE_TABLE)
