@@ -161,7 +161,6 @@ def rules_distribution(tax: Taxonomy, *, title: str, text: str, accused: dict | 
     scores = item_scores(tax, items, _lead_area(areas, evidence, sc), evidence)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     top = ranked[0][1] if ranked else 0.0
-    second = ranked[1][1] if len(ranked) > 1 else 0.0
     money = sum(1 for f in (title, text) if f for a in extract_amounts(f) if a.yuan >= 100)
     signals["amounts"] = float(money)
     misconduct = signals["misconduct"] + sc.get("amount_bonus", 0.5) * min(money, 2)
