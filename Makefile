@@ -34,9 +34,12 @@ run: setup
 
 ## Set up and run the whole suite: the layer contract (lint-imports), then pytest (PostgreSQL and browser
 ## tests skip, with a notice, where absent; CI requires them all).
+## The suite is spread over the machine's cores with pytest-xdist (PYTEST_WORKERS=0 runs it in one process);
+## each worker has its own SQLite files, PostgreSQL databases, dovecot and live servers.
+PYTEST_WORKERS ?= auto
 test: venv-dev
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## Re-extract translatable strings and merge them into the catalogues.
 translations: venv-dev
