@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from casework import workflow as casework
@@ -65,7 +66,7 @@ def test_handler_and_unit_head_work_the_deadlines_of_a_case(app, live_server, br
     assert page.get_by_test_id("weekly-form").is_visible()
     page.fill("textarea[name=progress]", "本周受理 1 件，正在核查；无逾期。")
     page.get_by_role("button", name="报送工作专班").click()
-    assert page.get_by_test_id("weekly-sent").is_visible()
+    expect(page.get_by_test_id("weekly-sent")).to_be_visible()  # waits for the page after the POST
     assert page.locator("[data-figure=accepted]").inner_text() == "1"
     shot(page, "deadlines-12-weekly-sent")
     assert handler.id
