@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, select
+from markupsafe import Markup
+from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from casework.access import hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
+from casework.search import hits, snippets, terms_of
 from core.accounts import User
 from core.audit import record
 from core.localtime import local_today
@@ -20,7 +22,7 @@ OPEN = ("to_accept", "in_progress")
 TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
 TASKFORCE_TABS = ("triage", "all")
 SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Case.next_due_on,
-         "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}
+         "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
 DUE_SOON_DAYS = 3
 
 
@@ -62,6 +64,9 @@ class QueuePage:
     page: int
     pages: int
     counts: dict[str, int] = field(default_factory=dict)
+    terms: list[str] = field(default_factory=list)            # the search's terms (name keys)
+    snippets: dict[int, Markup] = field(default_factory=dict)  # case id -> the matching piece, highlighted
+    too_short: bool = False                                   # a search of fewer than two characters
 
 
 def tabs_for(user: User) -> tuple[str, ...]:
@@ -103,12 +108,6 @@ def _filters(f: QueueFilters):
         clauses.append(Case.next_due_on >= f.due_from)
     if f.due_to:
         clauses.append(Case.next_due_on <= f.due_to)
-    q = f.q.strip()[:100]
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = "%" + escaped + "%"
-        clauses.append(or_(*[col.ilike(like, escape="\\") for col in (
-            Report.reference, Report.title, Report.text, Report.accused_name, Report.accused_institution)]))
     return clauses
 
 
@@ -125,31 +124,55 @@ def _visible(session: Session, user: User, tab: str):
 
 
 def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
+    """One page of a tab. With a search (casework.search), only the matching cases, ranked unless
+    another order was chosen, each with its snippet; the tab counts are then the matches per tab."""
     today = today or local_today()
     tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
-    counts = tab_counts(session, user, today)
+    terms = terms_of(f.q)
+    too_short = bool(f.q.strip()) and not terms
+    found = hits(session, terms) if terms else None
+    counts = search_counts(session, user, today, found) if found is not None else tab_counts(session, user, today)
+    if too_short:
+        counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
     where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
-    if filters:
-        total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
-                               .where(*where))
+    if too_short:
+        total = 0
+    elif filters:
+        stmt = select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
+        if found is not None:
+            stmt = stmt.join(found, found.c.case_id == Case.id)
+        total = session.scalar(stmt.where(*where))
     else:
         total = counts[tab]
     per_page = max(10, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     handler = aliased(User)
-    order = SORTS.get(f.sort, Case.received_at)
-    order = order.desc().nulls_last() if f.descending else order.asc().nulls_last()
+    if f.sort == "relevance" and found is not None:
+        order = [found.c.score.desc(), Case.received_at.desc().nulls_last()]
+    else:
+        column = SORTS.get(f.sort, Case.received_at)
+        order = [column.desc().nulls_last() if f.descending else column.asc().nulls_last()]
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
     stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
                    func.coalesce(handler.display_name, handler.username, ""), report_count)
-            .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id)
-            .where(*where).order_by(order, Case.id.desc())
-            .limit(per_page).offset((page - 1) * per_page))
-    rows = [QueueRow(*r) for r in session.execute(stmt)]
-    return QueuePage(rows, total, page, pages, counts)
+            .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
+    if found is not None:
+        stmt = stmt.join(found, found.c.case_id == Case.id)
+    stmt = stmt.where(*where).order_by(*order, Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    rows = [] if too_short else [QueueRow(*r) for r in session.execute(stmt)]
+    marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
+    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short)
+
+
+def search_counts(session: Session, user: User, today: date, found) -> dict[str, int]:
+    """The matches of a search in each tab: one statement over the (few) matching cases."""
+    columns = [func.count().filter(_tab_clause(user, tab, today)).label(tab) for tab in tabs_for(user)]
+    row = session.execute(select(*columns).select_from(Case).join(found, found.c.case_id == Case.id)
+                          .where(visible_clause(session, user))).one()
+    return {tab: int(value or 0) for tab, value in zip(tabs_for(user), row)}
 
 
 FILTER_FIELDS = ("area", "item", "status", "channel", "lead_unit", "handler_id", "received_from", "received_to",

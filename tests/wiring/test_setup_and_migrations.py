@@ -4,14 +4,14 @@ from sqlalchemy import func, select, text
 
 from core.db import get_engine
 from core.units import Unit, UnitChannel
-from wiring.models import all_metadata
+from wiring.models import all_metadata, include_name
 from wiring.setup_cli import run_setup
 
 
 def test_migration_head_equals_models(app):
     with app.app_context():
         with get_engine().connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), all_metadata())
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}), all_metadata())
     assert diff == []
 
 
