@@ -36,7 +36,7 @@ from casework.search import reference_in
 from casework.rules import case_reports
 from casework.self_inspection import record_self_inspection
 from casework.walls import COORDINATORS_ONLY, wall_of
-from core.accounts import User
+from core.accounts import User, users_by_id
 from core.audit import AuditEvent, record
 from core.auth import safe_next
 from core.db import get_session
@@ -73,7 +73,7 @@ def filters_from(args) -> QueueFilters:
         lead_unit=args.get("lead_unit") or None, handler_id=_int(args.get("handler")),
         received_from=_date(args.get("received_from")), received_to=_date(args.get("received_to")),
         due_from=_date(args.get("due_from")), due_to=_date(args.get("due_to")), q=args.get("q", "")[:100],
-        sort=args.get("sort") or ("relevance" if args.get("q", "").strip() else "received"),
+        sort=args.get("sort") or "relevance",  # the best match first when searching, else the newest
         descending=args.get("dir", "desc") != "asc",
         page=_int(args.get("page")) or 1, per_page=_int(args.get("per_page")) or 50)
 
@@ -100,7 +100,7 @@ def queue():
         session.commit()
         if found is not None:
             return redirect(url_for("staff.case_page", reference=found))
-        flash(_("No case has the reference %(reference)s.", reference=wanted))
+        flash(_("No case you may see has the reference %(reference)s.", reference=wanted))
         return redirect(url_for("staff.queue", tab=f.tab))
     result = queue_page(session, current_user, f)
     audit_listing(session, current_user, f, result)
@@ -165,6 +165,7 @@ def case_context(session, case: Case) -> dict:
     return {
         "case": case, "report": case.report, "reports": reports, "classification": classification,
         "timeline": timeline, "handler": handler, "wall": wall_of(session, case),
+        "people": users_by_id(session, [ev.actor_id for ev in timeline]),
         "panel": lifting.panel(session, case) if current_user.role in ("coordinator", "admin") else None,
         "coordinators_only": COORDINATORS_ONLY,
         "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
@@ -305,7 +306,8 @@ def reveals():
     log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"),
                                                    AuditEvent.case_id.in_(visible_ids))
                           .order_by(AuditEvent.seq.desc()).limit(200)).all()
-    return render_template("staff/reveals.html", requests=rows, log=log)
+    return render_template("staff/reveals.html", requests=rows, log=log,
+                           people=users_by_id(session, [ev.actor_id for ev in log]))
 
 
 @bp.post("/reveals/<int:request_id>")

@@ -53,7 +53,7 @@ class QueueRow:
     title: str
     channel: str
     received_at: datetime
-    handler: str
+    handler: User | None
     reports: int
 
 
@@ -157,7 +157,7 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
     stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
-                   func.coalesce(handler.display_name, handler.username, ""), report_count)
+                   handler, report_count)
             .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
     if found is not None:
         stmt = stmt.join(found, found.c.case_id == Case.id)

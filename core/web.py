@@ -19,7 +19,7 @@ from core.api_errors import api_error
 from core.auth import safe_next
 from core.db import get_session
 from core.extensions import LANG_COOKIE
-from core.labels import actor_label, label
+from core.labels import actor_label, label, person_label
 from core import roles as _roles, units as _units  # noqa: F401  (they register the unit and role labels)
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_global(label, "label")
     app.add_template_global(actor_label, "actor_label")
+    app.add_template_filter(person_label, "person")
 
     @app.context_processor
     def template_globals():
