@@ -5,6 +5,7 @@ for a unit handler and the task force, beside a bare indexed query of the same r
     .venv/bin/python bench/bench_queue.py [N] [DATABASE_URL]
     .venv/bin/python bench/bench_queue.py --postgres [N]     # a throwaway PostgreSQL cluster
     .venv/bin/python bench/bench_queue.py --full [--postgres] # 100,000 on SQLite, 1,000,000 on PostgreSQL
+    .venv/bin/python bench/bench_queue.py --reuse N URL      # measure again a database filled before
 
 Rows go in with executemany on SQLite and COPY on PostgreSQL, the search index built in the same pass
 (casework.search's own functions)."""
@@ -151,15 +152,26 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+CPU: dict[int, list[float]] = {}  # id(the wall times' list) -> this process's CPU time of each call
+
+
 def timed(fn, rounds: int, warm: int = 3) -> list[float]:
+    """Wall times in ms; the CPU times of this process beside them (CPU, on a shared machine: what the call
+    itself costs when other processes take the cores; on SQLite that includes the database's work)."""
     for _ in range(warm):  # compiled templates and statement caches, as in a running server
         fn()
-    out = []
+    out, cpu = [], []
     for _ in range(rounds):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         out.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    CPU[id(out)] = cpu
     return out
+
+
+def cpu95(times: list[float]) -> str:
+    return f"cpu p95 {pct(CPU[id(times)], 95):6.1f} ms"
 
 
 def measure(url: str, rounds: int = 30) -> None:
@@ -181,11 +193,13 @@ def measure(url: str, rounds: int = 30) -> None:
         baseline = timed(lambda: s.execute(sql(
             "SELECT c.id, c.status, r.reference, r.title FROM cases c JOIN reports r ON r.id = c.report_id "
             "ORDER BY c.received_at DESC LIMIT 50")).all(), rounds)
-        print(f"  baseline (bare 50-row query)             p50 {pct(baseline, 50):6.1f} ms  p95 {pct(baseline, 95):6.1f} ms")
+        print(f"  baseline (bare 50-row query)             p50 {pct(baseline, 50):6.1f} ms  p95 {pct(baseline, 95):6.1f} ms  "
+              f"{cpu95(baseline)}")
         for q, share in SEARCHES:  # the bare index: the first 50 matching case ids, no access, rank or page
             found = search.hits(s, search.terms_of(q))
             bare = timed(lambda found=found: s.execute(select(found.c.case_id).limit(50)).all(), rounds)
-            print(f"  baseline bare index match {q:14} p50 {pct(bare, 50):6.1f} ms  p95 {pct(bare, 95):6.1f} ms")
+            print(f"  baseline bare index match {q:14} p50 {pct(bare, 50):6.1f} ms  p95 {pct(bare, 95):6.1f} ms  "
+                  f"{cpu95(bare)}")
     queue, case_page = app.view_functions["staff.queue"], app.view_functions["staff.case_page"]
     for username in ("h", "c"):
         for label, path, view, kwargs in (
@@ -200,7 +214,7 @@ def measure(url: str, rounds: int = 30) -> None:
                     view(**kwargs)
             times = timed(call, rounds)
             print(f"  {username:2} {label:36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms  "
-                  f"({pct(times, 95) / max(pct(baseline, 95), 0.01):.0f}× baseline)")
+                  f"{cpu95(times)}  ({pct(times, 95) / max(pct(baseline, 95), 0.01):.0f}× baseline)")
         with app.app_context():
             from casework.access import visible_clause
             from core.db import get_session
@@ -216,7 +230,8 @@ def measure(url: str, rounds: int = 30) -> None:
                 flask_login.login_user(users[username])
                 case_page(reference=ref)
         times = timed(case_call, rounds)
-        print(f"  {username:2} {'case page':36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms")
+        print(f"  {username:2} {'case page':36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms  "
+              f"{cpu95(times)}")
     engine.dispose()
 
 
@@ -233,7 +248,8 @@ if __name__ == "__main__":
         url = args[1] if len(args) > 1 else f"sqlite:///{tempfile.mkdtemp()}/queue.sqlite3"
     t = time.perf_counter()
     try:
-        fill(url, n)
+        if "--reuse" not in sys.argv:  # --reuse URL: measure a database filled by an earlier run
+            fill(url, n)
         print(f"queue and case pages with {n:,} cases on {url.split(':')[0]} (filled in {time.perf_counter() - t:.0f} s); "
               "server time of the view, templates included, for a unit handler (h) and the task force (c):")
         measure(url, rounds=int(os.environ.get("BENCH_ROUNDS", "30")))
