@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import and_, false, func, select
+from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from casework.access import hidden_clause, may_see_cases, visible_clause
@@ -73,12 +73,18 @@ def tabs_for(user: User) -> tuple[str, ...]:
     return TABS if user.is_taskforce else tuple(t for t in TABS if t not in TASKFORCE_TABS)
 
 
-def _tab_clause(user: User, tab: str, today: date):
+def _tab_clause(user: User, tab: str, today: date, per_case: bool = False):
+    """The tab's condition on Case. per_case: the assisting look-up per case (EXISTS on the case's
+    units) rather than the unit's whole list, for a search's few matching cases."""
     own_lead = Case.lead_unit == user.unit_code
     if user.is_taskforce:
         own_lead = Case.id.is_not(None)
-    assisting = Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code,
-                                                           CaseUnit.role == "assist"))
+    if per_case:
+        assisting = exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code,
+                                   CaseUnit.role == "assist")
+    else:
+        assisting = Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code,
+                                                               CaseUnit.role == "assist"))
     clauses = {
         "to_accept": and_(own_lead, Case.status == "to_accept"),
         "in_progress": and_(own_lead, Case.status == "in_progress"),
@@ -123,6 +129,17 @@ def _visible(session: Session, user: User, tab: str):
     return visible_clause(session, user)
 
 
+def _search_visible(session: Session, user: User):
+    """visible_clause for a search's matching cases: the unit's share looked up per case (EXISTS on the
+    case's units, an index probe each) instead of hashing every case the unit has."""
+    if not may_see_cases(session, user):
+        return false()
+    if user.is_taskforce:
+        return hidden_clause(session, user)
+    return and_(exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code),
+                hidden_clause(session, user))
+
+
 def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
     """One page of a tab. With a search (casework.search), only the matching cases, ranked unless
     another order was chosen, each with its snippet; the tab counts are then the matches per tab."""
@@ -135,7 +152,10 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
-    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
+    if found is not None:
+        where = [_search_visible(session, user), _tab_clause(user, tab, today, per_case=True), *filters]
+    else:
+        where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
     if too_short:
         total = 0
     elif filters:
@@ -169,9 +189,9 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
 
 def search_counts(session: Session, user: User, today: date, found) -> dict[str, int]:
     """The matches of a search in each tab: one statement over the (few) matching cases."""
-    columns = [func.count().filter(_tab_clause(user, tab, today)).label(tab) for tab in tabs_for(user)]
+    columns = [func.count().filter(_tab_clause(user, tab, today, per_case=True)).label(tab) for tab in tabs_for(user)]
     row = session.execute(select(*columns).select_from(Case).join(found, found.c.case_id == Case.id)
-                          .where(visible_clause(session, user))).one()
+                          .where(_search_visible(session, user))).one()
     return {tab: int(value or 0) for tab, value in zip(tabs_for(user), row)}
 
 
