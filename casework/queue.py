@@ -24,6 +24,7 @@ TASKFORCE_TABS = ("triage", "all")
 SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Case.next_due_on,
          "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
 DUE_SOON_DAYS = 3
+COUNT_CAP = 1000  # a search counts its matches per tab up to this (and ranks them while there are no more)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class QueuePage:
     terms: list[str] = field(default_factory=list)            # the search's terms (name keys)
     snippets: dict[int, Markup] = field(default_factory=dict)  # case id -> the matching piece, highlighted
     too_short: bool = False                                   # a search of fewer than two characters
+    count_cap: int = 0                                        # counts above it are shown as "cap+"
 
 
 def tabs_for(user: User) -> tuple[str, ...]:
@@ -159,17 +161,20 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     if too_short:
         total = 0
     elif filters:
-        stmt = select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
         if found is not None:
-            stmt = stmt.join(found, found.c.case_id == Case.id)
-        total = session.scalar(stmt.where(*where))
+            total = _capped_count(session, select(Case.id).join(Report, Report.id == Case.report_id)
+                                  .join(found, found.c.case_id == Case.id).where(*where))
+        else:
+            total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
+                                   .where(*where))
     else:
         total = counts[tab]
     per_page = max(10, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     handler = aliased(User)
-    if f.sort == "relevance" and found is not None:
+    # ranked while the matches are few enough to rank them all; beyond that newest first (an index walk)
+    if f.sort == "relevance" and found is not None and total <= COUNT_CAP:
         order = [found.c.score.desc(), Case.received_at.desc().nulls_last()]
     else:
         column = SORTS.get(f.sort, Case.received_at)
@@ -184,15 +189,20 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     stmt = stmt.where(*where).order_by(*order, Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
     rows = [] if too_short else [QueueRow(*r) for r in session.execute(stmt)]
     marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
-    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short)
+    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP)
+
+
+def _capped_count(session: Session, stmt) -> int:
+    """count(*) of a statement's rows, stopping at COUNT_CAP + 1 (a common word need not be counted out)."""
+    return int(session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
 
 
 def search_counts(session: Session, user: User, today: date, found) -> dict[str, int]:
-    """The matches of a search in each tab: one statement over the (few) matching cases."""
-    columns = [func.count().filter(_tab_clause(user, tab, today, per_case=True)).label(tab) for tab in tabs_for(user)]
-    row = session.execute(select(*columns).select_from(Case).join(found, found.c.case_id == Case.id)
-                          .where(_search_visible(session, user))).one()
-    return {tab: int(value or 0) for tab, value in zip(tabs_for(user), row)}
+    """The matches of a search in each tab, each counted up to COUNT_CAP + 1 (shown as "1000+")."""
+    visible = _search_visible(session, user)
+    return {tab: _capped_count(session, select(Case.id).join(found, found.c.case_id == Case.id)
+                               .where(visible, _tab_clause(user, tab, today, per_case=True)))
+            for tab in tabs_for(user)}
 
 
 FILTER_FIELDS = ("area", "item", "status", "channel", "lead_unit", "handler_id", "received_from", "received_to",

@@ -160,3 +160,17 @@ def test_a_reference_jumps_to_the_case_from_any_tab_if_the_user_may_see_it(app, 
                                                           AuditEvent.actor_id == team.market_handler.id)))
     jumps = [e.detail for e in jumps if "reference" in e.detail]
     assert [(d["reference"], d["matched"]) for d in jumps] == [(reference, 0), ("XLT-2026-999999", 0)]
+
+
+def test_a_common_word_is_counted_up_to_the_cap_and_listed_newest_first(app, session, ctx, team, monkeypatch):
+    import casework.queue as queue
+    monkeypatch.setattr(queue, "COUNT_CAP", 2)
+    cases = [open_case(app, session, ctx, title="红包" if i == 0 else "床位", text=RED)[0] for i in range(3)]
+    page = search(session, team.head, "红包", tab="to_accept")
+    assert page.counts["to_accept"] == 3 and page.total == 3 and page.count_cap == 2  # 3 = "more than 2"
+    # beyond the cap, newest first (ranked, the one with 红包 in its title, the oldest, would come first)
+    assert refs(page) == [c.report.reference for c in reversed(cases)]
+    html = Viewer(app, team.head).page("/queue?tab=to_accept&q=红包")
+    assert '<span class="count">2+</span>' in html and "超过 2 件" in html
+    monkeypatch.setattr(queue, "COUNT_CAP", 1000)
+    assert refs(search(session, team.head, "红包", tab="to_accept"))[0] == cases[0].report.reference
