@@ -150,7 +150,8 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     terms = terms_of(f.q)
     too_short = bool(f.q.strip()) and not terms
     found = hits(session, terms) if terms else None
-    counts = search_counts(session, user, today, found) if found is not None else tab_counts(session, user, today)
+    counts = (search_counts(session, user, today, hits(session, terms, ranked=False)) if found is not None
+              else tab_counts(session, user, today))
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)

@@ -140,15 +140,18 @@ def rebuild(session: Session, batch: int = 2000) -> int:
 
 # --- searching ----------------------------------------------------------------------------------------
 
-def hits(session: Session, terms: list[str]):
-    """A subquery (case_id, score) of the cases whose entry matches every term; higher score first."""
+def hits(session: Session, terms: list[str], ranked: bool = True):
+    """A subquery (case_id, score) of the cases whose entry matches every term; higher score first.
+    ranked=False: the score is 0 (counting needs no rank)."""
     if _dialect(session) == "postgresql":
         query = cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)),
                      TSQUERY)
-        return (select(CaseSearch.case_id.label("case_id"), func.ts_rank(CaseSearch.tsv, query).label("score"))
+        score = func.ts_rank(CaseSearch.tsv, query) if ranked else literal(0.0)
+        return (select(CaseSearch.case_id.label("case_id"), score.label("score"))
                 .where(CaseSearch.tsv.op("@@")(query)).subquery("hits"))
     match = " AND ".join('"' + " ".join(bigrams(t)) + '"' for t in terms)
-    return (text(f"SELECT rowid AS case_id, -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) AS score FROM {FTS_TABLE} "
+    score = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0)" if ranked else "0.0"
+    return (text(f"SELECT rowid AS case_id, {score} AS score FROM {FTS_TABLE} "
                  f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=match)
             .columns(case_id=Integer, score=Float).subquery("hits"))
 
