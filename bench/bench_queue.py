@@ -17,18 +17,17 @@ import statistics
 import sys
 import tempfile
 import time
-from urllib.parse import quote
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, insert, select  # noqa: E402
 from sqlalchemy import text as sql  # noqa: E402
-
-from casework import search  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from casework import search  # noqa: E402
 from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
 from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal  # noqa: E402
 from casework.queue import QueueFilters, queue_page  # noqa: E402

@@ -12,7 +12,6 @@ from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseLink, CaseReport
 from casework.opening import UNCHANGED, CorrectionError, accused_of, correct_routing, retrain
 from casework.recusal import scan_reports
-from casework.search import index_cases
 from casework.rules import (
     OPEN_STATUSES,
     TASKFORCE,
@@ -26,6 +25,7 @@ from casework.rules import (
     require_supervisor,
     required_text,
 )
+from casework.search import index_cases
 from casework.walls import carry, excluded_units, route_around
 from core.accounts import User
 from core.audit import record

@@ -32,8 +32,8 @@ from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
 from casework.queue_export import write_queue
 from casework.recusal import named_in
-from casework.search import reference_in
 from casework.rules import case_reports
+from casework.search import reference_in
 from casework.self_inspection import record_self_inspection
 from casework.walls import COORDINATORS_ONLY, wall_of
 from core.accounts import User, users_by_id

@@ -7,8 +7,8 @@ from sqlalchemy import MetaData
 import casework.deadline_models  # noqa: F401
 import casework.models  # noqa: F401
 import casework.recusal_models  # noqa: F401
-import casework.search_models  # noqa: F401
 import casework.return_call_models  # noqa: F401
+import casework.search_models  # noqa: F401
 import core.accounts  # noqa: F401
 import core.audit  # noqa: F401
 import core.staff_sessions  # noqa: F401
