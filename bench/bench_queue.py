@@ -1,26 +1,34 @@
-"""Queue page with many cases: server time of queue_page() per tab for a unit handler and the task
-force, on a SQLite file filled with N synthetic cases (default 100,000). Prints figures; not a test.
+"""Queue page with many cases: server time of the queue view per tab and of its text search (casework.search)
+for a unit handler and the task force, beside a bare indexed query of the same run, on N synthetic cases
+(default 20,000) with varied texts. Prints figures; not a test.
 
-    .venv/bin/python bench/bench_queue.py [N] [DATABASE_URL]"""
+    .venv/bin/python bench/bench_queue.py [N] [DATABASE_URL]
+    .venv/bin/python bench/bench_queue.py --postgres [N]     # a throwaway PostgreSQL cluster
+    .venv/bin/python bench/bench_queue.py --full [--postgres] # 100,000 on SQLite, 1,000,000 on PostgreSQL
+    .venv/bin/python bench/bench_queue.py --reuse N URL      # measure again a database filled before
+
+Rows go in with executemany on SQLite and COPY on PostgreSQL, the search index built in the same pass
+(casework.search's own functions)."""
 from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, insert, select  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from casework import search  # noqa: E402
 from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
 from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal  # noqa: E402
-from casework.queue import QueueFilters, queue_page  # noqa: E402
 from casework.reference import load_negative_list  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
 from core.accounts import User, hash_password  # noqa: E402
@@ -32,8 +40,36 @@ UNITS = ["health", "market", "medinsure"]
 STATUSES = ["triage", "to_accept", "in_progress", "in_progress", "closed", "closed", "not_accepted"]
 
 
+INSTITUTIONS = ["区人民医院", "区中医院", "兴隆台街道社区卫生服务中心", "某民营医院", "某口腔诊所", "某药店",
+                "区妇幼保健院", "区疾控中心", "振兴街道卫生院", "博爱医院", "仁和诊所", "康泰药房"]
+CONDUCT = ["收受回扣", "收受红包", "挂床住院", "串换药品", "乱收费", "过度检查", "虚开发票", "骗取医保",
+           "倒卖药品", "违规收费", "索要财物", "吃拿卡要", "推销耗材", "以药养医", "开大处方", "诱导住院"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+GIVEN = "建国立华伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英玉兰志红亮飞鹏辉"
+FILLER = ["患者反映", "家属说", "多名群众举报", "科室里都知道", "已经持续半年", "金额较大", "请求调查处理",
+          "手术前暗示", "出院时才发现", "账单明细不清"]
+
+
+def synthetic(rnd: random.Random, rid: int) -> dict:
+    """One report's searchable fields: an institution, a person, a conduct and some filler."""
+    person = rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN)
+    place, conduct = rnd.choice(INSTITUTIONS), rnd.choice(CONDUCT)
+    words = [f"{place}{person}{conduct}", *rnd.sample(FILLER, 3), f"涉及金额{rnd.randint(2, 200) * 100}元"]
+    return dict(title=f"{place}{conduct}", text="，".join(words) + "。", accused_name=person,
+                accused_institution=place, accused_position="医生")
+
+
+def _copy(raw, table: str, rows: list[dict]) -> None:
+    cols = list(rows[0])
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in cols])
+
+
 def fill(url: str, n: int) -> None:
     upgrade(url)
+    postgres = url.startswith("postgresql")
     engine = create_engine(url)
     with sessionmaker(engine)() as s:
         load_units(s, CONFIG_DIR)
@@ -48,8 +84,7 @@ def fill(url: str, n: int) -> None:
                 rid = i + 1
                 at = start + timedelta(minutes=rnd.randrange(0, 60 * 24 * 690))
                 rows.append(dict(id=rid, reference=f"XLT-{at.year}-{rid:06d}", channel=rnd.choice(["web", "phone", "email"]),
-                                 received_via="", received_at=at, title=f"举报 {rid}", text="某医院医生收受回扣 " * 5,
-                                 occurred="", accused_name="", accused_institution="", accused_position="",
+                                 received_via="", received_at=at, occurred="", **synthetic(rnd, rid),
                                  anonymous=True, own_conduct=False, status="received", status_changed_at=at,
                                  receipt_hash=rid.to_bytes(32, "big"), receipt_must_reset=False, created_at=at))
                 lead = rnd.choice(UNITS)
@@ -67,10 +102,25 @@ def fill(url: str, n: int) -> None:
                 units.append(dict(case_id=rid, unit_code=cases[-1]["lead_unit"], role="lead"))
                 if rnd.random() < 0.3 and lead != "health":
                     units.append(dict(case_id=rid, unit_code="health", role="assist"))
-            s.execute(insert(Report), rows)
-            s.execute(insert(Case), cases)
-            s.execute(insert(CaseReport), links)
-            s.execute(insert(CaseUnit), units)
+            index = []
+            for row in rows:
+                columns = search._columns([[row[name] for name in search.SEARCHED]])
+                if postgres:
+                    index.append(dict(case_id=row["id"], tsv=search.tsvector_literal(columns)))
+                else:
+                    index.append({"rowid": row["id"], **{c: " ".join(g for k in columns[c] for g in search.bigrams(k))
+                                                          for c, _w, _n in search.COLUMNS}})
+            if postgres:
+                raw = s.connection().connection.dbapi_connection
+                for table, data in (("reports", rows), ("cases", cases), ("case_reports", links),
+                                    ("case_units", units), ("case_search", index)):
+                    _copy(raw, table, data)
+            else:
+                s.execute(insert(Report), rows)
+                s.execute(insert(Case), cases)
+                s.execute(insert(CaseReport), links)
+                s.execute(insert(CaseUnit), units)
+                s.execute(sql(f"INSERT INTO {search.FTS_TABLE} (rowid, a, b, d) VALUES (:rowid, :a, :b, :d)"), index)
             s.commit()
         s.add_all([User(username="h", unit_code="health", role="handler", password_hash=hash_password("x" * 12),
                         display_name="基准承办人"),
@@ -90,20 +140,35 @@ def fill(url: str, n: int) -> None:
     engine.dispose()
 
 
+SEARCHES = [("王建国", "a person: rare"), ("仁和诊所", "1 in 12"), ("回扣", "2 chars, 1 in 16"),
+            ("博爱醫院 紅包", "繁體, two words, 1 in 200"), ("醫院", "2 chars 繁體, 1 in 3")]
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+CPU: dict[int, list[float]] = {}  # id(the wall times' list) -> this process's CPU time of each call
+
+
 def timed(fn, rounds: int, warm: int = 3) -> list[float]:
+    """Wall times in ms; the CPU times of this process beside them (CPU, on a shared machine: what the call
+    itself costs when other processes take the cores; on SQLite that includes the database's work)."""
     for _ in range(warm):  # compiled templates and statement caches, as in a running server
         fn()
-    out = []
+    out, cpu = [], []
     for _ in range(rounds):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         out.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    CPU[id(out)] = cpu
     return out
+
+
+def cpu95(times: list[float]) -> str:
+    return f"cpu p95 {pct(CPU[id(times)], 95):6.1f} ms"
 
 
 def measure(url: str, rounds: int = 30) -> None:
@@ -111,7 +176,6 @@ def measure(url: str, rounds: int = 30) -> None:
     a bare baseline: the same 50 rows (cases joined to their reports, newest first) with no access
     check, no counts and no template."""
     import flask_login
-    from sqlalchemy import text as sql
 
     from wiring.factory import create_app
     app = create_app(env={"APP_ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
@@ -119,13 +183,20 @@ def measure(url: str, rounds: int = 30) -> None:
                           "INSTANCE_DIR": tempfile.mkdtemp()})
     engine = create_engine(url)
     with sessionmaker(engine)() as s:
-        s.execute(sql("ANALYZE")) if url.startswith("sqlite") else None
+        s.execute(sql("ANALYZE"))
+        s.commit()
         users = {u.username: u for u in s.query(User).all()}
         refs = [r for (r,) in s.execute(sql("SELECT reference FROM reports ORDER BY id DESC LIMIT 200"))]
         baseline = timed(lambda: s.execute(sql(
             "SELECT c.id, c.status, r.reference, r.title FROM cases c JOIN reports r ON r.id = c.report_id "
             "ORDER BY c.received_at DESC LIMIT 50")).all(), rounds)
-    print(f"  baseline (bare 50-row query)             p50 {pct(baseline, 50):6.1f} ms  p95 {pct(baseline, 95):6.1f} ms")
+        print(f"  baseline (bare 50-row query)             p50 {pct(baseline, 50):6.1f} ms  p95 {pct(baseline, 95):6.1f} ms  "
+              f"{cpu95(baseline)}")
+        for q, share in SEARCHES:  # the bare index: the first 50 matching case ids, no access, rank or page
+            found = search.hits(s, search.terms_of(q))
+            bare = timed(lambda found=found: s.execute(select(found.c.case_id).limit(50)).all(), rounds)
+            print(f"  baseline bare index match {q:14} p50 {pct(bare, 50):6.1f} ms  p95 {pct(bare, 95):6.1f} ms  "
+                  f"{cpu95(bare)}")
     queue, case_page = app.view_functions["staff.queue"], app.view_functions["staff.case_page"]
     for username in ("h", "c"):
         for label, path, view, kwargs in (
@@ -133,14 +204,14 @@ def measure(url: str, rounds: int = 30) -> None:
                 ("queue in_progress", "/queue?tab=in_progress", queue, {}),
                 ("queue closed page 50", "/queue?tab=closed&page=50", queue, {}),
                 ("queue all", "/queue?tab=all", queue, {}),
-                ("queue search", "/queue?tab=all&q=%E5%9B%9E%E6%89%A3%2012", queue, {})):
+                *[(f"search {q} ({share})", f"/queue?tab=all&q={quote(q)}", queue, {}) for q, share in SEARCHES]):
             def call(path=path, view=view, kwargs=kwargs):
                 with app.test_request_context(path):
                     flask_login.login_user(users[username])
                     view(**kwargs)
             times = timed(call, rounds)
             print(f"  {username:2} {label:36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms  "
-                  f"({pct(times, 95) / max(pct(baseline, 95), 0.01):.0f}× baseline)")
+                  f"{cpu95(times)}  ({pct(times, 95) / max(pct(baseline, 95), 0.01):.0f}× baseline)")
         with app.app_context():
             from casework.access import visible_clause
             from core.db import get_session
@@ -156,15 +227,29 @@ def measure(url: str, rounds: int = 30) -> None:
                 flask_login.login_user(users[username])
                 case_page(reference=ref)
         times = timed(case_call, rounds)
-        print(f"  {username:2} {'case page':36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms")
+        print(f"  {username:2} {'case page':36} p50 {pct(times, 50):6.1f} ms  p95 {pct(times, 95):6.1f} ms  "
+              f"{cpu95(times)}")
     engine.dispose()
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    url = sys.argv[2] if len(sys.argv) > 2 else f"sqlite:///{tempfile.mkdtemp()}/queue.sqlite3"
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    postgres, full = "--postgres" in sys.argv, "--full" in sys.argv
+    n = int(args[0]) if args else (1_000_000 if postgres else 100_000) if full else 20_000
+    cluster = None
+    if postgres:
+        from tests.support.postgres import TempCluster, find_bindir
+        cluster = TempCluster(find_bindir())
+        url = cluster.start()
+    else:
+        url = args[1] if len(args) > 1 else f"sqlite:///{tempfile.mkdtemp()}/queue.sqlite3"
     t = time.perf_counter()
-    fill(url, n)
-    print(f"queue and case pages with {n:,} cases on {url.split(':')[0]} (filled in {time.perf_counter() - t:.0f} s); "
-          "server time of the view, templates included, for a unit handler (h) and the task force (c):")
-    measure(url)
+    try:
+        if "--reuse" not in sys.argv:  # --reuse URL: measure a database filled by an earlier run
+            fill(url, n)
+        print(f"queue and case pages with {n:,} cases on {url.split(':')[0]} (filled in {time.perf_counter() - t:.0f} s); "
+              "server time of the view, templates included, for a unit handler (h) and the task force (c):")
+        measure(url, rounds=int(os.environ.get("BENCH_ROUNDS", "30")))
+    finally:
+        if cluster is not None:
+            cluster.stop()

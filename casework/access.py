@@ -15,6 +15,7 @@ from sqlalchemy import and_, false, select, true, union_all
 from sqlalchemy.orm import Session
 
 import casework.recusal  # noqa: F401 (registers the ORM events that keep the recusals up to date)
+import casework.search  # noqa: F401 (registers the ORM events that keep the search index up to date)
 from casework.models import Case, CaseUnit
 from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal, StaffNameKey
 from core.accounts import User
@@ -103,6 +104,12 @@ def case_for(session: Session, user: User, reference: str):
     if case is None:
         abort(404)
     return case
+
+
+def visible_reference(session: Session, user: User, reference: str) -> str | None:
+    """The reference, if it is a case's that `user` may see; None otherwise (no hint that it exists)."""
+    return session.scalar(select(Report.reference).join(Case, Case.report_id == Report.id)
+                          .where(Report.reference == reference, visible_clause(session, user)))
 
 
 def is_recused(session: Session, user: User, case) -> bool:

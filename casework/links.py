@@ -25,6 +25,7 @@ from casework.rules import (
     require_supervisor,
     required_text,
 )
+from casework.search import index_cases
 from casework.walls import carry, excluded_units, route_around
 from core.accounts import User
 from core.audit import record
@@ -138,6 +139,8 @@ def merge(session: Session, actor: User, case: Case, into: Case) -> Case:
     carry(session, case, into)  # the walls go with the reports
     scan_reports(session, {(into.id, report_id) for report_id in moved})  # people they name: off `into`
     case.status, case.merged_into_id, case.updated_at = "merged", into.id, utcnow()
+    session.flush()
+    index_cases(session, (case.id, into.id))  # the search finds the moved reports on `into` only
     sync_deadlines(session, case)  # the merged case's clocks end; `into` is synced by commit_action
     record(session, "case.merged", actor=actor, case_id=case.id, report_id=case.report_id, into_case_id=into.id,
            reports_moved=moved)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
+import casework.search  # noqa: F401 (registers the ORM events that keep the search index up to date)
 from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
 from casework.walls import excluded_units, open_wall, route_around

@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 
 from casework import lifting, reveal
 from casework import workflow as casework
-from casework.access import case_for, visible_clause
+from casework.access import case_for, visible_clause, visible_reference
 from casework.assignment import assignable_among
 from casework.feedback_pages import feedback_context
 from casework.labels import action_label, not_accepted_label, routing_note
@@ -34,9 +34,10 @@ from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_pa
 from casework.queue_export import write_queue
 from casework.recusal import named_in
 from casework.rules import case_reports
+from casework.search import reference_in
 from casework.self_inspection import record_self_inspection
 from casework.walls import COORDINATORS_ONLY, wall_of
-from core.accounts import User
+from core.accounts import User, users_by_id
 from core.audit import AuditEvent, record
 from core.auth import safe_next
 from core.db import get_session
@@ -73,7 +74,8 @@ def filters_from(args) -> QueueFilters:
         lead_unit=args.get("lead_unit") or None, handler_id=_int(args.get("handler")),
         received_from=_date(args.get("received_from")), received_to=_date(args.get("received_to")),
         due_from=_date(args.get("due_from")), due_to=_date(args.get("due_to")), q=args.get("q", "")[:100],
-        sort=args.get("sort", "received"), descending=args.get("dir", "desc") != "asc",
+        sort=args.get("sort") or "relevance",  # the best match first when searching, else the newest
+        descending=args.get("dir", "desc") != "asc",
         page=_int(args.get("page")) or 1, per_page=_int(args.get("per_page")) or 50)
 
 
@@ -91,6 +93,16 @@ def queue():
     f = filters_from(request.args)
     if f.tab not in tabs_for(current_user):
         f.tab = tabs_for(current_user)[0]
+    wanted = reference_in(f.q)
+    if wanted:  # a reference from any tab: straight to the case, if the user may see it
+        found = visible_reference(session, current_user, wanted)
+        record(session, "queue.listed", actor=current_user, tab=f.tab, filters={}, q=f.q.strip()[:100], page=1,
+               sort=f.sort, descending=f.descending, matched=int(found is not None), reference=wanted)
+        session.commit()
+        if found is not None:
+            return redirect(url_for("staff.case_page", reference=found))
+        flash(_("No case you may see has the reference %(reference)s.", reference=wanted))
+        return redirect(url_for("staff.queue", tab=f.tab))
     result = queue_page(session, current_user, f)
     audit_listing(session, current_user, f, result)
     session.commit()  # at once: the audit head is held only for this short write
@@ -147,6 +159,7 @@ class ReporterEntry:
     after_closing: bool
     action: str = "reporter.message"
     actor: str = "reporter"
+    actor_id: int | None = None  # the reporter is no staff account
     detail: dict = field(default_factory=dict)
 
 
@@ -171,6 +184,7 @@ def case_context(session, case: Case) -> dict:
     return {
         "case": case, "report": case.report, "reports": reports, "classification": classification,
         "timeline": timeline, "handler": handler, "wall": wall_of(session, case),
+        "people": users_by_id(session, [ev.actor_id for ev in timeline]),
         "panel": lifting.panel(session, case) if current_user.role in ("coordinator", "admin") else None,
         "coordinators_only": COORDINATORS_ONLY,
         "items": session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
@@ -314,7 +328,8 @@ def reveals():
     log = session.scalars(select(AuditEvent).where(AuditEvent.action.like("identity.%"),
                                                    AuditEvent.case_id.in_(visible_ids))
                           .order_by(AuditEvent.seq.desc()).limit(200)).all()
-    return render_template("staff/reveals.html", requests=rows, log=log)
+    return render_template("staff/reveals.html", requests=rows, log=log,
+                           people=users_by_id(session, [ev.actor_id for ev in log]))
 
 
 @bp.post("/reveals/<int:request_id>")

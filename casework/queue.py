@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, select
+from markupsafe import Markup
+from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from casework.access import hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
+from casework.search import hits, snippets, terms_of
 from core.accounts import User
 from core.audit import AuditEvent, record
 from core.localtime import local_today
@@ -20,8 +22,9 @@ OPEN = ("to_accept", "in_progress")
 TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
 TASKFORCE_TABS = ("triage", "all")
 SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Case.next_due_on,
-         "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}
+         "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
 DUE_SOON_DAYS = 3
+COUNT_CAP = 1000  # a search counts its matches per tab up to this (and ranks them while there are no more)
 
 
 @dataclass
@@ -51,7 +54,7 @@ class QueueRow:
     title: str
     channel: str
     received_at: datetime
-    handler: str
+    handler: User | None
     reports: int
     new_message: bool = False  # the reporter wrote since this user last opened the case
 
@@ -63,18 +66,28 @@ class QueuePage:
     page: int
     pages: int
     counts: dict[str, int] = field(default_factory=dict)
+    terms: list[str] = field(default_factory=list)            # the search's terms (name keys)
+    snippets: dict[int, Markup] = field(default_factory=dict)  # case id -> the matching piece, highlighted
+    too_short: bool = False                                   # a search of fewer than two characters
+    count_cap: int = 0                                        # counts above it are shown as "cap+"
 
 
 def tabs_for(user: User) -> tuple[str, ...]:
     return TABS if user.is_taskforce else tuple(t for t in TABS if t not in TASKFORCE_TABS)
 
 
-def _tab_clause(user: User, tab: str, today: date):
+def _tab_clause(user: User, tab: str, today: date, per_case: bool = False):
+    """The tab's condition on Case. per_case: the assisting look-up per case (EXISTS on the case's
+    units) rather than the unit's whole list, for a search's few matching cases."""
     own_lead = Case.lead_unit == user.unit_code
     if user.is_taskforce:
         own_lead = Case.id.is_not(None)
-    assisting = Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code,
-                                                           CaseUnit.role == "assist"))
+    if per_case:
+        assisting = exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code,
+                                   CaseUnit.role == "assist")
+    else:
+        assisting = Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code,
+                                                               CaseUnit.role == "assist"))
     clauses = {
         "to_accept": and_(own_lead, Case.status == "to_accept"),
         "in_progress": and_(own_lead, Case.status == "in_progress"),
@@ -104,12 +117,6 @@ def _filters(f: QueueFilters):
         clauses.append(Case.next_due_on >= f.due_from)
     if f.due_to:
         clauses.append(Case.next_due_on <= f.due_to)
-    q = f.q.strip()[:100]
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = "%" + escaped + "%"
-        clauses.append(or_(*[col.ilike(like, escape="\\") for col in (
-            Report.reference, Report.title, Report.text, Report.accused_name, Report.accused_institution)]))
     return clauses
 
 
@@ -125,35 +132,82 @@ def _visible(session: Session, user: User, tab: str):
     return visible_clause(session, user)
 
 
+def _search_visible(session: Session, user: User):
+    """visible_clause for a search's matching cases: the unit's share looked up per case (EXISTS on the
+    case's units, an index probe each) instead of hashing every case the unit has."""
+    if not may_see_cases(session, user):
+        return false()
+    if user.is_taskforce:
+        return hidden_clause(session, user)
+    return and_(exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code),
+                hidden_clause(session, user))
+
+
 def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
+    """One page of a tab. With a search (casework.search), only the matching cases, ranked unless
+    another order was chosen, each with its snippet; the tab counts are then the matches per tab."""
     today = today or local_today()
     tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
-    counts = tab_counts(session, user, today)
+    terms = terms_of(f.q)
+    too_short = bool(f.q.strip()) and not terms
+    found = hits(session, terms) if terms else None
+    counts = (search_counts(session, user, today, hits(session, terms, ranked=False)) if found is not None
+              else tab_counts(session, user, today))
+    if too_short:
+        counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
-    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
-    if filters:
-        total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
-                               .where(*where))
+    if found is not None:
+        where = [_search_visible(session, user), _tab_clause(user, tab, today, per_case=True), *filters]
+    else:
+        where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
+    if too_short:
+        total = 0
+    elif filters:
+        if found is not None:
+            total = _capped_count(session, select(Case.id).join(Report, Report.id == Case.report_id)
+                                  .join(found, found.c.case_id == Case.id).where(*where))
+        else:
+            total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
+                                   .where(*where))
     else:
         total = counts[tab]
     per_page = max(10, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     handler = aliased(User)
-    order = SORTS.get(f.sort, Case.received_at)
-    order = order.desc().nulls_last() if f.descending else order.asc().nulls_last()
+    # ranked while the matches are few enough to rank them all; beyond that newest first (an index walk)
+    if f.sort == "relevance" and found is not None and total <= COUNT_CAP:
+        order = [found.c.score.desc(), Case.received_at.desc().nulls_last()]
+    else:
+        column = SORTS.get(f.sort, Case.received_at)
+        order = [column.desc().nulls_last() if f.descending else column.asc().nulls_last()]
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
     stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
-                   func.coalesce(handler.display_name, handler.username, ""), report_count)
-            .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id)
-            .where(*where).order_by(order, Case.id.desc())
-            .limit(per_page).offset((page - 1) * per_page))
-    rows = [QueueRow(*r) for r in session.execute(stmt)]
+                   handler, report_count)
+            .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
+    if found is not None:
+        stmt = stmt.join(found, found.c.case_id == Case.id)
+    stmt = stmt.where(*where).order_by(*order, Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    rows = [] if too_short else [QueueRow(*r) for r in session.execute(stmt)]
     unread = unread_reporter_messages(session, user, [row.case.id for row in rows])
     for row in rows:
         row.new_message = row.case.id in unread
-    return QueuePage(rows, total, page, pages, counts)
+    marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
+    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP)
+
+
+def _capped_count(session: Session, stmt) -> int:
+    """count(*) of a statement's rows, stopping at COUNT_CAP + 1 (a common word need not be counted out)."""
+    return int(session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
+
+
+def search_counts(session: Session, user: User, today: date, found) -> dict[str, int]:
+    """The matches of a search in each tab, each counted up to COUNT_CAP + 1 (shown as "1000+")."""
+    visible = _search_visible(session, user)
+    return {tab: _capped_count(session, select(Case.id).join(found, found.c.case_id == Case.id)
+                               .where(visible, _tab_clause(user, tab, today, per_case=True)))
+            for tab in tabs_for(user)}
 
 
 def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:

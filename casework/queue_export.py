@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from casework.queue import QueueFilters, queue_page
 from core.accounts import User
-from core.labels import in_chinese, label
+from core.labels import in_chinese, label, person_label
 from core.localtime import local_datetime
 from core.spreadsheet import titled_sheet
 from core.xlsx_cells import append_text_row
@@ -35,7 +35,7 @@ def write_queue(session: Session, user: User, f: QueueFilters, out: BinaryIO, ta
         for row in queue_rows(session, user, f):
             case = row.case
             append_text_row(ws, [row.reference, row.title, local_datetime(row.received_at), label(row.channel, "channel"),
-                       case.item_code or "", label(case.lead_unit, "unit"), row.handler,
+                       case.item_code or "", label(case.lead_unit, "unit"), person_label(row.handler) if row.handler else "",
                        label(case.status, "status"), case.next_due_on, row.reports])
             ws.cell(ws.max_row, 3).number_format = "yyyy-mm-dd hh:mm"
             count += 1

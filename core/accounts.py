@@ -131,6 +131,12 @@ def burn_password_check(password: str) -> None:
         pass
 
 
+def users_by_id(session: Session, ids) -> dict[int, User]:
+    """The accounts behind these ids (audit events' actors: timelines show them with person_label)."""
+    wanted = {i for i in ids if i is not None}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
+
+
 def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username.strip()))
 

@@ -56,8 +56,19 @@ def in_chinese() -> Iterator[None]:
 _ACTOR = re.compile(r"^(?P<name>.*) \((?P<unit>[a-z_]+)/(?P<role>[a-z_]+)\)$")
 
 
-def actor_label(actor: str | None) -> str:
-    """An audit event's actor as stored ("王某 (health/handler)", "system") in words."""
+def person_label(user) -> str:
+    """A staff member as people are shown and chosen everywhere: the name, the unit in words and the user
+    name, so that two people with the same name are told apart ("王医政 (兴隆台区卫生健康局 · hh)")."""
+    if user is None:
+        return "—"
+    return f"{user.display_name or user.username} ({label(user.unit_code, 'unit')} · {user.username})"
+
+
+def actor_label(actor: str | None, user=None) -> str:
+    """An audit event's actor as stored ("王某 (health/handler)", "system") in words; with the account
+    (the event's actor_id), as person_label with the role."""
+    if user is not None and actor and actor != "system":
+        return f"{person_label(user)} · {label(user.role, 'role')}"
     if not actor or actor == "system":
         return _("System")
     match = _ACTOR.match(actor)

@@ -15,12 +15,13 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
+from core import roles as _roles  # noqa: F401  (they register the unit and role labels)
+from core import units as _units  # noqa: F401
 from core.api_errors import api_error
 from core.auth import safe_next
 from core.db import get_session
 from core.extensions import LANG_COOKIE
-from core.labels import actor_label, label
-from core import roles as _roles, units as _units  # noqa: F401  (they register the unit and role labels)
+from core.labels import actor_label, label, person_label
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_global(label, "label")
     app.add_template_global(actor_label, "actor_label")
+    app.add_template_filter(person_label, "person")
 
     @app.context_processor
     def template_globals():

@@ -93,3 +93,15 @@ def sentence_key(text: str | None) -> str:
         return ""
     out = _END_RUNS.sub(SENTENCE_END, text)
     return (out[1:] if out[0] == SENTENCE_END else out).translate(_SENTENCE_TABLE)
+
+
+def key_positions(text: str | None) -> tuple[str, list[int]]:
+    """name_key of `text` and, for each character of the key, the index in `text` of the character it
+    came from (search snippets highlight the original words a normalised match stands for)."""
+    key: list[str] = []
+    positions: list[int] = []
+    for index, c in enumerate(text or ""):
+        k = _key_char(c)
+        key.append(k)
+        positions.extend([index] * len(k))
+    return "".join(key), positions

@@ -8,6 +8,7 @@ import casework.deadline_models  # noqa: F401
 import casework.models  # noqa: F401
 import casework.recusal_models  # noqa: F401
 import casework.return_call_models  # noqa: F401
+import casework.search_models  # noqa: F401
 import core.accounts  # noqa: F401
 import core.audit  # noqa: F401
 import core.staff_sessions  # noqa: F401
@@ -18,6 +19,13 @@ import intake.models  # noqa: F401
 import jobs.models  # noqa: F401
 import oversight.models  # noqa: F401
 from core.db import Base
+
+
+def include_name(name, type_, _parent_names) -> bool:
+    """What Alembic compares: every table but SQLite's FTS5 search table and its shadow tables, which
+    no model declares (casework.search_models)."""
+    from casework.search_models import FTS_TABLE
+    return not (type_ == "table" and name and name.startswith(FTS_TABLE))
 
 
 def all_metadata() -> MetaData:

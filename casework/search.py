@@ -1,0 +1,255 @@
+"""Full-text search over cases, for words of two characters or more (Chinese words mostly have two).
+
+Every case has one index entry: the character bigrams of the name keys (routing.names: 繁體 -> 简体,
+NFKC, lower case, punctuation and spaces dropped) of its reports' references and titles (weight A),
+accused person, position and institution (B) and texts (D). A search term is the phrase of its bigrams,
+so it matches exactly the texts whose key contains the term's key: "醫院" finds 医院, "000123" finds
+XLT-2026-000123. On PostgreSQL the entry is a tsvector with positions (phrase <-> query, GIN index,
+ts_rank); on SQLite an FTS5 row (phrase query, bm25). The entry follows every write through the ORM
+events below (a new case, a report added to or moved off a case, a report's searchable text changed)
+and casework.links.merge, which moves reports with one UPDATE, calls index_cases itself.
+Access is not decided here: the queue joins these hits with the same access and recusal clauses as
+its tabs (casework.queue)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from markupsafe import Markup, escape
+from sqlalchemy import Float, Integer, bindparam, cast, event, func, inspect, literal, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import Session
+
+from casework.models import Case, CaseReport
+from casework.search_models import FTS_TABLE, CaseSearch
+from intake.models import Report
+from routing.names import key_positions, name_key
+
+MIN_TERM = 2
+MAX_TERMS = 8
+SEARCHED = ("reference", "title", "accused_name", "accused_position", "accused_institution", "text")
+COLUMNS = (("a", "A", ("reference", "title")), ("b", "B", ("accused_name", "accused_position",
+                                                          "accused_institution")), ("d", "D", ("text",)))
+MAX_POSITION = 16383  # PostgreSQL's limit: later bigrams share it (a phrase that far into a text may be missed)
+SNIPPET_BEFORE, SNIPPET_AFTER = 30, 70
+
+
+def terms_of(q: str | None) -> list[str]:
+    """The search terms: the words of the query (split at spaces) as name keys, those of two
+    characters or more; every term must match."""
+    terms = []
+    for word in (q or "").split()[:MAX_TERMS * 2]:
+        key = name_key(word)
+        if len(key) >= MIN_TERM and key not in terms:
+            terms.append(key)
+    return terms[:MAX_TERMS]
+
+
+REFERENCE = re.compile(r"\s*([A-Za-z]{2,8})[-_ ]?(\d{4})[-_ ]?(\d{6})\s*")
+
+
+def reference_in(q: str | None) -> str | None:
+    """The case reference a search is, in its stored form ("xlt2026000123" -> "XLT-2026-000123"), or None."""
+    match = REFERENCE.fullmatch(unicodedata.normalize("NFKC", q or ""))
+    return "-".join((match[1].upper(), match[2], match[3])) if match else None
+
+
+def bigrams(key: str) -> list[str]:
+    return [key[i:i + 2] for i in range(len(key) - 1)]
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# --- the index ----------------------------------------------------------------------------------------
+
+def _case_reports(session: Session, case_ids: list[int]) -> dict[int, list]:
+    """Each case's reports: those it holds (case_reports), or its own when it has none and is not merged."""
+    fields = [getattr(Report, name) for name in SEARCHED]
+    held: dict[int, list] = {cid: [] for cid in case_ids}
+    for row in session.execute(select(CaseReport.case_id, *fields).join(Report, Report.id == CaseReport.report_id)
+                               .where(CaseReport.case_id.in_(case_ids)).order_by(CaseReport.id)):
+        held[row[0]].append(row[1:])
+    bare = [cid for cid, rows in held.items() if not rows]
+    if bare:
+        for row in session.execute(select(Case.id, *fields).join(Report, Report.id == Case.report_id)
+                                   .where(Case.id.in_(bare), Case.status != "merged")):
+            held[row[0]].append(row[1:])
+    return held
+
+
+def _columns(reports: list) -> dict[str, list[str]]:
+    """The name keys of each index column's values (one value per field of each report)."""
+    out = {column: [] for column, _w, _f in COLUMNS}
+    for values in reports:
+        row = dict(zip(SEARCHED, values))
+        for column, _weight, names in COLUMNS:
+            out[column].extend(k for k in (name_key(row[n]) for n in names) if len(k) >= MIN_TERM)
+    return out
+
+
+def tsvector_literal(columns: dict[str, list[str]]) -> str:
+    """A tsvector in its input syntax: each bigram at its position with its column's weight; two
+    positions between values so that no phrase runs from one field into the next."""
+    lexemes: dict[str, list[str]] = {}
+    position = 1
+    for column, weight, _names in COLUMNS:
+        for key in columns[column]:
+            for gram in bigrams(key):
+                lexemes.setdefault(gram, []).append(f"{min(position, MAX_POSITION)}{weight}")
+                position += 1
+            position += 2
+    return " ".join("'" + gram.replace("\\", "\\\\").replace("'", "''") + "':" + ",".join(dict.fromkeys(p))
+                    for gram, p in lexemes.items())
+
+
+def index_cases(session: Session, case_ids) -> int:
+    """Bring the index entries of these cases up to date with their reports (in the caller's transaction)."""
+    case_ids = sorted({int(c) for c in case_ids if c is not None})
+    if not case_ids:
+        return 0
+    held = _case_reports(session, case_ids)
+    docs = {cid: _columns(rows) for cid, rows in held.items() if rows}
+    with session.no_autoflush:
+        if _dialect(session) == "postgresql":
+            session.execute(CaseSearch.__table__.delete().where(CaseSearch.case_id.in_(case_ids)))
+            if docs:
+                session.execute(text("INSERT INTO case_search (case_id, tsv) VALUES (:case_id, CAST(:tsv AS tsvector))"),
+                                [{"case_id": cid, "tsv": tsvector_literal(cols)} for cid, cols in docs.items()])
+        else:
+            session.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids").bindparams(
+                bindparam("ids", expanding=True)), {"ids": case_ids})
+            if docs:
+                session.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, a, b, d) VALUES (:case_id, :a, :b, :d)"),
+                                [{"case_id": cid, **{c: " ".join(g for k in cols[c] for g in bigrams(k))
+                                                     for c, _w, _n in COLUMNS}} for cid, cols in docs.items()])
+    return len(docs)
+
+
+def rebuild(session: Session, batch: int = 2000) -> int:
+    """Index every case again (after a bulk load; the caller commits)."""
+    done, last = 0, 0
+    while True:
+        ids = list(session.scalars(select(Case.id).where(Case.id > last).order_by(Case.id).limit(batch)))
+        if not ids:
+            return done
+        done += index_cases(session, ids)
+        last = ids[-1]
+
+
+# --- searching ----------------------------------------------------------------------------------------
+
+def hits(session: Session, terms: list[str], ranked: bool = True):
+    """A subquery (case_id, score) of the cases whose entry matches every term; higher score first.
+    ranked=False: the score is 0 (counting needs no rank)."""
+    if _dialect(session) == "postgresql":
+        query = cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)),
+                     TSQUERY)
+        score = func.ts_rank(CaseSearch.tsv, query) if ranked else literal(0.0)
+        return (select(CaseSearch.case_id.label("case_id"), score.label("score"))
+                .where(CaseSearch.tsv.op("@@")(query)).subquery("hits"))
+    match = " AND ".join('"' + " ".join(bigrams(t)) + '"' for t in terms)
+    score = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0)" if ranked else "0.0"
+    return (text(f"SELECT rowid AS case_id, {score} AS score FROM {FTS_TABLE} "
+                 f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=match)
+            .columns(case_id=Integer, score=Float).subquery("hits"))
+
+
+def highlight(value: str, terms: list[str]) -> Markup | None:
+    """A piece of `value` around its first match of a term, escaped, every match in it in <mark>."""
+    key, positions = key_positions(value)
+    marked: set[int] = set()
+    for term in terms:
+        start = key.find(term)
+        while start >= 0:
+            marked.update(range(positions[start], positions[start + len(term) - 1] + 1))
+            start = key.find(term, start + 1)
+    if not marked:
+        return None
+    first = min(marked)
+    lo, hi = max(0, first - SNIPPET_BEFORE), min(len(value), first + SNIPPET_AFTER)
+    out, run = [], []
+    for i in range(lo, hi):
+        ch = " " if value[i] in "\r\n\t" else value[i]
+        if i in marked:
+            run.append(ch)
+            continue
+        if run:
+            out.append(Markup("<mark>%s</mark>") % "".join(run))
+            run = []
+        out.append(escape(ch))
+    if run:
+        out.append(Markup("<mark>%s</mark>") % "".join(run))
+    return Markup("…" if lo else "") + Markup("").join(out) + Markup("…" if hi < len(value) else "")
+
+
+SNIPPET_FIELDS = ("text", "accused_name", "accused_institution", "accused_position", "title")
+
+
+def snippets(session: Session, case_ids: list[int], terms: list[str]) -> dict[int, Markup]:
+    """For each case shown, the matching piece of its reports (text first, then accused, then title)."""
+    if not case_ids or not terms:
+        return {}
+    out: dict[int, Markup] = {}
+    for cid, reports in _case_reports(session, list(case_ids)).items():
+        rows = [dict(zip(SEARCHED, values)) for values in reports]
+        for name in SNIPPET_FIELDS:
+            found = next((h for h in (highlight(r[name] or "", terms) for r in rows) if h is not None), None)
+            if found is not None:
+                out[cid] = found
+                break
+    return out
+
+
+# --- keeping in step: the ORM events ----------------------------------------------------------------
+
+_PENDING = "search_pending"
+
+
+def _collect(session: Session, _flush_context) -> None:
+    pending = session.info.setdefault(_PENDING, {"cases": set(), "reports": set()})
+    for obj in session.new:
+        if isinstance(obj, Case):
+            pending["cases"].add(obj.id)
+        elif isinstance(obj, CaseReport):
+            pending["cases"].add(obj.case_id)
+    for obj in session.dirty:
+        if isinstance(obj, CaseReport):
+            history = inspect(obj).attrs.case_id.history
+            pending["cases"].update(history.added or ())
+            pending["cases"].update(history.deleted or ())
+        elif isinstance(obj, Case) and inspect(obj).attrs.status.history.has_changes():
+            pending["cases"].add(obj.id)  # merged: its entry goes
+        elif isinstance(obj, Report):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in SEARCHED):
+                pending["reports"].add(obj.id)
+
+
+def _apply(session: Session, _flush_context) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not (pending["cases"] or pending["reports"]):
+        return
+    cases = set(pending["cases"])
+    with session.no_autoflush:
+        if pending["reports"]:
+            ids = sorted(pending["reports"])
+            cases.update(session.scalars(select(CaseReport.case_id).where(CaseReport.report_id.in_(ids))))
+            cases.update(session.scalars(select(Case.id).where(Case.report_id.in_(ids))))
+        index_cases(session, cases)
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def listen() -> None:
+    """Register the ORM events on every session (idempotent). Called when this module is imported."""
+    if not event.contains(Session, "after_flush", _collect):
+        event.listen(Session, "after_flush", _collect)
+        event.listen(Session, "after_flush_postexec", _apply)
+        event.listen(Session, "after_rollback", _forget)
+
+
+listen()
