@@ -169,6 +169,30 @@ def test_identity_stays_hidden_until_a_reasoned_reveal(app, client, session, ctx
     assert 'data-action="identity.viewed"' in shown_log
 
 
+def test_an_approved_requester_gives_the_reason_once_and_reads_the_reporters_phone(app, client, session, ctx, staff):
+    """Issue 17, point 10: the reason asked with the request is the reason of the view; the page does not ask
+    again, and the identity page labels the number as the reporter's (not a hotline)."""
+    from casework.models import RevealRequest
+    from casework.reveal import decide_reveal
+    filed = submit(app, session, ctx, text=INSURANCE, anonymous=False, reporter_name="钱多多", reporter_phone="13911112222")
+    handler = staff["medinsure_handler"]
+    log_in(client, handler)
+    assert act(client, filed.reference, "accept").status_code == 302
+    assert act(client, filed.reference, "request_identity", reason="需电话核实就诊经过").status_code == 302
+    case = case_of(session, filed.reference)
+    decide_reveal(session, staff["coordinator"], session.scalar(select(RevealRequest).where(RevealRequest.case_id == case.id)),
+                  True, "同意")
+    page = client.get(f"/cases/{filed.reference}").get_data(as_text=True)
+    approved = page[page.index('data-testid="show-approved-identity"'):]
+    approved = approved[:approved.index("</form>")]
+    assert 'name="reason"' not in approved and "需电话核实就诊经过" in approved
+    shown = client.post(f"/cases/{filed.reference}/identity", data={"csrf_token": csrf(client, f"/cases/{filed.reference}")})
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "13911112222" in text and "举报人电话" in text
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "identity.viewed"))
+    assert event.actor_id == handler.id and event.detail["reason"] == "需电话核实就诊经过"
+
+
 def test_recused_user_cannot_see_the_case_that_names_them(app, client, session, ctx, staff):
     filed = submit(app, session, ctx, text=KICKBACK, accused_name="王医政", accused_institution="区卫生健康局")
     log_in(client, staff["health_handler"])
