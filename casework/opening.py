@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, object_session
 
 from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
+from casework.related import RelatedPolicy, on_arrival
 from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow
 from intake.models import PendingRouting, Report
@@ -43,8 +44,11 @@ def _set_units(case: Case, lead: str, assist: list[str]) -> None:
     case.units.extend(CaseUnit(unit_code=u, role="assist") for u in dict.fromkeys(assist) if u != lead)
 
 
-def route_report(session: Session, tax: Taxonomy, report_id: int, learned: LearnedModel | None = None) -> Case:
-    """Open the case of a received report. Idempotent; a classifier failure sends it to triage."""
+def route_report(session: Session, tax: Taxonomy, report_id: int, learned: LearnedModel | None = None,
+                 related: RelatedPolicy | None = None) -> Case:
+    """Open the case of a received report and find the reports related to it (casework.related); a near-
+    exact repeat by the same reporter of an open case is registered on that case instead (the case row
+    returned is then "merged" into it). Idempotent; a classifier failure sends it to triage."""
     existing = session.scalar(select(Case).where(Case.report_id == report_id))
     if existing is not None:
         _dequeue(session, report_id)
@@ -84,7 +88,8 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     try:
         session.flush()
         open_wall(session, case, record.routing)  # 防止"灯下黑": before anyone can see the case
-        session.add(CaseReport(case_id=case.id, report_id=report.id))  # casework.recusal scans it
+        if _related(session, related or RelatedPolicy(), case, report) is None:
+            session.add(CaseReport(case_id=case.id, report_id=report.id))  # casework.recusal scans it
         sync_deadlines(session, case)
         session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
         session.commit()
@@ -94,12 +99,25 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     return case
 
 
+def _related(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> Case | None:
+    """casework.related.on_arrival in a savepoint: a failure there never keeps the report from its case."""
+    try:
+        with session.begin_nested():
+            return on_arrival(session, policy, case, report)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.exception("related reports of report %s could not be found; the case opens without them", report.id)
+        return None
+
+
 def _dequeue(session: Session, report_id: int) -> None:
     if session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id)).rowcount:
         session.commit()
 
 
-def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500) -> int:
+def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500,
+                  related: RelatedPolicy | None = None) -> int:
     """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
     holds every report intake committed and routing has not taken, so reading it is cheap at any size.
     A report that fails stays queued (logged) and does not hold up the others; a lost database
@@ -108,7 +126,7 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     routed = 0
     for report_id in ids:
         try:
-            route_report(session, tax, report_id, learned)
+            route_report(session, tax, report_id, learned, related)
             routed += 1
         except LookupError:  # the report is gone: nothing to route
             continue
@@ -121,12 +139,13 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     return routed
 
 
-def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None) -> int:
+def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None,
+                   related: RelatedPolicy | None = None) -> int:
     """Route every queued report (`flask routing sweep`); the number taken from the queue. Stops when
     a pass leaves the queue as it was (a report that keeps failing is left for the next sweep)."""
     total, left = 0, _queued(session)
     while left:
-        total += route_pending(session, tax, learned)
+        total += route_pending(session, tax, learned, related=related)
         before, left = left, _queued(session)
         if left >= before:
             break

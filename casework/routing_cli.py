@@ -23,7 +23,8 @@ def init_app(app: Flask) -> None:
         """Route every report that has no case yet (safe to run at any time)."""
         runtime = routing_runtime()
         with new_session() as session:
-            click.echo(f"routed {route_unrouted(session, runtime.taxonomy, runtime.learned_model(session))} report(s)")
+            routed = route_unrouted(session, runtime.taxonomy, runtime.learned_model(session), runtime.related)
+            click.echo(f"routed {routed} report(s)")
 
     @routing_group.command("retrain")
     def retrain_command():
