@@ -104,3 +104,31 @@ def many_reporters(session: Session, user: User, policy: RelatedPolicy, now: dat
             .order_by(first.reference)).all()
         out.append(ManyReporters(kind, key, int(n), [tuple(c) for c in cases]))
     return out
+
+
+def related_summary(session: Session, user: User, case_ids: list[int], per_case: int = 3) -> dict[int, list[Related]]:
+    """The queue's line under each case: its best related cases the user may see (two queries a page)."""
+    if not case_ids:
+        return {}
+    rows = session.execute(select(RelatedCandidate.case_id, RelatedCandidate.other_case_id, RelatedCandidate.reasons,
+                                  RelatedCandidate.score)
+                           .where(or_(RelatedCandidate.case_id.in_(case_ids), RelatedCandidate.other_case_id.in_(case_ids))))
+    wanted = set(case_ids)
+    pairs: list[tuple[int, int, list[str], float]] = []
+    for a, b, reasons, score in rows:
+        if a in wanted:
+            pairs.append((a, b, reasons or [], float(score)))
+        if b in wanted:
+            pairs.append((b, a, reasons or [], float(score)))
+    others = {other for _case, other, _r, _s in pairs}
+    if not others:
+        return {}
+    seen = {c.id: (c, reference, title) for c, reference, title in session.execute(
+        select(Case, Report.reference, Report.title).join(Report, Report.id == Case.report_id)
+        .where(Case.id.in_(others), Case.status != "merged", visible_clause(session, user)))}
+    out: dict[int, list[Related]] = {}
+    for case_id, other, reasons, score in sorted(pairs, key=lambda p: -p[3]):
+        if other in seen and len(out.setdefault(case_id, [])) < per_case:
+            c, reference, title = seen[other]
+            out[case_id].append(Related(c, reference, title, [r for r in REASONS if r in reasons], score))
+    return out
