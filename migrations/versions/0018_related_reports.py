@@ -6,11 +6,15 @@ Create Date: 2026-12-02 04:19:26.494275
 
 线索归集 (casework.related): report_match_keys (the keys reports are matched by: the reporter's keyed hash,
 the accused person's and institution's name keys, LSH band keys), report_signatures (MinHash), the related
-candidates found on arrival and the repeats (重复件) registered on open cases. Reports already routed
-before this revision are not indexed: they are found by none of the new ones.
+candidates found on arrival and the repeats (重复件) registered on open cases. The upgrade indexes the
+reports already on a case (person, institution and band keys, signatures) the way casework.related does
+from now on, so that new reports find them; their reporters' keyed hashes cannot be made here (the
+identities are encrypted): "same reporter" starts with the reports filed after it.
 """
 from alembic import op
 import sqlalchemy as sa
+
+from casework.related import band_keys, institution_key, person_keys, signature
 
 
 revision = '0018'
@@ -66,6 +70,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_related_candidates_other_case_id'), ['other_case_id'], unique=False)
 
     # ### end Alembic commands ###
+    _fill(op.get_bind())
+
+
+def _fill(bind, batch: int = 1000) -> None:
+    last = 0
+    while True:
+        rows = bind.execute(sa.text(
+            "SELECT r.id, r.text, r.accused_name, r.accused_institution FROM reports r "
+            "JOIN case_reports cr ON cr.report_id = r.id WHERE r.id > :last ORDER BY r.id LIMIT :n"),
+            {"last": last, "n": batch}).all()
+        if not rows:
+            return
+        keys, signatures = [], []
+        for report_id, text, accused_name, institution in rows:
+            keys += [{"k": "person", "v": k, "r": report_id} for k in person_keys(accused_name)]
+            inst = institution_key(institution)
+            keys += [{"k": "inst", "v": inst, "r": report_id}] if inst else []
+            sig = signature(text)
+            if sig is not None:
+                keys += [{"k": "band", "v": k, "r": report_id} for k in band_keys(sig)]
+                signatures.append({"r": report_id, "s": sig.tobytes()})
+        if keys:
+            bind.execute(sa.text("INSERT INTO report_match_keys (kind, key, report_id) VALUES (:k, :v, :r)"), keys)
+        if signatures:
+            bind.execute(sa.text("INSERT INTO report_signatures (report_id, signature) VALUES (:r, :s)"), signatures)
+        last = rows[-1][0]
 
 
 def downgrade() -> None:
