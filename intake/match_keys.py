@@ -13,8 +13,8 @@ import hmac
 import re
 import unicodedata
 
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, delete, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
 
@@ -53,3 +53,13 @@ def reporter_keys(subkeys: list[bytes], phone: str | None, email: str | None) ->
 
 def reporter_rows(subkeys: list[bytes], report_id: int, phone: str | None, email: str | None) -> list[dict]:
     return [{"kind": "reporter", "key": key, "report_id": report_id} for key in reporter_keys(subkeys, phone, email)]
+
+
+def rekey_reporter(session: Session, subkeys: list[bytes], report_id: int, phone: str | None, email: str | None) -> None:
+    """The reporter keys of one report again, under the keys listed now (`identity rotate`): once the old
+    key is removed, reports filed before the rotation are still found as the same reporter's."""
+    session.execute(delete(ReportMatchKey).where(ReportMatchKey.report_id == report_id,
+                                                 ReportMatchKey.kind == "reporter"))
+    rows = reporter_rows(subkeys, report_id, phone, email)
+    if rows:
+        session.execute(insert(ReportMatchKey), rows)

@@ -194,3 +194,19 @@ def test_the_reports_related_command(app, session, ctx, runner):
     assert session.scalar(select(func.count()).select_from(RelatedCandidate)) == 1
     missing = runner.invoke(args=["reports", "related", "XLT-1999-000001"])
     assert missing.exit_code == 1 and "XLT-1999-000001" in missing.output
+
+
+def test_the_same_reporter_is_found_after_an_identity_key_rotation(app_factory, session, ctx):
+    from cryptography.fernet import Fernet
+
+    from tests.conftest import IDENTITY_KEY
+    new_key = Fernet.generate_key().decode()
+    old_app = app_factory()
+    first, _ = open_case(old_app, session, ctx, text=ORTHO, anonymous=False, reporter_name="张三",
+                         reporter_phone="13812345678")
+    rotated = app_factory(env={"IDENTITY_KEY": new_key, "IDENTITY_KEY_PREVIOUS": IDENTITY_KEY})
+    assert rotated.test_cli_runner().invoke(args=["identity", "rotate"]).exit_code == 0
+    retired = app_factory(env={"IDENTITY_KEY": new_key})  # the old key removed
+    later, _ = open_case(retired, session, retired.extensions["intake"], text=BEDS, anonymous=False,
+                         reporter_name="张三", reporter_phone="138 1234 5678")
+    assert "same_reporter" in reasons(session, later, first)
