@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, insert, literal, null, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from casework.models import Case, CaseReport
 from casework.related_models import CaseRepeat, RelatedCandidate, ReportSignature
@@ -123,9 +123,9 @@ def index_report(session: Session, report: Report) -> tuple[np.ndarray | None, l
     rows += [{"kind": "inst", "key": inst, "report_id": report.id}] if inst else []
     if sig is not None:
         rows += [{"kind": "band", "key": k, "report_id": report.id} for k in band_keys(sig)]
-        session.execute(insert(ReportSignature), [{"report_id": report.id, "signature": sig.tobytes()}])
-    if rows:
-        session.execute(insert(ReportMatchKey), rows)
+        session.execute(insert(ReportSignature.__table__), [{"report_id": report.id, "signature": sig.tobytes()}])
+    if rows:  # Core inserts: the ORM's bulk path would double the time of this step
+        session.execute(insert(ReportMatchKey.__table__), rows)
     return sig, persons, inst
 
 
@@ -150,67 +150,73 @@ class Found:
         return [r for r in REASONS if r in self.reasons]
 
 
-def _others(session: Session, kind: str, keys: list[str], me: int, limit: int) -> list[int]:
-    if not keys:
-        return []
-    return list(session.scalars(select(ReportMatchKey.report_id).where(
-        ReportMatchKey.kind == kind, ReportMatchKey.key.in_(keys), ReportMatchKey.report_id != me)
-        .order_by(ReportMatchKey.report_id.desc()).limit(limit)))
+def _limited(query, kind: str):
+    """One branch of the look-up: at most its limit of the newest reports, labelled with its kind."""
+    sub = query.subquery()
+    return select(sub.c.report_id, literal(kind).label("kind"), sub.c.item_code)
+
+
+def _lookups(policy: RelatedPolicy, case: Case, report: Report, keys) -> list:
+    sig, persons, inst = keys
+    key, me = ReportMatchKey, report.id
+
+    def branch(kind: str, values, limit: int):
+        values = values if isinstance(values, Select) else list(values)
+        return _limited(select(key.report_id, null().label("item_code"))
+                        .where(key.kind == kind, key.key.in_(values), key.report_id != me)
+                        .order_by(key.report_id.desc()).limit(limit), kind)
+
+    mine = aliased(ReportMatchKey)  # the reporter keys intake wrote for this report
+    parts = [branch("reporter", select(mine.key).where(mine.kind == "reporter", mine.report_id == me), PER_KEY)]
+    if persons:
+        parts.append(branch("person", persons, PER_KEY * len(persons)))
+    if sig is not None:
+        parts.append(branch("band", band_keys(sig), BAND_CANDIDATES))
+    if inst and case.area is not None:
+        window = timedelta(days=policy.window_days)
+        parts.append(_limited(
+            select(key.report_id, Case.item_code.label("item_code")).join(Report, Report.id == key.report_id)
+            .join(CaseReport, CaseReport.report_id == key.report_id).join(Case, Case.id == CaseReport.case_id)
+            .where(key.kind == "inst", key.key == inst, key.report_id != me, Case.area == case.area,
+                   Report.received_at >= report.received_at - window, Report.received_at <= report.received_at + window)
+            .order_by(key.report_id.desc()).limit(PER_KEY), "inst"))
+    return parts
 
 
 def find_related(session: Session, policy: RelatedPolicy, case: Case, report: Report,
                  keys: tuple[np.ndarray | None, list[str], str]) -> dict[int, Found]:
-    """The cases that hold reports related to `report`, by case id (never `case` itself)."""
-    sig, persons, inst = keys
+    """The cases that hold reports related to `report`, by case id (never `case` itself): one statement
+    of bounded, indexed look-ups (a UNION ALL), then one for what the hits are (institution, signature,
+    the case that holds them)."""
+    sig, _persons, inst = keys
+    found_by = session.execute(union_all(*_lookups(policy, case, report, keys))).all()
+    if not found_by:
+        return {}
+    ids = list({rid for rid, _kind, _item in found_by})
+    details = {rid: (institution_key(name), blob, case_id, status) for rid, name, blob, case_id, status in session.execute(
+        select(Report.id, Report.accused_institution, ReportSignature.signature, Case.id, Case.status)
+        .join(CaseReport, CaseReport.report_id == Report.id).join(Case, Case.id == CaseReport.case_id)
+        .outerjoin(ReportSignature, ReportSignature.report_id == Report.id)
+        .where(Report.id.in_(ids), Case.id != case.id))}
     hits: dict[int, dict[str, float]] = {}  # other report id -> reason -> similarity
-
-    def hit(report_id: int, reason: str, sim: float = 0.0) -> None:
-        hits.setdefault(report_id, {})[reason] = sim
-
-    institutions: dict[int, str] = {}
-
-    def institution_of(ids: list[int]) -> None:
-        missing = [i for i in ids if i not in institutions]
-        if missing:
-            for rid, name in session.execute(select(Report.id, Report.accused_institution).where(Report.id.in_(missing))):
-                institutions[rid] = institution_key(name)
-
-    person_hits = _others(session, "person", persons, report.id, PER_KEY * len(persons))
-    institution_of(person_hits)
-    for rid in person_hits:
-        if not inst or not institutions[rid] or institutions[rid] == inst:
-            hit(rid, "same_person")
-    if inst and case.area is not None:
-        since = report.received_at - timedelta(days=policy.window_days)
-        rows = session.execute(
-            select(ReportMatchKey.report_id, Case.item_code).join(Report, Report.id == ReportMatchKey.report_id)
-            .join(CaseReport, CaseReport.report_id == ReportMatchKey.report_id).join(Case, Case.id == CaseReport.case_id)
-            .where(ReportMatchKey.kind == "inst", ReportMatchKey.key == inst, ReportMatchKey.report_id != report.id,
-                   Report.received_at >= since, Report.received_at <= report.received_at + timedelta(days=policy.window_days),
-                   Case.area == case.area)
-            .order_by(ReportMatchKey.report_id.desc()).limit(PER_KEY)).all()
-        for rid, item in rows:
-            hit(rid, "same_institution_item" if item == case.item_code else "same_institution_area")
-    if sig is not None:
-        band_hits = list(dict.fromkeys(_others(session, "band", band_keys(sig), report.id, BAND_CANDIDATES)))
-        stored = dict(session.execute(select(ReportSignature.report_id, ReportSignature.signature)
-                                      .where(ReportSignature.report_id.in_(band_hits))).all()) if band_hits else {}
-        near = {rid: similarity(sig, _signature_of(blob)) for rid, blob in stored.items()}
-        near = {rid: s for rid, s in near.items() if s >= policy.near_duplicate}
-        institution_of(list(near))
-        for rid, sim in near.items():
-            if inst and institutions[rid] and institutions[rid] != inst:
-                continue  # the same words about another institution: other facts
-            hit(rid, "near_duplicate", sim)
-    mine = list(session.scalars(select(ReportMatchKey.key).where(ReportMatchKey.kind == "reporter",
-                                                                 ReportMatchKey.report_id == report.id)))
-    for rid in _others(session, "reporter", mine, report.id, PER_KEY):
-        hit(rid, "same_reporter")
+    for rid, kind, item in found_by:
+        if rid not in details:
+            continue
+        other_inst, blob, _case_id, _status = details[rid]
+        if kind == "person" and (not inst or not other_inst or other_inst == inst):
+            hits.setdefault(rid, {})["same_person"] = 0.0
+        elif kind == "inst":
+            hits.setdefault(rid, {})["same_institution_item" if item == case.item_code else "same_institution_area"] = 0.0
+        elif kind == "reporter":
+            hits.setdefault(rid, {})["same_reporter"] = 0.0
+        elif kind == "band" and blob is not None and sig is not None:
+            sim = similarity(sig, _signature_of(blob))
+            if sim >= policy.near_duplicate and not (inst and other_inst and other_inst != inst):
+                hits.setdefault(rid, {})["near_duplicate"] = sim  # the same words about another institution: no
     if not hits:
         return {}
     _exact_for_repeats(session, report, hits)
-    holders = session.execute(select(CaseReport.report_id, Case.id, Case.status).join(Case, Case.id == CaseReport.case_id)
-                              .where(CaseReport.report_id.in_(list(hits)), Case.id != case.id)).all()
+    holders = [(rid, details[rid][2], details[rid][3]) for rid in hits]
     found: dict[int, Found] = {}
     for rid, case_id, status in holders:
         entry = found.setdefault(case_id, Found(case_id, status))
@@ -273,7 +279,7 @@ def on_arrival(session: Session, policy: RelatedPolicy, case: Case, report: Repo
         return target
     if found:
         now = utcnow()
-        session.execute(insert(RelatedCandidate), [
+        session.execute(insert(RelatedCandidate.__table__), [
             {"case_id": case.id, "other_case_id": f.case_id, "reasons": f.ordered_reasons(), "score": f.score,
              "created_at": now} for f in sorted(found.values(), key=lambda f: f.case_id)])
     return None
