@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from casework import workflow as casework
 from casework.models import Case, CaseReport
-from casework.rules import can_see
 from casework.related import RelatedPolicy, shingles, signature, similarity
 from casework.related_models import CaseRepeat, RelatedCandidate
 from casework.related_views import many_reporters, related_cases
+from casework.rules import can_see
 from core.audit import AuditEvent
 from core.db import utcnow
 from intake.followup import find_by_receipt, public_view
