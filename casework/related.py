@@ -24,12 +24,13 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import Select, func, insert, literal, null, select, union_all
+from sqlalchemy import bindparam, func, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from casework.models import Case, CaseReport
@@ -156,12 +157,13 @@ def _limited(query, kind: str):
     return select(sub.c.report_id, literal(kind).label("kind"), sub.c.item_code)
 
 
-def _lookups(policy: RelatedPolicy, case: Case, report: Report, keys) -> list:
-    sig, persons, inst = keys
-    key, me = ReportMatchKey, report.id
+@lru_cache(maxsize=8)
+def _lookup_statement(persons: bool, bands: bool, inst: bool):
+    """The UNION ALL of the look-ups, built once per shape with bound parameters (the statement cache
+    then compiles it once: building and compiling it again for every report cost more than running it)."""
+    key, me = ReportMatchKey, bindparam("me")
 
     def branch(kind: str, values, limit: int):
-        values = values if isinstance(values, Select) else list(values)
         return _limited(select(key.report_id, null().label("item_code"))
                         .where(key.kind == kind, key.key.in_(values), key.report_id != me)
                         .order_by(key.report_id.desc()).limit(limit), kind)
@@ -169,18 +171,32 @@ def _lookups(policy: RelatedPolicy, case: Case, report: Report, keys) -> list:
     mine = aliased(ReportMatchKey)  # the reporter keys intake wrote for this report
     parts = [branch("reporter", select(mine.key).where(mine.kind == "reporter", mine.report_id == me), PER_KEY)]
     if persons:
-        parts.append(branch("person", persons, PER_KEY * len(persons)))
-    if sig is not None:
-        parts.append(branch("band", band_keys(sig), BAND_CANDIDATES))
-    if inst and case.area is not None:
-        window = timedelta(days=policy.window_days)
+        parts.append(branch("person", bindparam("persons", expanding=True), PER_KEY * 4))
+    if bands:
+        parts.append(branch("band", bindparam("bands", expanding=True), BAND_CANDIDATES))
+    if inst:
         parts.append(_limited(
             select(key.report_id, Case.item_code.label("item_code")).join(Report, Report.id == key.report_id)
             .join(CaseReport, CaseReport.report_id == key.report_id).join(Case, Case.id == CaseReport.case_id)
-            .where(key.kind == "inst", key.key == inst, key.report_id != me, Case.area == case.area,
-                   Report.received_at >= report.received_at - window, Report.received_at <= report.received_at + window)
+            .where(key.kind == "inst", key.key == bindparam("inst"), key.report_id != me,
+                   Case.area == bindparam("area"), Report.received_at >= bindparam("since"),
+                   Report.received_at <= bindparam("until"))
             .order_by(key.report_id.desc()).limit(PER_KEY), "inst"))
-    return parts
+    return union_all(*parts)
+
+
+def _lookups(policy: RelatedPolicy, case: Case, report: Report, keys):
+    sig, persons, inst = keys
+    with_inst = bool(inst) and case.area is not None
+    params: dict = {"me": report.id}
+    if persons:
+        params["persons"] = persons
+    if sig is not None:
+        params["bands"] = band_keys(sig)
+    if with_inst:
+        window = timedelta(days=policy.window_days)
+        params.update(inst=inst, area=case.area, since=report.received_at - window, until=report.received_at + window)
+    return _lookup_statement(bool(persons), sig is not None, with_inst), params
 
 
 def find_related(session: Session, policy: RelatedPolicy, case: Case, report: Report,
@@ -189,7 +205,8 @@ def find_related(session: Session, policy: RelatedPolicy, case: Case, report: Re
     of bounded, indexed look-ups (a UNION ALL), then one for what the hits are (institution, signature,
     the case that holds them)."""
     sig, _persons, inst = keys
-    found_by = session.execute(union_all(*_lookups(policy, case, report, keys))).all()
+    statement, params = _lookups(policy, case, report, keys)
+    found_by = session.execute(statement, params).all()
     if not found_by:
         return {}
     ids = list({rid for rid, _kind, _item in found_by})
