@@ -22,7 +22,15 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from casework.models import Case, CaseReport  # noqa: E402
 from casework.reference import load_negative_list  # noqa: E402
-from casework.related import RelatedPolicy, band_keys, institution_key, on_arrival, person_keys, signature  # noqa: E402
+from casework.related import (  # noqa: E402
+    RelatedPolicy,
+    area_key,
+    band_keys,
+    institution_key,
+    on_arrival,
+    person_keys,
+    signature,
+)
 from casework.related_models import ReportSignature  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
 from core.units import load_units  # noqa: E402
@@ -82,6 +90,8 @@ def fill(url: str, n: int) -> None:
                 links.append(dict(case_id=rid, report_id=rid))
                 keys += [dict(kind="person", key=k, report_id=rid) for k in person_keys(data["name"])]
                 keys.append(dict(kind="inst", key=institution_key(data["institution"]), report_id=rid))
+                keys.append(dict(kind="instarea", key=area_key(int(item[0]), institution_key(data["institution"])),
+                                 report_id=rid))
                 if data["reporter"]:
                     keys.append(dict(kind="reporter", key=data["reporter"], report_id=rid))
                 sig = signature(data["text"])

@@ -116,12 +116,19 @@ def _signature_of(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<u4")
 
 
-def index_report(session: Session, report: Report) -> tuple[np.ndarray | None, list[str], str]:
+def area_key(area: int | None, inst: str) -> str:
+    """The institution within an area of the negative list ("instarea": the look-up on arrival takes the
+    newest few of them, so a hospital with thousands of reports costs no more than one with ten)."""
+    return f"{area}:{inst}"[:64]
+
+
+def index_report(session: Session, report: Report, area: int | None = None) -> tuple[np.ndarray | None, list[str], str]:
     """Write the report's person, institution and band keys and its signature; return them."""
     sig = signature(report.text)
     persons, inst = person_keys(report.accused_name), institution_key(report.accused_institution)
     rows = [{"kind": "person", "key": k, "report_id": report.id} for k in persons]
     rows += [{"kind": "inst", "key": inst, "report_id": report.id}] if inst else []
+    rows += [{"kind": "instarea", "key": area_key(area, inst), "report_id": report.id}] if inst and area else []
     if sig is not None:
         rows += [{"kind": "band", "key": k, "report_id": report.id} for k in band_keys(sig)]
         session.execute(insert(ReportSignature.__table__), [{"report_id": report.id, "signature": sig.tobytes()}])
@@ -174,14 +181,13 @@ def _lookup_statement(persons: bool, bands: bool, inst: bool):
         parts.append(branch("person", bindparam("persons", expanding=True), PER_KEY * 4))
     if bands:
         parts.append(branch("band", bindparam("bands", expanding=True), BAND_CANDIDATES))
-    if inst:
-        parts.append(_limited(
-            select(key.report_id, Case.item_code.label("item_code")).join(Report, Report.id == key.report_id)
-            .join(CaseReport, CaseReport.report_id == key.report_id).join(Case, Case.id == CaseReport.case_id)
-            .where(key.kind == "inst", key.key == bindparam("inst"), key.report_id != me,
-                   Case.area == bindparam("area"), Report.received_at >= bindparam("since"),
-                   Report.received_at <= bindparam("until"))
-            .order_by(key.report_id.desc()).limit(PER_KEY), "inst"))
+    if inst:  # the newest reports about the institution in the same area, then those inside the window
+        newest = (select(key.report_id).where(key.kind == "instarea", key.key == bindparam("instarea"), key.report_id != me)
+                  .order_by(key.report_id.desc()).limit(PER_KEY).subquery())
+        parts.append(select(newest.c.report_id, literal("inst").label("kind"), Case.item_code.label("item_code"))
+                     .join(Report, Report.id == newest.c.report_id)
+                     .join(CaseReport, CaseReport.report_id == newest.c.report_id).join(Case, Case.id == CaseReport.case_id)
+                     .where(Report.received_at >= bindparam("since"), Report.received_at <= bindparam("until")))
     return union_all(*parts)
 
 
@@ -195,7 +201,8 @@ def _lookups(policy: RelatedPolicy, case: Case, report: Report, keys):
         params["bands"] = band_keys(sig)
     if with_inst:
         window = timedelta(days=policy.window_days)
-        params.update(inst=inst, area=case.area, since=report.received_at - window, until=report.received_at + window)
+        params.update(instarea=area_key(case.area, inst), since=report.received_at - window,
+                      until=report.received_at + window)
     return _lookup_statement(bool(persons), sig is not None, with_inst), params
 
 
@@ -288,7 +295,7 @@ def register_repeat(session: Session, case: Case, report: Report, target: Case) 
 def on_arrival(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> Case | None:
     """Index the report, record its related cases, or register it as a repeat. Returns the case it was
     registered on as a repeat (the caller then adds no CaseReport of its own), else None."""
-    keys = index_report(session, report)
+    keys = index_report(session, report, case.area)
     found = find_related(session, policy, case, report, keys)
     target = repeat_target(session, policy, case, found)
     if target is not None:

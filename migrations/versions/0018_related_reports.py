@@ -14,7 +14,7 @@ identities are encrypted): "same reporter" starts with the reports filed after i
 from alembic import op
 import sqlalchemy as sa
 
-from casework.related import band_keys, institution_key, person_keys, signature
+from casework.related import area_key, band_keys, institution_key, person_keys, signature
 
 
 revision = '0018'
@@ -77,16 +77,18 @@ def _fill(bind, batch: int = 1000) -> None:
     last = 0
     while True:
         rows = bind.execute(sa.text(
-            "SELECT r.id, r.text, r.accused_name, r.accused_institution FROM reports r "
-            "JOIN case_reports cr ON cr.report_id = r.id WHERE r.id > :last ORDER BY r.id LIMIT :n"),
+            "SELECT r.id, r.text, r.accused_name, r.accused_institution, c.area FROM reports r "
+            "JOIN case_reports cr ON cr.report_id = r.id JOIN cases c ON c.id = cr.case_id "
+            "WHERE r.id > :last ORDER BY r.id LIMIT :n"),
             {"last": last, "n": batch}).all()
         if not rows:
             return
         keys, signatures = [], []
-        for report_id, text, accused_name, institution in rows:
+        for report_id, text, accused_name, institution, area in rows:
             keys += [{"k": "person", "v": k, "r": report_id} for k in person_keys(accused_name)]
             inst = institution_key(institution)
             keys += [{"k": "inst", "v": inst, "r": report_id}] if inst else []
+            keys += [{"k": "instarea", "v": area_key(area, inst), "r": report_id}] if inst and area else []
             sig = signature(text)
             if sig is not None:
                 keys += [{"k": "band", "v": k, "r": report_id} for k in band_keys(sig)]

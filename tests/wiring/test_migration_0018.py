@@ -27,13 +27,13 @@ def test_upgrade_to_0018_indexes_the_reports_already_on_a_case(backend, request,
         conn.execute(text("UPDATE reports SET accused_name = '王·小明、李四', accused_institution = '區人民醫院', "
                           "text = '区人民医院骨科主任收受回扣，每套耗材返现两千元。' WHERE id = 1"))
         conn.execute(insert(Case.__table__).values(id=1, report_id=1, status="to_accept", lead_unit="health",
-                                                   received_at=now))
+                                                   received_at=now, area=2))
         conn.execute(insert(CaseReport.__table__).values(case_id=1, report_id=1))  # report 2: not routed yet
     upgrade(url, "0018")
     with engine.begin() as conn:
         rows = conn.execute(text("SELECT kind, key FROM report_match_keys WHERE report_id = 1 AND kind != 'band' "
                                  "ORDER BY kind, key")).all()
-        assert [tuple(r) for r in rows] == [("inst", "区人民医院"), ("person", "李四"),
+        assert [tuple(r) for r in rows] == [("inst", "区人民医院"), ("instarea", "2:区人民医院"), ("person", "李四"),
                                             ("person", "王小明")]
         bands = conn.execute(text("SELECT key FROM report_match_keys WHERE report_id = 1 AND kind = 'band'")).scalars()
         assert sorted(bands) == sorted(band_keys(signature("区人民医院骨科主任收受回扣，每套耗材返现两千元。")))
