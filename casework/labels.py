@@ -59,7 +59,15 @@ def _actions() -> dict[str, str]:
             "user.password_set": _("Password set"), "user.updated": _("Account changed"),
             "recusal.reinstated": _("Recusal in force again"),
             "case.handler_recused": _("Handler taken off the case (named in it)"),
-            "case.wall_lifted": _("Restriction lifted"), "reporter.message": _("Message from the reporter")}
+            "case.wall_lifted": _("Restriction lifted"), "reporter.message": _("Message from the reporter"),
+            "case.repeat_registered": _("Repeat report registered (重复件)"),
+            "reports.related_listed": _("Related reports listed")}
+
+
+def _related_reasons() -> dict[str, str]:
+    return {"same_person": _("Same accused person"), "same_institution_item": _("Same institution, same item"),
+            "same_institution_area": _("Same institution, neighbouring item"),
+            "near_duplicate": _("Nearly the same text"), "same_reporter": _("Same reporter")}
 
 
 def _reveal_states() -> dict[str, str]:
@@ -82,6 +90,7 @@ register("not_accepted", _not_accepted, table=True)
 register("event", _actions, table=True)
 register("reveal", _reveal_states, table=True)
 register("findings", _findings, table=True)
+register("related", _related_reasons, table=True)
 
 
 def action_label(action: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, object_session
 import casework.search  # noqa: F401 (registers the ORM events that keep the search index up to date)
 from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
+from casework.related import RelatedPolicy, on_arrival
 from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow
 from intake.feedback_models import ReportObjection
@@ -47,7 +48,8 @@ def _set_units(case: Case, lead: str, assist: list[str]) -> None:
     case.units.extend(CaseUnit(unit_code=u, role="assist") for u in dict.fromkeys(assist) if u != lead)
 
 
-def route_report(session: Session, tax: Taxonomy, report_id: int, learned: LearnedModel | None = None) -> Case:
+def route_report(session: Session, tax: Taxonomy, report_id: int, learned: LearnedModel | None = None,
+                 related: RelatedPolicy | None = None) -> Case:
     """Open the case of a received report. Idempotent; a classifier failure sends it to triage."""
     existing = session.scalar(select(Case).where(Case.report_id == report_id))
     if existing is not None:
@@ -61,7 +63,7 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     session.add_all([record, case])
     try:
         session.flush()
-        _open(session, case, record)
+        _open(session, case, record, report, related)
         session.flush()
         sync_deadlines(session, case)
         session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id))
@@ -105,11 +107,26 @@ def _plan(tax: Taxonomy, report: Report, learned) -> tuple[Classification, Case]
     return record, case
 
 
-def _open(session: Session, case: Case, record: Classification) -> None:
-    """After the case's first flush: its walls (防止"灯下黑", before anyone can see the case) and its
-    report link (casework.recusal scans it at the next flush)."""
+def _open(session: Session, case: Case, record: Classification, report: Report,
+          related: RelatedPolicy | None) -> None:
+    """After the case's first flush: its walls (防止"灯下黑", before anyone can see the case), its related
+    reports, and its report link (casework.recusal scans it at the next flush) unless the report was
+    registered as a repeat (重复件) on an open case instead."""
     open_wall(session, case, record.routing)
-    session.add(CaseReport(case_id=case.id, report_id=case.report_id))
+    if _related(session, related or RelatedPolicy(), case, report) is None:
+        session.add(CaseReport(case_id=case.id, report_id=report.id))
+
+
+def _related(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> Case | None:
+    """casework.related.on_arrival in a savepoint: a failure there never keeps the report from its case."""
+    try:
+        with session.begin_nested():
+            return on_arrival(session, policy, case, report)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.exception("related reports of report %s could not be found; the case opens without them", report.id)
+        return None
 
 
 def _dequeue(session: Session, report_id: int) -> None:
@@ -117,7 +134,8 @@ def _dequeue(session: Session, report_id: int) -> None:
         session.commit()
 
 
-def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500) -> int:
+def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500,
+                  related: RelatedPolicy | None = None) -> int:
     """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
     holds every report intake committed and routing has not taken, so reading it is cheap at any size.
     The batch is classified, written and taken off the queue in one transaction (_route_batch). If
@@ -129,7 +147,7 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     if not ids:
         return 0
     try:
-        return _route_batch(session, tax, ids, learned)
+        return _route_batch(session, tax, ids, learned, related)
     except (OperationalError, InterfaceError):
         session.rollback()
         raise
@@ -139,7 +157,7 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     routed = 0
     for report_id in ids:
         try:
-            route_report(session, tax, report_id, learned)
+            route_report(session, tax, report_id, learned, related)
             routed += 1
         except LookupError:  # the report is gone: nothing to route
             continue
@@ -152,7 +170,7 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     return routed
 
 
-def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned) -> int:
+def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None) -> int:
     """Classify every queued report of `ids`, open their cases with a few flushes for the whole batch
     (the inserts of a kind go out together, the recusal scan reads the staff's names once), take them
     all off the queue and commit once. Reports already routed or gone are only taken off the queue."""
@@ -163,8 +181,8 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned) -> in
     for record, case in plans:
         session.add_all([record, case])
     session.flush()
-    for record, case in plans:
-        _open(session, case, record)
+    for report, (record, case) in zip(todo, plans):
+        _open(session, case, record, report, related)
     session.flush()
     objections: dict[int, datetime] = {}
     for report_id, filed_at in session.execute(
@@ -181,12 +199,13 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned) -> in
     return len([i for i in ids if i in reports])
 
 
-def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None) -> int:
+def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None,
+                   related: RelatedPolicy | None = None) -> int:
     """Route every queued report (`flask routing sweep`); the number taken from the queue. Stops when
     a pass leaves the queue as it was (a report that keeps failing is left for the next sweep)."""
     total, left = 0, _queued(session)
     while left:
-        total += route_pending(session, tax, learned)
+        total += route_pending(session, tax, learned, related=related)
         before, left = left, _queued(session)
         if left >= before:
             break

@@ -161,6 +161,13 @@ def merge(session, actor, case, form):
     return _("Merged; every reporter's receipt keeps working.")
 
 
+def merge_here(session, actor, case, form):
+    """A related case merged into this one (the related list's one-click merge)."""
+    other = _case_by_reference(session, actor, form.get("other", ""))
+    casework.merge(session, actor, other, case)
+    return _("Merged into this case; every reporter's receipt keeps working.")
+
+
 def request_identity(session, actor, case, form):
     reveal.request_reveal(session, actor, case, _text(form, "reason"))
     return _("Your request was sent to the coordinator.")
@@ -210,6 +217,7 @@ def lift_wall(session, actor, case, form):
 ACTIONS = {"accept": accept, "not_accept": not_accept, "assign": assign, "assist": assist, "transfer": transfer,
            "refer": refer, "plan": plan, "findings": findings, "rectified": rectified, "close": close,
            "reopen": reopen, "message": message, "notice": notice, "institution": institution, "person": person,
-           "correct": correct, "link": link, "merge": merge, "request_identity": request_identity,
+           "correct": correct, "link": link, "merge": merge, "merge_here": merge_here,
+           "request_identity": request_identity,
            "extend": extend, "pause": pause, "resume": resume, "remind": remind, "propose_police": propose_police,
            "decline_police": decline_police, "lift_recusal": lift_recusal, "lift_wall": lift_wall}

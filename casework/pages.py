@@ -33,6 +33,8 @@ from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
 from casework.queue_export import write_queue
 from casework.recusal import named_in
+from casework.related import repeats_of
+from casework.related_views import related_cases, related_summary
 from casework.rules import case_reports
 from casework.search import reference_in
 from casework.self_inspection import record_self_inspection
@@ -107,9 +109,11 @@ def queue():
     audit_listing(session, current_user, f, result)
     session.commit()  # at once: the audit head is held only for this short write
     items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
+    ids = [row.case.id for row in result.rows]
     return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
                            units=list_units(session), handlers=assignable_handlers(session, current_user),
-                           badge=deadline_badge, args=request.args.to_dict(),
+                           badge=deadline_badge, args=request.args.to_dict(), repeats=repeats_of(session, ids),
+                           related=related_summary(session, current_user, ids),
                            no_real_name=current_user.lacks_real_name)
 
 
@@ -199,6 +203,8 @@ def case_context(session, case: Case) -> dict:
         "not_accepted_reasons": casework.NOT_ACCEPTED_REASONS, "badge": deadline_badge(case),
         "messages": [m for r in reports for m in r.messages],
         "second_reading": second_reading(case, classification),
+        "related": related_cases(session, case, current_user),  # access and recusal applied
+        "repeats": repeats_of(session, [case.id]).get(case.id, 0),
         **deadline_context(session, case), **feedback_context(session, case, current_user),
     }
 

@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
         with new_session() as session:
             learned = runtime.learned_model(session)
             start = time.perf_counter()
-            routed = route_unrouted(session, runtime.taxonomy, learned)
+            routed = route_unrouted(session, runtime.taxonomy, learned, runtime.related)
             click.echo(f"routed {routed} report(s) in {time.perf_counter() - start:.1f} s")
 
     @routing_group.command("retrain")

@@ -16,6 +16,7 @@ from casework.deadline_rules import DeadlinePolicy
 from casework.models import Case
 from casework.opening import LearnedCache, route_report
 from casework.reference import load_negative_list
+from casework.related import RelatedPolicy
 from casework.review import on_objection_filed
 from core.db import new_session
 from core.reference_data import reference_loaders
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 class RoutingRuntime:
     taxonomy: Taxonomy
     learned: LearnedCache = field(default_factory=LearnedCache)
+    related: RelatedPolicy = field(default_factory=RelatedPolicy)  # config/related.toml
 
     def learned_model(self, session: Session) -> LearnedModel | None:
         try:
@@ -64,7 +66,7 @@ def on_report_received(sender, report_id: int) -> None:
         return
     runtime = routing_runtime()
     with new_session() as session:
-        route_report(session, runtime.taxonomy, report_id, runtime.learned_model(session))
+        route_report(session, runtime.taxonomy, report_id, runtime.learned_model(session), runtime.related)
 
 
 def export_fields(session: Session, report) -> dict:
@@ -77,7 +79,8 @@ def export_fields(session: Session, report) -> dict:
 
 def init_app(app: Flask) -> None:
     app.extensions["routing"] = RoutingRuntime(load_taxonomy(Path(app.config["CONFIG_DIR"])),
-                                               LearnedCache(use_shipped=app.config["ROUTING_SHIPPED_MODEL"]))
+                                               LearnedCache(use_shipped=app.config["ROUTING_SHIPPED_MODEL"]),
+                                               RelatedPolicy.from_config(Path(app.config["CONFIG_DIR"]) / "related.toml"))
     app.extensions["workcalendar"] = WorkCalendar.from_config(Path(app.config["CONFIG_DIR"]) / "holidays.toml")
     app.extensions["deadline_policy"] = DeadlinePolicy.from_config(Path(app.config["CONFIG_DIR"]) / "deadlines.toml")
     reference_loaders(app).append(("negative-list items", load_negative_list))

@@ -22,6 +22,7 @@ from core.audit import record
 from core.db import new_session
 from intake.identity import IdentityCipher
 from intake.mail_models import MailReview, OutboxMessage
+from intake.match_keys import REPORTER_LABEL, rekey_reporter
 from intake.models import Report, ReporterIdentity
 from intake.outbox import message_id_keys, signed_by
 from intake.receipts import ReceiptHasher
@@ -47,7 +48,7 @@ def _batches(session: Session, model, key, column):
 
 
 def rotate_all(session, cipher) -> dict[str, int]:
-    counts = {}
+    counts, subkeys = {}, cipher.derive_all(REPORTER_LABEL)
     for label, model, key, column in ENCRYPTED:
         done = 0
         for rows in _batches(session, model, key, column):
@@ -56,6 +57,9 @@ def rotate_all(session, cipher) -> dict[str, int]:
                 if value:  # a sent mail's envelope is already wiped (b"")
                     setattr(row, column, cipher.rotate(value))
                     done += 1
+                if value and model is ReporterIdentity:  # "same reporter" keys under the new key too
+                    identity = cipher.decrypt(value)
+                    rekey_reporter(session, subkeys, row.report_id, identity.phone, identity.email)
             session.commit()
         counts[label] = done
     record(session, "identity.key_rotated", actor="cli", **counts)

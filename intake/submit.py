@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from intake.errors import AlreadySubmitted, AttachmentTooLarge, IntakeError, StorageUnavailable, ValidationFailed
 from intake.identity import Identity, IdentityCipher
+from intake.match_keys import REPORTER_LABEL, ReportMatchKey, reporter_rows
 from intake.models import Attachment, PendingRouting, ReferenceCounter, Report, ReporterIdentity, StatusChange
 from intake.quotas import Quotas
 from intake.receipts import ReceiptHasher, new_receipt
@@ -173,6 +174,7 @@ _INSERT_STATUS = insert(StatusChange.__table__)
 _INSERT_QUEUED = insert(PendingRouting.__table__)
 _INSERT_IDENTITY = insert(ReporterIdentity.__table__)
 _INSERT_ATTACHMENT = insert(Attachment.__table__)
+_INSERT_MATCH_KEY = insert(ReportMatchKey.__table__)
 
 
 def _insert_report_in_one_statement() -> Select:
@@ -242,6 +244,9 @@ def _store(session: Session, ctx: IntakeContext, clean: ReportInput, stored: lis
         conn.execute(_INSERT_QUEUED, {"report_id": report_id, "queued_at": now})
     if ciphertext is not None:
         conn.execute(_INSERT_IDENTITY, {"report_id": report_id, "created_at": now, "ciphertext": ciphertext})
+        keys = reporter_rows(ctx.cipher.derive_all(REPORTER_LABEL), report_id, identity.phone, identity.email)
+        if keys:  # "same reporter" (casework.related) without keeping or showing the identity
+            conn.execute(_INSERT_MATCH_KEY, keys)
     if stored:
         conn.execute(_INSERT_ATTACHMENT, attachment_values(stored, report_id=report_id, message_id=None, created_at=now))
     return report_id, reference

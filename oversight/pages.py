@@ -7,14 +7,15 @@ import io
 import zipfile
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from casework.models import Case, NegativeListItem
+from casework.related_views import many_reporters
 from core.accounts import User
-from core.db import get_session
+from core.db import get_session, utcnow
 from core.downloads import XLSX, audited_download
 from core.localtime import local_midnight_utc, local_today, week_of
 from core.roles import CASE_ROLES, roles_required
@@ -59,8 +60,10 @@ def dashboard():
     figures = month_figures(session, today, today)
     units, items, areas = _names(session)
     missing = [unit for unit, report in weekly_status(session, week_of(today)) if report is None]
+    policy = current_app.extensions["routing"].related
     return render_template("reporting/dashboard.html", counts=counts, f=figures, units=units, areas=areas,
-                           supervision=supervised[:10], missing=missing, today=today,
+                           supervision=supervised[:10], missing=missing, today=today, related_policy=policy,
+                           many=many_reporters(session, current_user, policy, utcnow()),
                            **rates_context(session, today, today))
 
 

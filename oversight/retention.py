@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from casework.access import hidden_case_ids
@@ -19,6 +19,7 @@ from core.accounts import User
 from core.audit import record
 from intake.identity import IdentityCipher
 from intake.mail_models import MailMessage, MailReview
+from intake.match_keys import ReportMatchKey
 from intake.models import Attachment, Report, ReporterIdentity
 from intake.outbox import OutgoingMail, enqueue
 from intake.storage import AttachmentStore
@@ -91,6 +92,8 @@ def purge_case(session: Session, store: AttachmentStore, case: Case, now: dateti
     for identity in session.scalars(select(ReporterIdentity).where(ReporterIdentity.report_id.in_(report_ids))):
         session.delete(identity)
         identities += 1
+    session.execute(delete(ReportMatchKey).where(ReportMatchKey.report_id.in_(report_ids),
+                                                 ReportMatchKey.kind == "reporter"))  # derived from the identity
     for attachment in session.scalars(select(Attachment).where(Attachment.report_id.in_(report_ids))):
         files += store.shred(attachment.stored_name)
         session.delete(attachment)

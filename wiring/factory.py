@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from casework import mail_pages as clerk_mail_pages
 from casework import feedback_pages
 from casework import pages as case_pages
-from casework import recusal_cli
+from casework import recusal_cli, related_cli
 from casework import routing_cli as casework_routing_cli
 from casework import runtime
 from config.settings import BASE_DIR, load_settings
@@ -70,6 +70,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     setup_cli.init_app(app)  # `setup`
     accounts_cli.init_app(app)  # `users …`, `audit verify|anchor`
     export_cli.init_app(app)  # `reports export`
+    related_cli.init_app(app)  # `reports related` (casework.related, on intake's `reports` group)
     calendar_cli.init_app(app)  # `calendar due`
     mail_cli.init_app(app)  # `mail fetch|send|…`
     keys_cli.init_app(app)  # `identity rotate`

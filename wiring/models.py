@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 import casework.deadline_models  # noqa: F401
 import casework.models  # noqa: F401
 import casework.recusal_models  # noqa: F401
+import casework.related_models  # noqa: F401
 import casework.return_call_models  # noqa: F401
 import casework.search_models  # noqa: F401
 import core.accounts  # noqa: F401
@@ -15,6 +16,7 @@ import core.staff_sessions  # noqa: F401
 import core.units  # noqa: F401
 import intake.feedback_models  # noqa: F401
 import intake.mail_models  # noqa: F401
+import intake.match_keys  # noqa: F401
 import intake.models  # noqa: F401
 import jobs.models  # noqa: F401
 import oversight.models  # noqa: F401

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from casework import workflow as casework
 from core.audit import AuditEvent
 from intake.mail_models import OutboxMessage
+from intake.match_keys import ReportMatchKey
 from intake.models import Attachment, ReporterIdentity
 from oversight.retention import RetentionPolicy, retention_pass
 from tests.support.files import PNG
@@ -41,6 +42,10 @@ def test_notice_first_then_identities_and_files_are_destroyed(app, session, ctx)
     path = ctx.store.path(attachment.stored_name)
     assert path.exists()
 
+    def reporter_keys():
+        return session.scalar(select(func.count()).select_from(ReportMatchKey).where(ReportMatchKey.kind == "reporter"))
+
+    assert reporter_keys() > 0
     assert run(app, session, closed + timedelta(days=1000)).warned == []  # far from the end
     purge_day = closed + timedelta(days=1095)
     result = run(app, session, purge_day - timedelta(hours=10))  # inside the notice period
@@ -56,6 +61,7 @@ def test_notice_first_then_identities_and_files_are_destroyed(app, session, ctx)
     assert not path.exists()
     assert session.scalar(select(func.count()).select_from(ReporterIdentity)) == 0
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert reporter_keys() == 0  # the keyed hashes of the phone and e-mail go with the identity
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purged"))
     assert event.case_id == case.id and event.detail == {"identities": 1, "files": 1}
     assert run(app, session, purge_day + timedelta(days=30)).purged == []  # once

@@ -1,0 +1,134 @@
+"""Related reports as people see them: the related cases of a case (only those the viewer may see, access
+and recusal applied, so "same reporter as XLT-…" is said only to someone who may see both cases), the
+command line's list, and 多人反映 — persons and institutions named in reports from several distinct
+reporters in the window (a report without a reporter key counts as a reporter of its own)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, cast, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from casework.access import visible_case_ids_clause, visible_clause
+from casework.models import Case, CaseLink, CaseReport
+from casework.related import REASONS, RelatedPolicy
+from casework.related_models import RelatedCandidate
+from core.accounts import User
+from intake.match_keys import ReportMatchKey
+from intake.models import Report
+
+
+@dataclass
+class Related:
+    case: Case
+    reference: str
+    title: str
+    reasons: list[str]
+    score: float
+    linked: bool = False
+
+
+def _pairs(session: Session, case: Case) -> dict[int, tuple[list[str], float]]:
+    rows = session.execute(select(RelatedCandidate.case_id, RelatedCandidate.other_case_id, RelatedCandidate.reasons,
+                                  RelatedCandidate.score)
+                           .where(or_(RelatedCandidate.case_id == case.id, RelatedCandidate.other_case_id == case.id)))
+    out: dict[int, tuple[list[str], float]] = {}
+    for a, b, reasons, score in rows:
+        other = b if a == case.id else a
+        old_reasons, old_score = out.get(other, ([], 0.0))
+        merged = set(old_reasons) | set(reasons or [])
+        out[other] = ([r for r in REASONS if r in merged], max(old_score, float(score)))
+    return out
+
+
+def _linked(session: Session, case: Case) -> set[int]:
+    rows = session.execute(select(CaseLink.case_id, CaseLink.other_id)
+                           .where(or_(CaseLink.case_id == case.id, CaseLink.other_id == case.id))).all()
+    return {b if a == case.id else a for a, b in rows}
+
+
+def related_cases(session: Session, case: Case, user: User | None = None, limit: int = 20) -> list[Related]:
+    """The cases related to `case`, best first: with a user, only those the user may see; without one
+    (the command line), all. A merged case is left out (its reports are on the case it went into)."""
+    pairs = _pairs(session, case)
+    if not pairs:
+        return []
+    query = (select(Case, Report.reference, Report.title).join(Report, Report.id == Case.report_id)
+             .where(Case.id.in_(list(pairs)), Case.status != "merged"))
+    if user is not None:
+        query = query.where(visible_clause(session, user))
+    linked = _linked(session, case)
+    found = [Related(c, reference, title, pairs[c.id][0], pairs[c.id][1], c.id in linked)
+             for c, reference, title in session.execute(query).all()]
+    found.sort(key=lambda r: (-r.score, r.reference))
+    return found[:limit]
+
+
+@dataclass
+class ManyReporters:
+    kind: str  # person | inst
+    name: str  # the name key (simplified, without spaces or punctuation)
+    reporters: int
+    cases: list[tuple[str, str, str]]  # (reference, title, status) of the cases the viewer may see
+
+
+def many_reporters(session: Session, user: User, policy: RelatedPolicy, now: datetime,
+                   limit: int = 20) -> list[ManyReporters]:
+    """多人反映: persons and institutions named in reports (on cases `user` may see) received in the
+    window from at least `policy.many_reporters` distinct reporters, most reporters first."""
+    since = now - timedelta(days=policy.window_days)
+    own = aliased(ReportMatchKey)
+    reporter = func.coalesce(
+        select(func.min(own.key)).where(own.report_id == ReportMatchKey.report_id, own.kind == "reporter")
+        .correlate(ReportMatchKey).scalar_subquery(),
+        literal("r").concat(cast(ReportMatchKey.report_id, String)))
+    count = func.count(reporter.distinct())
+    named = (select(ReportMatchKey.kind, ReportMatchKey.key, count.label("n"))
+             .join(Report, Report.id == ReportMatchKey.report_id)
+             .join(CaseReport, CaseReport.report_id == ReportMatchKey.report_id)
+             .where(ReportMatchKey.kind.in_(["person", "inst"]), Report.received_at >= since,
+                    visible_case_ids_clause(session, user, CaseReport.case_id))
+             .group_by(ReportMatchKey.kind, ReportMatchKey.key).having(count >= policy.many_reporters)
+             .order_by(count.desc(), ReportMatchKey.key).limit(limit))
+    out = []
+    first = aliased(Report)
+    for kind, key, n in session.execute(named).all():
+        cases = session.execute(
+            select(first.reference, first.title, Case.status).distinct()
+            .select_from(ReportMatchKey).join(Report, Report.id == ReportMatchKey.report_id)
+            .join(CaseReport, CaseReport.report_id == ReportMatchKey.report_id)
+            .join(Case, Case.id == CaseReport.case_id).join(first, first.id == Case.report_id)
+            .where(ReportMatchKey.kind == kind, ReportMatchKey.key == key, Report.received_at >= since,
+                   visible_clause(session, user))
+            .order_by(first.reference)).all()
+        out.append(ManyReporters(kind, key, int(n), [tuple(c) for c in cases]))
+    return out
+
+
+def related_summary(session: Session, user: User, case_ids: list[int], per_case: int = 3) -> dict[int, list[Related]]:
+    """The queue's line under each case: its best related cases the user may see (two queries a page)."""
+    if not case_ids:
+        return {}
+    rows = session.execute(select(RelatedCandidate.case_id, RelatedCandidate.other_case_id, RelatedCandidate.reasons,
+                                  RelatedCandidate.score)
+                           .where(or_(RelatedCandidate.case_id.in_(case_ids), RelatedCandidate.other_case_id.in_(case_ids))))
+    wanted = set(case_ids)
+    pairs: list[tuple[int, int, list[str], float]] = []
+    for a, b, reasons, score in rows:
+        if a in wanted:
+            pairs.append((a, b, reasons or [], float(score)))
+        if b in wanted:
+            pairs.append((b, a, reasons or [], float(score)))
+    others = {other for _case, other, _r, _s in pairs}
+    if not others:
+        return {}
+    seen = {c.id: (c, reference, title) for c, reference, title in session.execute(
+        select(Case, Report.reference, Report.title).join(Report, Report.id == Case.report_id)
+        .where(Case.id.in_(others), Case.status != "merged", visible_clause(session, user)))}
+    out: dict[int, list[Related]] = {}
+    for case_id, other, reasons, score in sorted(pairs, key=lambda p: -p[3]):
+        if other in seen and len(out.setdefault(case_id, [])) < per_case:
+            c, reference, title = seen[other]
+            out[case_id].append(Related(c, reference, title, [r for r in REASONS if r in reasons], score))
+    return out
