@@ -19,6 +19,7 @@ from core.accounts import User, create_user
 from core.auth import set_totp_secret
 from core.units import Unit
 from core.localtime import LOCAL_TZ, local_today
+from demo.deadline_history import add_past_deadlines
 from demo.feedback_seed import add_feedback
 from intake.models import Report
 from intake.submit import IntakeContext, next_reference
@@ -118,6 +119,7 @@ def seed(session: Session, ctx: IntakeContext, count: int, *, random_seed: int =
             clerk = next((u for u in team.get(lead, []) if u.role == "clerk"), None)
             add_feedback(session, rnd, case, report, team["taskforce"][0], clerk, today)
         sync_deadlines(session, case, today=today)
+        add_past_deadlines(session, case, report.received_at)
         result.cases += 1
         if n % 200 == 199:
             session.commit()
