@@ -2,6 +2,8 @@
 clone shows Chinese after `flask setup` without a separate build step."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -20,9 +22,16 @@ def compile_catalogs(root: Path = TRANSLATIONS, force: bool = False) -> list[Pat
             continue
         with open(po_path, "rb") as fh:
             catalog = read_po(fh, locale=po_path.parts[-3])
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with open(tmp, "wb") as fh:
-            write_mo(fh, catalog, use_fuzzy=False)
-        tmp.replace(mo_path)
+        # A temporary file of this process's own, then one atomic rename: processes that compile at the
+        # same moment (test workers, gunicorn workers) never write into or rename each other's file.
+        fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=mo_path.name + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write_mo(fh, catalog, use_fuzzy=False)
+            os.chmod(tmp_name, 0o644)  # mkstemp makes it 0600: the service may run as another user
+            os.replace(tmp_name, mo_path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
         compiled.append(mo_path)
     return compiled

@@ -17,8 +17,8 @@ from casework.models import Case, CaseNotice, CaseReport, CaseUnit, LedgerInstit
 from casework.runtime import routing_runtime
 from core.accounts import User, create_user
 from core.auth import set_totp_secret
-from core.units import Unit
 from core.localtime import LOCAL_TZ, local_today
+from core.units import Unit
 from demo.deadline_history import add_past_deadlines
 from demo.feedback_seed import add_feedback
 from intake.models import Report

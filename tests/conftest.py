@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from wiring.models import all_metadata
 REQUIRE_ALL = os.environ.get("XLT_REQUIRE_ALL") == "1"
 IDENTITY_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 NOTICES: list[str] = []
+_OWN_BASETEMP = pytest.StashKey[str]()
 
 
 def require_or_skip(reason: str):
@@ -28,6 +30,22 @@ def require_or_skip(reason: str):
         pytest.fail(f"required part missing (XLT_REQUIRE_ALL=1): {reason}")
     NOTICES.append(reason)
     pytest.skip(reason)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """A temporary root of this run's own (workers get its gw0, gw1, ... subfolders): pytest's default
+    /tmp/pytest-of-USER keeps the three newest runs and deletes older ones, so two suites started on one
+    machine deleted each other's SQLite templates and dovecot folders mid-run."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="xlt-pytest-")
+        config.stash[_OWN_BASETEMP] = config.option.basetemp
+
+
+def pytest_sessionfinish(session, exitstatus):
+    own = session.config.stash.get(_OWN_BASETEMP, None)
+    if own and exitstatus == 0:  # kept after a failure, for a look at what the failing test left
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter):
