@@ -83,3 +83,33 @@ def test_reveals_shows_whom_the_report_accuses_and_a_named_requester(app, live_s
     panel.locator("details#lift_recusal > summary").click()
     shot(page, "case-1280-recusal-panel")
     context.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_an_approved_handler_sees_the_identity_without_giving_the_reason_again(app, live_server, browser, shot,
+                                                                               session, ctx, width):
+    from casework.models import RevealRequest
+    from casework.reveal import decide_reveal
+    coordinator = make_user(session, "coord", role="coordinator", unit="taskforce", totp_secret=SECRET,
+                            display_name="专班协调员")
+    handler = make_user(session, "hh", role="handler", unit="health", display_name="周建华")
+    case = _case(app, session, ctx, text=HONGBAO, accused_name="钱某某", accused_institution="区人民医院")
+    casework.accept(session, handler, case)
+    casework.assign(session, coordinator, case, handler)
+    request_reveal(session, handler, case, "举报人不回复留言，需电话核实")
+    decide_reveal(session, coordinator, session.scalar(select(RevealRequest).where(RevealRequest.case_id == case.id)),
+                  True, "同意电话核实")
+    page = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN").new_page()
+    page.goto(live_server + "/login")
+    page.fill("#username", "hh")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(live_server + f"/cases/{case.report.reference}")
+    form = page.get_by_test_id("show-approved-identity")
+    assert "举报人不回复留言，需电话核实" in form.inner_text() and form.locator("input[name=reason]").count() == 0
+    form.get_by_role("button", name="查看身份").click()
+    shown = page.get_by_test_id("identity")
+    assert "举报人电话" in shown.inner_text() and "13800001111" in shown.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, f"reveal-approved-handler-{width}")
+    page.context.close()
