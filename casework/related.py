@@ -34,6 +34,8 @@ from sqlalchemy import bindparam, func, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from casework.models import Case, CaseReport
+from casework.recusal import scan_reports
+from casework.recusal_models import Recusal
 from casework.related_models import CaseRepeat, RelatedCandidate, ReportSignature
 from casework.rules import sync_public_status
 from casework.states import OPEN_STATUSES
@@ -283,6 +285,7 @@ def register_repeat(session: Session, case: Case, report: Report, target: Case) 
     session.add(CaseReport(case_id=target.id, report_id=report.id))
     session.add(CaseRepeat(case_id=target.id, report_id=report.id))
     carry(session, case, target)  # the walls go with the report
+    _recuse_leftover(session, case, report, target)
     case.status, case.merged_into_id = "merged", target.id
     case.routing_reason = f"重复件：同一举报人就同一事项再次举报，登记在 {target.report.reference}。"[:500]
     target.updated_at = utcnow()
@@ -290,6 +293,21 @@ def register_repeat(session: Session, case: Case, report: Report, target: Case) 
     record(session, "case.repeat_registered", actor="system", case_id=target.id, report_id=report.id,
            repeat_case_id=case.id)
     sync_public_status(session, target)
+
+
+def _recuse_leftover(session: Session, case: Case, report: Report, target: Case) -> None:
+    """The repeat's own case row stays behind as merged, without a CaseReport of its own (so the ORM
+    events of casework.recusal never scan it): whoever the report names, and whoever may not see the
+    case it joins, is kept off that row too (its title and routing note would tell them)."""
+    session.flush()
+    scan_reports(session, {(case.id, report.id)})
+    already = set(session.scalars(select(Recusal.user_id).where(Recusal.case_id == case.id)))
+    for user_id, report_id in session.execute(select(Recusal.user_id, Recusal.report_id)
+                                              .where(Recusal.case_id == target.id, Recusal.lifted_at.is_(None))):
+        if user_id not in already:
+            session.add(Recusal(case_id=case.id, user_id=user_id, report_id=report_id, source="text",
+                                lift_reason=""))
+    session.flush()
 
 
 def on_arrival(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> Case | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.models import Case, LedgerPerson
-from casework.rules import InvalidInput, MissingInput, case_reports
+from casework.rules import InvalidInput, MissingInput, answered_reports, case_reports
 from core.localtime import local_today
 from intake.feedback_models import ReportResult
 from intake.text import clean_text
@@ -59,8 +59,9 @@ def check_result_text(session: Session, case: Case, text: object) -> str:
 
 
 def write_results(session: Session, case: Case, kind: str, text: str, author_id: int | None) -> None:
-    """One result row for every report the case holds (each reporter reads it with their own receipt)."""
+    """One result row for every report the case answers (each reporter reads it with their own receipt;
+    automatic repeats are not answered again: rules.answered_reports)."""
     today = local_today()
-    for report in case_reports(session, case):
+    for report in answered_reports(session, case):
         session.add(ReportResult(report_id=report.id, case_id=case.id, kind=kind, text=text, decided_on=today,
                                  author_id=author_id))

@@ -140,14 +140,26 @@ def case_reports(session: Session, case: Case) -> list[Report]:
                                 .where(CaseReport.case_id == case.id).order_by(Report.id)))
 
 
+def answered_reports(session: Session, case: Case) -> list[Report]:
+    """The reports of the case whose receipts follow it (status, result, rating, objection): all but those
+    registered automatically as repeats (重复件). A repeat is matched on contact details nobody verified,
+    so mirroring the case to its receipt would let anyone who knows a reporter's phone and words read
+    that reporter's case; it is registered and kept, and not answered again as new (检举控告工作规则)."""
+    from casework.related_models import CaseRepeat
+    repeats = select(CaseRepeat.report_id).where(CaseRepeat.case_id == case.id)
+    return list(session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
+                                .where(CaseReport.case_id == case.id, Report.id.not_in(repeats))
+                                .order_by(Report.id)))
+
+
 def sync_public_status(session: Session, case: Case) -> list[int]:
-    """Set the public status of every report the case holds; the ids of those that changed."""
+    """Set the public status of every report the case answers (answered_reports); the ids that changed."""
     status = public_status_for(case)
     if status is None:
         return []
     session.flush()
     changed = []
-    for report in case_reports(session, case):
+    for report in answered_reports(session, case):
         if set_public_status(session, report, status):
             session.expire(report, ["status_history"])  # sessions keep objects after commit: no stale history
             changed.append(report.id)
