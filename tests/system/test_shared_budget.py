@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IDENTITY_KEY, _truncate_all, make_test_app
-from tests.support.mailserver import free_port
-from tests.system.test_multi_instance import ROOT, Browser, _up, api, redis_url  # noqa: F401 (fixture)
 from tests.jobs.test_scheduler import wait_until
+from tests.support.mailserver import free_port
 from tests.support.web import hidden_fields
+from tests.system.test_multi_instance import ROOT, Browser, _up, api, redis_url  # noqa: F401 (fixture)
 
 TEXT = "区人民医院骨科主任收受医药代表回扣，每用一套耗材返现两千元，科室护士都知道。第{n}次反映。"
 
@@ -79,7 +79,11 @@ def test_gunicorn_workers_share_one_submission_budget_in_redis(migrated_postgres
         # a chunked body far over the cap is refused by the worker, never parsed
         assert chunked_post(port, "/api/v1/reports/lookup", b'{"receipt": "' + b"\xff" * (2 * 1024 * 1024)) == 413
 
-        posts = [line for line in log_path.read_text().splitlines() if " POST /" in line]
+        def posts_logged() -> list[str]:
+            return [line for line in log_path.read_text().splitlines() if " POST /" in line]
+        # the worker writes its access-log line after the response (the 413's may come a moment later)
+        wait_until(lambda: len(posts_logged()) >= 8, timeout=20, what="eight POST lines in the access log")
+        posts = posts_logged()
         pids = {line.split("pid=")[1].split()[0] for line in posts}
         assert len(posts) == 8 and len(pids) == len(posts), f"requests were not spread over processes: {posts}"
     finally:
