@@ -2,6 +2,7 @@
 follow-up address and what the code is for, and its print page opens (a POST, the code in no address) with only
 the proof; with JavaScript on, the print button appears. Screenshots in test-artifacts/."""
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 TEXT = "区某医院药剂科主任在药品采购中收受回扣，每使用一批药品返现两千元，科室人员均知情。"
@@ -47,5 +48,6 @@ def test_the_print_button_appears_with_javascript(live_server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     file_one(page, live_server)
-    assert page.locator("#print-proof").is_visible() and page.get_by_test_id("print-page").is_visible()
+    expect(page.locator("#print-proof")).to_be_visible()  # waits for static/js/print.js to unhide it
+    assert page.get_by_test_id("print-page").is_visible()
     context.close()
