@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from casework.access import visible_clause
 from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseReport
+from casework.related_models import CaseRepeat
 from casework.states import OPEN_STATUSES, SUPERVISOR_ROLES, TASKFORCE, WORKER_ROLES  # noqa: F401 (shared names)
 from core.accounts import User
 from core.audit import record
@@ -135,9 +136,13 @@ def public_status_for(case: Case) -> str | None:
     return None
 
 
+def _held_by(case: Case):
+    return (select(Report).join(CaseReport, CaseReport.report_id == Report.id)
+            .where(CaseReport.case_id == case.id).order_by(Report.id))
+
+
 def case_reports(session: Session, case: Case) -> list[Report]:
-    return list(session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
-                                .where(CaseReport.case_id == case.id).order_by(Report.id)))
+    return list(session.scalars(_held_by(case)))
 
 
 def answered_reports(session: Session, case: Case) -> list[Report]:
@@ -145,11 +150,8 @@ def answered_reports(session: Session, case: Case) -> list[Report]:
     registered automatically as repeats (重复件). A repeat is matched on contact details nobody verified,
     so mirroring the case to its receipt would let anyone who knows a reporter's phone and words read
     that reporter's case; it is registered and kept, and not answered again as new (检举控告工作规则)."""
-    from casework.related_models import CaseRepeat
     repeats = select(CaseRepeat.report_id).where(CaseRepeat.case_id == case.id)
-    return list(session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
-                                .where(CaseReport.case_id == case.id, Report.id.not_in(repeats))
-                                .order_by(Report.id)))
+    return list(session.scalars(_held_by(case).where(Report.id.not_in(repeats))))
 
 
 def sync_public_status(session: Session, case: Case) -> list[int]:
