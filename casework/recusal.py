@@ -127,6 +127,16 @@ def _take_off_handlers(session: Session, rows: list[dict]) -> None:
                          previous_handler_id=f["user_id"], source=f["source"])
 
 
+def recuse_like(session: Session, case_id: int, like_case_id: int) -> int:
+    """Recuse from `case_id` everyone recused (and not lifted) from `like_case_id`, with the same report and
+    source; the number of recusals made."""
+    found = [{"case_id": case_id, "user_id": user_id, "report_id": report_id, "source": source}
+             for user_id, report_id, source in session.execute(
+                 select(Recusal.user_id, Recusal.report_id, Recusal.source)
+                 .where(Recusal.case_id == like_case_id, Recusal.lifted_at.is_(None)))]
+    return len(_recuse(session, found, reinstate=False))
+
+
 def scan_reports(session: Session, links: set[tuple[int, int]], staff: list[tuple[int, str]] | None = None) -> int:
     """Reports (case_id, report_id) that joined a case, or got a reporter's message: store their content
     key and recuse every staff member they name. The number of recusals made or reinstated."""

@@ -34,8 +34,7 @@ from sqlalchemy import bindparam, func, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from casework.models import Case, CaseReport
-from casework.recusal import scan_reports
-from casework.recusal_models import Recusal
+from casework.recusal import recuse_like, scan_reports
 from casework.related_models import CaseRepeat, RelatedCandidate, ReportSignature
 from casework.rules import sync_public_status
 from casework.states import OPEN_STATUSES
@@ -301,13 +300,7 @@ def _recuse_leftover(session: Session, case: Case, report: Report, target: Case)
     case it joins, is kept off that row too (its title and routing note would tell them)."""
     session.flush()
     scan_reports(session, {(case.id, report.id)})
-    already = set(session.scalars(select(Recusal.user_id).where(Recusal.case_id == case.id)))
-    for user_id, report_id in session.execute(select(Recusal.user_id, Recusal.report_id)
-                                              .where(Recusal.case_id == target.id, Recusal.lifted_at.is_(None))):
-        if user_id not in already:
-            session.add(Recusal(case_id=case.id, user_id=user_id, report_id=report_id, source="text",
-                                lift_reason=""))
-    session.flush()
+    recuse_like(session, case.id, target.id)
 
 
 def on_arrival(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> Case | None:
