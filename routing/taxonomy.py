@@ -161,7 +161,7 @@ def _load_classifier(data: dict) -> ClassifierConfig:
     )
 
 
-_PARSED: dict[bytes, Taxonomy] = {}  # by the digest of the files' bytes: a Taxonomy is immutable
+_PARSED: dict[str, Taxonomy] = {}  # by the digest of the files' bytes: a Taxonomy is immutable
 _PARSED_MAX = 8
 
 
@@ -170,17 +170,17 @@ def load_taxonomy(config_dir: Path | str) -> Taxonomy:
     time; they are parsed again only when their bytes changed (every app and `flask setup` load them)."""
     config_dir = Path(config_dir)
     raw = {name: (config_dir / name).read_bytes() for name in FILES}
-    key = hashlib.sha256(b"\0".join(raw[n] for n in FILES)).digest()
+    key = hashlib.sha256(b"\0".join(raw[n] for n in FILES)).hexdigest()
     cached = _PARSED.get(key)
     if cached is None:
-        cached = _parse_taxonomy(raw)
+        cached = _parse_taxonomy(raw, key)
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = cached
     return cached
 
 
-def _parse_taxonomy(raw: dict[str, bytes]) -> Taxonomy:
+def _parse_taxonomy(raw: dict[str, bytes], digest: str) -> Taxonomy:
     parsed = {name: tomllib.loads(b.decode("utf-8")) for name, b in raw.items()}
     areas, items = _load_items(parsed["negative_list.toml"])
     matrix = _with_official_words(_load_matrix(parsed["matrix.toml"], items),
@@ -190,8 +190,7 @@ def _parse_taxonomy(raw: dict[str, bytes]) -> Taxonomy:
         leadership = parse_leadership(parsed["leadership.toml"], UNITS)
     except LeadershipConfigError as exc:
         raise TaxonomyError(str(exc)) from exc
-    digest = hashlib.sha256(b"\0".join(raw[n] for n in FILES)).hexdigest()[:12]
     version = str(parsed["negative_list.toml"].get("version", "0"))
-    return Taxonomy(version=version, rules_version=f"{version}+{digest}",
+    return Taxonomy(version=version, rules_version=f"{version}+{digest[:12]}",
                     areas=_frozen(areas), items=_frozen(items), matrix=matrix,
                     classifier=clf, typo_fixer=TypoFixer(clf.typos), leadership=leadership)
