@@ -29,14 +29,6 @@ MARKET_DEPUTY = ("区市场监管局一位姓赵的副局长，长期收受某�
                  "这家公司被举报虚假宣传和商业贿赂，他打招呼压下了处罚。")
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    from argon2 import PasswordHasher
-
-    import core.accounts
-    monkeypatch.setattr(core.accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
 @pytest.fixture
 def staff(session):
     people = {}

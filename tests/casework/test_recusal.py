@@ -66,15 +66,6 @@ def _file(app, session, ctx, unit: str, **fields):
     return case, receipt.reference, attachment.id if attachment else None
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    """Accounts by the dozen: argon2 at its smallest cost (these tests are about recusal, not passwords)."""
-    from argon2 import PasswordHasher
-
-    import core.accounts
-    monkeypatch.setattr(core.accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
 class People(dict):
     """For every unit an unnamed colleague handler and a namesake by surname, and a coordinator: each
     made when first used."""
