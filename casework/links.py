@@ -12,6 +12,7 @@ from casework.deadlines import sync_deadlines
 from casework.models import Case, CaseLink, CaseReport
 from casework.opening import UNCHANGED, CorrectionError, accused_of, correct_routing, retrain
 from casework.recusal import scan_reports
+from casework.related import RelatedPolicy
 from casework.rules import (
     OPEN_STATUSES,
     TASKFORCE,
@@ -49,7 +50,7 @@ def _new_lead(session: Session, tax: Taxonomy, case: Case, item, lead_unit: str 
 
 
 def correct(session: Session, actor: User, case: Case, *, item=UNCHANGED, lead_unit: str | None = None,
-            reason: str, tax: Taxonomy) -> Case:
+            reason: str, tax: Taxonomy, related: RelatedPolicy | None = None) -> Case:
     """Set the item (a code, or None: not about the campaign) and/or the lead unit, with a reason;
     re-routes the case and retrains the learned model. A handler outside the new lead unit is cleared."""
     lock(session, case)
@@ -75,7 +76,7 @@ def correct(session: Session, actor: User, case: Case, *, item=UNCHANGED, lead_u
            handler_cleared=old_handler is not None and case.handler_id is None)
     try:  # commits the correction, the re-routed case and the audit event together
         correct_routing(session, tax, case, reason=reason, by=actor.label(), item=item, lead_unit=lead_unit,
-                        by_user_id=actor.id)
+                        by_user_id=actor.id, related=related)
     except CorrectionError as exc:
         session.rollback()
         raise InvalidInput(str(exc)) from exc

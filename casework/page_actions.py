@@ -145,7 +145,8 @@ def correct(session, actor, case, form):
     item = form.get("item", "__keep__")
     item = UNCHANGED if item == "__keep__" else (None if item == "none" else item)
     casework.correct(session, actor, case, item=item, lead_unit=form.get("lead_unit") or None,
-                     reason=_text(form, "reason"), tax=current_app.extensions["routing"].taxonomy)
+                     reason=_text(form, "reason"), tax=current_app.extensions["routing"].taxonomy,
+                     related=current_app.extensions["routing"].related)
     return _("Classification corrected; the case was re-routed.")
 
 

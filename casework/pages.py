@@ -34,7 +34,7 @@ from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_pa
 from casework.queue_export import write_queue
 from casework.recusal import named_in
 from casework.related import repeats_of
-from casework.related_views import related_cases, related_summary
+from casework.related_views import related_cases, related_summary, repeats_news, repeats_on
 from casework.rules import case_reports
 from casework.search import reference_in
 from casework.self_inspection import record_self_inspection
@@ -112,7 +112,7 @@ def queue():
     ids = [row.case.id for row in result.rows]
     return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
                            units=list_units(session), handlers=assignable_handlers(session, current_user),
-                           badge=deadline_badge, args=request.args.to_dict(), repeats=repeats_of(session, ids),
+                           badge=deadline_badge, args=request.args.to_dict(), repeats=repeats_news(session, current_user, ids),
                            related=related_summary(session, current_user, ids),
                            no_real_name=current_user.lacks_real_name)
 
@@ -253,9 +253,10 @@ def deadline_context(session, case: Case) -> dict:
 def case_page(reference: str):
     session = get_session()
     case = case_for(session, current_user, reference)
+    repeat_list = repeats_on(session, current_user, case)  # new since this user's last view: before it is logged
     record(session, "case.viewed", actor=current_user, case_id=case.id)
     session.commit()
-    return render_template("staff/case.html", **case_context(session, case))
+    return render_template("staff/case.html", **case_context(session, case), repeat_list=repeat_list)
 
 
 RESULT_ACTIONS = ("close", "not_accept", "refer")  # actions that carry the result written for the reporter

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, aliased
 from casework.access import visible_case_ids_clause, visible_clause
 from casework.models import Case, CaseLink, CaseReport
 from casework.related import REASONS, RelatedPolicy
-from casework.related_models import RelatedCandidate
+from casework.related_models import CaseRepeat, RelatedCandidate
 from core.accounts import User
+from core.audit import AuditEvent
 from intake.match_keys import ReportMatchKey
 from intake.models import Report
 
@@ -132,3 +133,45 @@ def related_summary(session: Session, user: User, case_ids: list[int], per_case:
             c, reference, title = seen[other]
             out[case_id].append(Related(c, reference, title, [r for r in REASONS if r in reasons], score))
     return out
+
+
+@dataclass
+class RepeatSeen:
+    report_reference: str
+    received_at: datetime
+    new: bool  # arrived after this user last opened the case page (or the user never opened it)
+
+
+def _last_views(session: Session, user: User, case_ids: list[int]) -> dict[int, datetime]:
+    return dict(session.execute(select(AuditEvent.case_id, func.max(AuditEvent.at))
+                                .where(AuditEvent.case_id.in_(case_ids), AuditEvent.action == "case.viewed",
+                                       AuditEvent.actor_id == user.id)
+                                .group_by(AuditEvent.case_id)).all())
+
+
+def repeats_news(session: Session, user: User, case_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """For each of these cases that received repeats (重复件): how many, and how many of them arrived after
+    `user` last opened the case page — the queue's badge shows those as new until the user looks."""
+    if not case_ids:
+        return {}
+    rows = session.execute(select(CaseRepeat.case_id, CaseRepeat.created_at)
+                           .where(CaseRepeat.case_id.in_(case_ids))).all()
+    if not rows:
+        return {}
+    seen = _last_views(session, user, list({case_id for case_id, _at in rows}))
+    out: dict[int, tuple[int, int]] = {}
+    for case_id, at in rows:
+        total, new = out.get(case_id, (0, 0))
+        out[case_id] = (total + 1, new + int(seen.get(case_id) is None or at > seen[case_id]))
+    return out
+
+
+def repeats_on(session: Session, user: User, case: Case) -> list[RepeatSeen]:
+    """The repeats registered on `case`, newest first, each marked new when it arrived after `user` last
+    opened the case page. Call it before the page records this view."""
+    last = _last_views(session, user, [case.id]).get(case.id)
+    rows = session.execute(select(Report.reference, Report.received_at, CaseRepeat.created_at)
+                           .join(Report, Report.id == CaseRepeat.report_id)
+                           .where(CaseRepeat.case_id == case.id)
+                           .order_by(CaseRepeat.created_at.desc(), CaseRepeat.id.desc())).all()
+    return [RepeatSeen(reference, received, last is None or at > last) for reference, received, at in rows]

@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
             new_item = UNCHANGED if item is None else (None if item.lower() == "none" else item)
             try:
                 correct_routing(session, runtime.taxonomy, case, item=new_item, lead_unit=lead_unit,
-                                reason=reason, by=by)
+                                reason=reason, by=by, related=runtime.related)
             except CorrectionError as exc:
                 raise click.ClickException(str(exc))
             record = retrain(session)

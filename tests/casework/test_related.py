@@ -212,3 +212,37 @@ def test_the_same_reporter_is_found_after_an_identity_key_rotation(app_factory, 
     later, _ = open_case(retired, session, retired.extensions["intake"], text=BEDS, anonymous=False,
                          reporter_name="张三", reporter_phone="138 1234 5678")
     assert "same_reporter" in reasons(session, later, first)
+
+
+def test_a_routing_correction_finds_the_related_reports_again(app, session, ctx):
+    """Whether two reports about one institution belong together depends on their items: after a person
+    corrects the item, the relation follows the corrected item, in both directions."""
+    from casework.opening import correct_routing
+    tax = app.extensions["routing"].taxonomy
+    first, _ = open_case(app, session, ctx, text=HONGBAO, accused_institution="区中医院", accused_name="")
+    beds, _ = open_case(app, session, ctx, text=BEDS, accused_institution="区 中医院", accused_name="")
+    assert first.area != beds.area
+    beds_area = beds.area
+    assert not {"same_institution_item", "same_institution_area"} & set(reasons(session, beds, first))
+    correct_routing(session, tax, beds, item=first.item_code, reason="其实是收红包", by="专班",
+                    related=RelatedPolicy())
+    assert "same_institution_item" in reasons(session, beds, first)
+    assert "same_institution_item" in reasons(session, first, beds)  # seen from the older case too
+    other_item = next(code for code, item in tax.items.items() if item.area == beds_area)
+    correct_routing(session, tax, beds, item=other_item, reason="还是挂床", by="专班")
+    assert not {"same_institution_item", "same_institution_area"} & set(reasons(session, beds, first))
+    assert not {"same_institution_item", "same_institution_area"} & set(reasons(session, first, beds))
+
+
+def test_a_failure_while_finding_them_again_does_not_undo_the_correction(app, session, ctx, monkeypatch):
+    from casework import opening
+    tax = app.extensions["routing"].taxonomy
+    first, _ = open_case(app, session, ctx, text=HONGBAO, accused_institution="区中医院", accused_name="")
+    beds, _ = open_case(app, session, ctx, text=BEDS, accused_institution="区中医院", accused_name="")
+
+    def broken(*_args, **_kw):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(opening, "refresh_candidates", broken)
+    opening.correct_routing(session, tax, beds, item=first.item_code, reason="其实是收红包", by="专班")
+    session.expire_all()
+    assert session.get(Case, beds.id).item_code == first.item_code

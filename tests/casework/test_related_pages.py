@@ -123,3 +123,26 @@ def test_the_dashboard_lists_persons_reported_by_many(app, client, session, ctx,
     html = client.get("/dashboard").get_data(as_text=True)
     section = re.search(r'data-testid="many-reporters".*?</section>', html, re.S).group(0)
     assert "多人反映" in section and "赵四海" in section and section.count("/cases/XLT-") == 3
+
+
+def test_a_repeat_is_new_in_the_queue_until_the_handler_opens_the_case(app, client, session, ctx, staff):
+    first = submit(app, session, ctx, text=ORTHO, anonymous=False, reporter_name="张三", reporter_phone="13812345678")
+    log_in(client, staff["coordinator"])
+    page(client, first.reference)  # seen before the repeat arrives
+    repeat = submit(app, session, ctx, text=ORTHO + "请尽快处理！", anonymous=False, reporter_name="张三",
+                    reporter_phone="13812345678")
+    queue = client.get("/queue?tab=all").get_data(as_text=True)
+    row = re.search(rf'{first.reference}</a>.*?</tr>', queue, re.S).group(0)
+    assert 'data-testid="queue-repeats-new"' in row and "您上次查看后新到 1 件" in row
+    html = related_section(page(client, first.reference))  # this view still shows it as new ...
+    item = re.search(r'<li data-testid="repeat-item">.*?</li>', html, re.S).group(0)
+    assert repeat.reference in item and 'data-testid="repeat-new"' in item
+    queue = client.get("/queue?tab=all").get_data(as_text=True)  # ... and after it, it is not new any more
+    row = re.search(rf'{first.reference}</a>.*?</tr>', queue, re.S).group(0)
+    assert 'data-testid="queue-repeats"' in row and 'data-testid="queue-repeats-new"' not in row
+    assert 'data-testid="repeat-new"' not in related_section(page(client, first.reference))
+    other = app.test_client()  # another person who never opened the case still sees it as new
+    other_coordinator = make_user(session, "coord2", role="coordinator", unit="taskforce", totp_secret=SECRET)
+    log_in(other, other_coordinator)
+    queue = other.get("/queue?tab=all").get_data(as_text=True)
+    assert 'data-testid="queue-repeats-new"' in re.search(rf'{first.reference}</a>.*?</tr>', queue, re.S).group(0)
