@@ -1,7 +1,7 @@
 """Cases, their units, classifications, human corrections and the learned model, as stored."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -242,3 +242,15 @@ class RevealRequest(Base):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
+
+    # An approval lets its requester view the identity for this long after the decision, then they ask again:
+    # an approval is for the step it was asked for, not a standing right while the case is open.
+    APPROVAL_VALID = timedelta(hours=72)
+
+    @property
+    def approved_until(self) -> datetime | None:
+        return self.decided_at + self.APPROVAL_VALID if self.status == "approved" and self.decided_at else None
+
+    def approval_valid(self, now: datetime) -> bool:
+        until = self.approved_until
+        return until is not None and now <= until

@@ -42,7 +42,7 @@ from casework.walls import COORDINATORS_ONLY, wall_of
 from core.accounts import User, users_by_id
 from core.audit import AuditEvent, record
 from core.auth import safe_next
-from core.db import get_session
+from core.db import get_session, utcnow
 from core.downloads import XLSX, audited_download
 from core.labels import in_chinese, label
 from core.localtime import local_today
@@ -198,6 +198,7 @@ def case_context(session, case: Case) -> dict:
         "notices": session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id)).all(),
         "institutions": session.scalars(select(LedgerInstitution).where(LedgerInstitution.case_id == case.id)).all(),
         "persons": session.scalars(select(LedgerPerson).where(LedgerPerson.case_id == case.id)).all(),
+        "my_approval": reveal.approved_request(session, current_user, case), "now": utcnow(),
         "reveal_requests": session.scalars(select(RevealRequest).where(RevealRequest.case_id == case.id)
                                            .order_by(RevealRequest.id.desc())).all(),
         "not_accepted_reasons": casework.NOT_ACCEPTED_REASONS, "badge": deadline_badge(case),

@@ -2,7 +2,8 @@
 request, decision and view logged with its reason, the identity itself never logged.
 
 The assigned handler (or the lead unit's head) asks; a coordinator approves or refuses; the
-requester of an approved request may then view it while the case is open. Coordinators and admins
+requester of an approved request may then view it while the case is open, for 72 hours after the
+approval (RevealRequest.APPROVAL_VALID), then asks again. Coordinators and admins
 view directly, with a reason. Nobody named in any of the case's reports asks, decides or views — not
 even after a coordinator lifted their recusal as a namesake: the requester is checked when asking,
 when the request is decided and when viewing, the deciding coordinator when deciding."""
@@ -105,10 +106,13 @@ def decide_reveal(session: Session, coordinator: User, request: RevealRequest, a
     return request
 
 
-def _approved_request(session: Session, actor: User, case: Case) -> RevealRequest | None:
-    return session.scalar(select(RevealRequest).where(
+def approved_request(session: Session, actor: User, case: Case) -> RevealRequest | None:
+    """The actor's approved request for this case that is still valid (RevealRequest.APPROVAL_VALID after
+    its decision), or None: after that the requester asks again."""
+    request = session.scalar(select(RevealRequest).where(
         RevealRequest.case_id == case.id, RevealRequest.requester_id == actor.id,
         RevealRequest.status == "approved").order_by(RevealRequest.id.desc()).limit(1))
+    return request if request is not None and request.approval_valid(utcnow()) else None
 
 
 def reveal_identity(session: Session, actor: User, case: Case, reason: str | None, cipher: IdentityCipher,
@@ -122,7 +126,7 @@ def reveal_identity(session: Session, actor: User, case: Case, reason: str | Non
     if actor.role in SUPERVISOR_ROLES:
         reason = required_text(reason, REASON_LIMIT, field="reason")
     else:
-        request = _approved_request(session, actor, case)
+        request = approved_request(session, actor, case)
         if request is None or not _works_the_case(actor, case):
             raise NotAllowed("an approved request is needed to see the identity")
         require_status(case, *OPEN_STATUSES)

@@ -1,14 +1,17 @@
 """The reporter's identity: asked for by the handler, decided by a coordinator, every view logged with
 its reason, the identity itself never in the audit trail."""
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from casework import workflow as casework
+from casework.models import RevealRequest
 from casework.reveal import decide_reveal, request_reveal, reveal_identity
 from casework.rules import InvalidState, MissingInput, NotAllowed
 from core.audit import AuditEvent, verify
+from core.db import utcnow
 from intake.identity import Identity
 from tests.support.staff import INSURANCE_TEXT, Team, open_case
 
@@ -150,3 +153,23 @@ def test_recused_and_assisting_users_cannot_ask_or_see(app, session, ctx, team, 
         with pytest.raises(NotAllowed):
             request_reveal(session, assisting, assisted, "协查需要")
     assert_identity_never_logged(session)
+
+
+def test_an_approval_expires_and_the_requester_asks_again(app, session, ctx, team, cipher):
+    """An approval is for the step it was asked for: 72 hours after the decision the requester can no
+    longer view the identity with it, and a new request goes through the coordinator again."""
+    case = real_name_case(app, session, ctx, team)
+    request = request_reveal(session, team.handler, case, "需电话核实")
+    decide_reveal(session, team.coordinator, request, True, "同意")
+    assert reveal_identity(session, team.handler, case, "核实", cipher).name == NAME
+    request.decided_at = utcnow() - RevealRequest.APPROVAL_VALID + timedelta(minutes=5)
+    session.commit()
+    assert reveal_identity(session, team.handler, case, "再核实", cipher).name == NAME  # still inside the window
+    request.decided_at = utcnow() - RevealRequest.APPROVAL_VALID - timedelta(minutes=1)
+    session.commit()
+    with pytest.raises(NotAllowed):
+        reveal_identity(session, team.handler, case, "过期后再看", cipher)
+    again = request_reveal(session, team.handler, case, "仍需电话核实")
+    assert again.status == "pending"
+    decide_reveal(session, team.coordinator, again, True, "同意")
+    assert reveal_identity(session, team.handler, case, None, cipher).name == NAME
