@@ -1,6 +1,8 @@
 """The corpus model: a multinomial logistic regression on TF-IDF of character 1-3-grams
-of the normalised text, trained on the labelled corpus (routing/data/train) plus people's
-corrections, combined with the rules into one calibrated probability (routing.combine).
+of the normalised text and, next to them, of its words and word pairs (rjieba: jieba's
+dictionary and algorithm, in Rust, so that segmenting costs microseconds), trained on the
+labelled corpus (routing/data/train) plus people's corrections, combined with the rules into
+one calibrated probability (routing.combine).
 
 Stored as data, never pickle: gzip of a JSON document whose arrays (idf, weights,
 intercepts) are base64 float16/float32. Prediction runs on numpy alone from those
@@ -19,9 +21,12 @@ import numpy as np
 
 from routing.normalise import TypoFixer, normalise, prepare
 
-FORMAT = "routing.model/lr-char13-1"
+FORMAT_CHARS = "routing.model/lr-char13-1"      # character n-grams only (still loads)
+FORMAT = "routing.model/lr-char13-words12-1"
+FORMATS = (FORMAT_CHARS, FORMAT)
 NONE_LABEL = "none"
 NGRAMS = (1, 3)
+WORD_MIN_LEN = 2    # one-character words are the character 1-grams already
 SHIPPED = Path(__file__).resolve().parent / "data" / "model.json.gz"
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -37,6 +42,15 @@ def grams(norm: str) -> Counter:
     lo, hi = NGRAMS
     n = len(norm)
     return Counter(norm[i:i + k] for k in range(lo, hi + 1) for i in range(n - k + 1))
+
+
+def words(norm: str) -> list[str]:
+    """Word features of a normalised string: its words of WORD_MIN_LEN characters or more
+    and every pair of neighbouring words (joined by a space), as jieba cuts it without HMM."""
+    import rjieba  # only a model with word features needs it (once per process)
+
+    w = rjieba.cut(norm, False)
+    return [t for t in w if len(t) >= WORD_MIN_LEN] + [a + " " + b for a, b in zip(w, w[1:])]
 
 
 # A 1-3-gram as one integer: code points are < 2**21, so (with each leading code point + 1)
@@ -127,9 +141,19 @@ class CorpusModel:
     unit_classes: list = field(default_factory=list)
     unit_weights: np.ndarray | None = None     # (n_features, n_units)
     unit_intercept: np.ndarray | None = None
+    # word features (words()), after the character ones in weights and unit_weights
+    word_terms: list = field(default_factory=list)
+    word_idf: np.ndarray | None = None
+    word_scale: float = 1.0     # the word block's l2 norm next to the characters' (1)
+    unit_temperature: float = 1.0   # of the unit model, fitted out of fold (train_model)
 
     def __post_init__(self):
         self.vocabulary = {t: i for i, t in enumerate(self.terms)}
+        n = len(self.terms)
+        self.word_vocabulary = {t: n + i for i, t in enumerate(self.word_terms)}
+        self.all_terms = list(self.terms) + list(self.word_terms)
+        if self.word_terms and (self.word_idf is None or len(self.word_idf) != len(self.word_terms)):
+            raise ValueError("the corpus model's word idf does not match its word terms")
         keys = np.fromiter(map(term_key, self.terms), dtype=np.uint64, count=len(self.terms))
         order = np.argsort(keys, kind="stable")
         self._keys = keys[order]                 # sorted gram keys of the vocabulary
@@ -156,7 +180,23 @@ class CorpusModel:
         tf = tf[known]
         ix = self._key_index[pos[known]]
         v = (1.0 + np.log(tf.astype(np.float32))) * self.idf[ix]
-        return ix, v / np.float32(np.linalg.norm(v))
+        v /= np.float32(np.linalg.norm(v))
+        if not self.word_terms:
+            return ix, v
+        wix, wv = self._word_features(s)
+        if not len(wix):
+            return ix, v
+        return np.concatenate([ix, wix]), np.concatenate([v, wv])
+
+    def _word_features(self, s: str) -> tuple[np.ndarray, np.ndarray]:
+        get, n = self.word_vocabulary.get, len(self.terms)
+        counts = Counter(j for j in map(get, words(s)) if j is not None)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        ix = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        v = (1.0 + np.log(tf)) * self.word_idf[ix - n]
+        return ix, v * np.float32(self.word_scale / np.linalg.norm(v))
 
     def scores(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
         if not len(idx):
@@ -178,7 +218,7 @@ class CorpusModel:
         if not self.unit_classes:
             return {}
         z = (vals @ self.unit_weights[idx] if len(idx) else 0.0) + self.unit_intercept
-        z = np.asarray(z, dtype=np.float64)
+        z = np.asarray(z, dtype=np.float64) / self.unit_temperature
         p = np.exp(z - z.max())
         return {u: float(q) for u, q in zip(self.unit_classes, p / p.sum())}
 
@@ -191,7 +231,7 @@ class CorpusModel:
         contrib = self.weights[idx, col] * vals
         order = np.argpartition(-contrib, k)[:k] if len(contrib) > k else np.arange(len(contrib))
         order = order[np.argsort(-contrib[order])]
-        return [{"term": self.terms[idx[i]], "weight": round(float(contrib[i]), 4)}
+        return [{"term": self.all_terms[idx[i]], "weight": round(float(contrib[i]), 4)}
                 for i in order if contrib[i] > 0]
 
     def with_corrections(self, learned) -> "CorpusModel":
@@ -203,14 +243,19 @@ class CorpusModel:
 
     # --- storage ------------------------------------------------------------------------
     def to_doc(self) -> dict:
-        return {"format": FORMAT, "version": self.version, "n_examples": self.n_examples,
+        words_doc = ({"word_terms": self.word_terms, "word_idf": _enc(self.word_idf, np.float32),
+                      "word_scale": self.word_scale} if self.word_terms else {})
+        return {"format": FORMAT if self.word_terms else FORMAT_CHARS, "version": self.version,
+                "n_examples": self.n_examples,
                 "ngrams": list(NGRAMS), "classes": self.classes, "terms": self.terms,
                 "idf": _enc(self.idf, np.float32), "weights": _enc(self.weights, np.float16),
                 "intercept": _enc(self.intercept, np.float32),
                 "calibration": self.calibration.__dict__, "threshold": self.threshold,
                 "second_ratio": self.second_ratio, "meta": self.meta,
                 **({"unit_classes": self.unit_classes, "unit_weights": _enc(self.unit_weights, np.float16),
-                    "unit_intercept": _enc(self.unit_intercept, np.float32)} if self.unit_classes else {})}
+                    "unit_intercept": _enc(self.unit_intercept, np.float32),
+                    "unit_temperature": self.unit_temperature} if self.unit_classes else {}),
+                **words_doc}
 
     def to_bytes(self) -> bytes:
         raw = json.dumps(self.to_doc(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -219,13 +264,18 @@ class CorpusModel:
     @classmethod
     def from_bytes(cls, data: bytes) -> "CorpusModel":
         doc = json.loads(gzip.decompress(data).decode("utf-8"))
-        if doc.get("format") != FORMAT:
+        if doc.get("format") not in FORMATS:
             raise ValueError(f"unknown corpus-model format {doc.get('format')!r}")
         if list(doc.get("ngrams", NGRAMS)) != list(NGRAMS):
             raise ValueError("corpus model was stored with other n-gram settings")
         terms, classes = [str(t) for t in doc["terms"]], [str(c) for c in doc["classes"]]
+        word_terms = [str(t) for t in doc.get("word_terms") or []] if doc["format"] == FORMAT else []
+        word_idf = _dec(doc["word_idf"]) if word_terms else None
+        if word_terms and word_idf.shape != (len(word_terms),):
+            raise ValueError("corpus model word idf does not match its word terms")
+        n_features = len(terms) + len(word_terms)
         weights, idf, intercept = _dec(doc["weights"]), _dec(doc["idf"]), _dec(doc["intercept"])
-        if weights.shape != (len(terms), len(classes)) or idf.shape != (len(terms),) \
+        if weights.shape != (n_features, len(classes)) or idf.shape != (len(terms),) \
                 or intercept.shape != (len(classes),):
             raise ValueError("corpus model arrays do not match its terms and classes")
         cal = {k: float(v) for k, v in doc.get("calibration", {}).items()
@@ -233,12 +283,13 @@ class CorpusModel:
         units = [str(u) for u in doc.get("unit_classes") or []]
         uw = _dec(doc["unit_weights"]) if units else None
         ui = _dec(doc["unit_intercept"]) if units else None
-        if units and (uw.shape != (len(terms), len(units)) or ui.shape != (len(units),)):
+        if units and (uw.shape != (n_features, len(units)) or ui.shape != (len(units),)):
             raise ValueError("corpus model unit arrays do not match its terms")
         return cls(terms, idf, weights, intercept, classes, str(doc.get("version", "")),
                    int(doc.get("n_examples", 0)), Calibration(**cal),
                    float(doc.get("threshold", 0.5)), float(doc.get("second_ratio", 0.5)),
-                   dict(doc.get("meta") or {}), None, units, uw, ui)
+                   dict(doc.get("meta") or {}), None, units, uw, ui, word_terms, word_idf,
+                   float(doc.get("word_scale", 1.0)), float(doc.get("unit_temperature", 1.0)))
 
 
 def load_model(data: bytes):

@@ -1,11 +1,13 @@
 """Fitting the corpus model (scikit-learn, at training time only).
 
-1. K-fold on the train rows: fit the logistic regression on K-1 folds, predict the held-out
-   fold (out-of-fold model probabilities); the rules' distribution of every row.
+1. K-fold on the train rows: fit the logistic regression (character 1-3-grams and words, see
+   routing.model) on K-1 folds, predict the held-out fold (out-of-fold model probabilities, and
+   the 1.x unit model's); the rules' distribution of every row.
+   The unit model's temperature by log loss on the out-of-fold 1.x rows it decides.
 2. Calibration (a, b, bias_none, temperature) by log loss on those out-of-fold rows
    (routing.combine.fit_calibration).
 3. θ on P(lead unit) from the same out-of-fold rows (routing.combine.choose_threshold).
-4. The final regression on all train rows; calibration and θ stored with it.
+4. The final regression on all train rows; calibration, unit temperature and θ stored with it.
 
 Nothing here reads routing/data/blind/.
 """
@@ -20,13 +22,18 @@ import numpy as np
 from routing.classifier import Classification, rules_distribution
 from routing.combine import (choose_threshold, combine, fit_calibration, order_classes,
                              rules_array, threshold_table)
-from routing.matrix import lead_probabilities, units_for_item
-from routing.model import NGRAMS, Calibration, CorpusModel, item_of, label_of, model_text
+from routing.matrix import accused_unit, lead_probabilities, units_for_item
+from routing.model import NGRAMS, Calibration, CorpusModel, item_of, label_of, model_text, words
 
 TRAIN_DIR = Path(__file__).resolve().parent / "data" / "train"
 MAX_FEATURES = 40000
+MAX_WORD_FEATURES = 20000   # word and word-bigram features (routing.model.words); 0: none
+WORD_SCALE = 0.5            # the word block's norm next to the characters' 1 (chosen out of fold)
 MIN_DF = 2
-C = 10.0
+C = 100.0
+UNIT_C = 100.0
+CLASS_WEIGHT = None
+FIT_UNIT_TEMPERATURE = True
 FOLDS = 5
 CORRECTION_WEIGHT = 3.0
 SECOND_RATIO = 0.5
@@ -42,6 +49,7 @@ def load_train(directory: Path = TRAIN_DIR) -> list[dict]:
 
 def _fit_lr(texts: list[str], labels: list[str], weights: np.ndarray, classes: list[str],
             units: list[str | None] | None = None):
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -49,18 +57,26 @@ def _fit_lr(texts: list[str], labels: list[str], weights: np.ndarray, classes: l
                           lowercase=False, min_df=MIN_DF, max_features=MAX_FEATURES,
                           dtype=np.float32)
     x = vec.fit_transform(texts)
-    lr = LogisticRegression(C=C, max_iter=150, class_weight=None)
+    wvec = None
+    if MAX_WORD_FEATURES:
+        wvec = TfidfVectorizer(analyzer=words, sublinear_tf=True, lowercase=False, min_df=MIN_DF,
+                               max_features=MAX_WORD_FEATURES, dtype=np.float32)
+        x = hstack([x, wvec.fit_transform(texts) * np.float32(WORD_SCALE)]).tocsr()
+    lr = LogisticRegression(C=C, max_iter=150, class_weight=CLASS_WEIGHT)
     lr.fit(x, labels, sample_weight=weights)
     order = [list(lr.classes_).index(c) for c in classes if c in lr.classes_]
     if len(order) != len(classes):
         raise ValueError("every class needs at least one training example in each fit")
     terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
+    word_terms = [t for t, _ in sorted(wvec.vocabulary_.items(), key=lambda kv: kv[1])] if wvec else []
     model = CorpusModel(terms, vec.idf_.astype(np.float32),
                         lr.coef_[order].T.astype(np.float32),
-                        lr.intercept_[order].astype(np.float32), classes, version="fold")
+                        lr.intercept_[order].astype(np.float32), classes, version="fold",
+                        word_terms=word_terms, word_scale=WORD_SCALE,
+                        word_idf=wvec.idf_.astype(np.float32) if wvec else None)
     rows = [i for i, u in enumerate(units or []) if u]
     if len({units[i] for i in rows}) >= 2:   # which unit's official a 1.x report accuses
-        ulr = LogisticRegression(C=C, max_iter=300).fit(x[rows], [units[i] for i in rows])
+        ulr = LogisticRegression(C=UNIT_C, max_iter=300).fit(x[rows], [units[i] for i in rows])
         model.unit_classes = [str(u) for u in ulr.classes_]
         coef = ulr.coef_ if len(ulr.classes_) > 2 else np.vstack([-ulr.coef_[0], ulr.coef_[0]])
         icpt = ulr.intercept_ if len(ulr.classes_) > 2 else np.r_[-ulr.intercept_, ulr.intercept_]
@@ -88,10 +104,11 @@ def _lead_info(tax, row: dict, p: np.ndarray, classes: list[str | None], accused
     return p_lead, lead == row["expect"].get("lead_unit"), False
 
 
-def train(tax, rows: list[dict], corrections: list[tuple[str, str | None]] = (),
-          folds: int = FOLDS, seed: int = 0) -> CorpusModel:
-    """The corpus model from labelled rows (dev_reports format) plus corrections
-    (text, item) weighted CORRECTION_WEIGHT; calibrated and thresholded out of fold."""
+def out_of_fold(tax, rows: list[dict], corrections: list[tuple[str, str | None]] = (),
+                folds: int = FOLDS, seed: int = 0, log_rules: np.ndarray | None = None) -> dict:
+    """Stratified K-fold on ``rows`` (corrections in every fold's fit): the out-of-fold
+    model probabilities, the calibration fitted on them, the calibrated p, and θ chosen
+    on P(lead unit). ``log_rules`` (rules_array of every row) may be passed precomputed."""
     from sklearn.model_selection import StratifiedKFold
 
     texts = [model_text(r.get("title", ""), r.get("text", ""), tax.typo_fixer) for r in rows]
@@ -100,9 +117,10 @@ def train(tax, rows: list[dict], corrections: list[tuple[str, str | None]] = (),
     c_labels = [label_of(i) for _, i in corrections]
     classes = order_classes(sorted(set(labels) | set(c_labels)))
     item_classes = [item_of(c) for c in classes]
-    log_rules = np.stack([rules_array(rules_distribution(
-        tax, title=r.get("title", ""), text=r.get("text", ""), accused=r.get("accused"))[0],
-        item_classes, Calibration().eps) for r in rows])
+    if log_rules is None:
+        log_rules = np.stack([rules_array(rules_distribution(
+            tax, title=r.get("title", ""), text=r.get("text", ""), accused=r.get("accused"))[0],
+            item_classes, Calibration().eps) for r in rows])
     units = [r["expect"].get("lead_unit") if (r["expect"].get("item") or "").startswith("1.") else None
              for r in rows]
     oof = np.zeros((len(rows), len(classes)))
@@ -116,23 +134,62 @@ def train(tax, rows: list[dict], corrections: list[tuple[str, str | None]] = (),
             idx, vals = m.features(texts[i], normalised=True)
             oof[i] = m.proba_array(idx, vals)
             oof_units[i] = m.unit_proba(idx, vals)
+    unit_t = fit_unit_temperature(tax, rows, units, oof_units) if FIT_UNIT_TEMPERATURE else 1.0
+    oof_units = [tempered(u, unit_t) for u in oof_units]
     cal = fit_calibration(log_rules, oof, y)
     p = combine(log_rules, oof, cal)
     info = [_lead_info(tax, r, p[i], item_classes, oof_units[i]) for i, r in enumerate(rows)]
     lead_p = np.asarray([i[0] for i in info])
     lead_ok = np.asarray([i[1] for i in info])
     always = np.asarray([i[2] for i in info])
-    chosen = choose_threshold(lead_p, lead_ok, always)
+    return dict(unit_temperature=unit_t, texts=texts, labels=labels, c_texts=c_texts, c_labels=c_labels,
+                classes=classes, units=units, y=y, oof=oof, cal=cal, p=p, lead_p=lead_p, lead_ok=lead_ok,
+                always=always, chosen=choose_threshold(lead_p, lead_ok, always))
+
+
+def tempered(dist: dict, t: float) -> dict:
+    """A unit distribution at temperature t (softmax of the logits / t)."""
+    if not dist or t == 1.0:
+        return dist
+    z = np.log(np.maximum(np.asarray(list(dist.values())), 1e-300)) / t
+    q = np.exp(z - z.max())
+    return dict(zip(dist, (q / q.sum()).tolist()))
+
+
+def fit_unit_temperature(tax, rows: list[dict], units: list, oof_units: list[dict]) -> float:
+    """The unit model's temperature by log loss on the out-of-fold 1.x rows it decides (those
+    whose text names no unit), 1.0 with fewer than 20 of them."""
+    fallback = tax.matrix.accused_fallback
+    sel = [i for i, u in enumerate(units) if u and oof_units[i] and u in oof_units[i]
+           and accused_unit(tax, title=rows[i].get("title", ""), text=rows[i].get("text", ""),
+                            accused=rows[i].get("accused")) == fallback]
+    if len(sel) < 20:
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.05), np.log(2.0), 75))
+    loss = [-np.mean([np.log(max(tempered(oof_units[i], t)[units[i]], 1e-12)) for i in sel]) for t in grid]
+    return round(float(grid[int(np.argmin(loss))]), 5)
+
+
+def train(tax, rows: list[dict], corrections: list[tuple[str, str | None]] = (),
+          folds: int = FOLDS, seed: int = 0) -> CorpusModel:
+    """The corpus model from labelled rows (dev_reports format) plus corrections
+    (text, item) weighted CORRECTION_WEIGHT; calibrated and thresholded out of fold."""
+    o = out_of_fold(tax, rows, corrections, folds, seed)
+    texts, labels, c_texts, c_labels, classes = (o[k] for k in ("texts", "labels", "c_texts", "c_labels",
+                                                               "classes"))
+    p, y, chosen, cal = o["p"], o["y"], o["chosen"], o["cal"]
+    lead_p, lead_ok, always = o["lead_p"], o["lead_ok"], o["always"]
     model = _fit_lr(texts + c_texts, labels + c_labels,
                     np.r_[np.ones(len(texts)), np.full(len(c_texts), CORRECTION_WEIGHT)], classes,
-                    units + [None] * len(c_texts))
+                    o["units"] + [None] * len(c_texts))
     digest = hashlib.sha256(json.dumps([sorted(zip(texts, labels)), sorted(zip(c_texts, c_labels))],
                                        ensure_ascii=False).encode("utf-8")).hexdigest()[:12]
-    model.version = f"lr-{len(texts)}+{len(c_texts)}-{digest}"
+    model.version = f"{'lrw' if model.word_terms else 'lr'}-{len(texts)}+{len(c_texts)}-{digest}"
     model.n_examples = len(texts) + len(c_texts)
     model.calibration = cal
     model.threshold = round(chosen["threshold"], 5)
     model.second_ratio = SECOND_RATIO
+    model.unit_temperature = o["unit_temperature"]
     model.meta = {"folds": folds, "train_rows": len(texts), "corrections": len(c_texts),
                   "out_of_fold": {
                       "log_loss": float(-np.log(p[np.arange(len(y)), y]).mean()),

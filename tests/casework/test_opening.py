@@ -260,7 +260,7 @@ def test_classify_prints_the_calibrated_probabilities(model_runner, tmp_path):
     assert {"probability", "lead_probability", "out_of_scope_probability", "second_item", "model_terms"} <= set(line)
     assert 0.0 < line["probability"] <= 1.0 and 0.0 < line["lead_probability"] <= 1.0
     assert line["lead_unit"] == "medinsure" or line["triage"]
-    assert line["model_version"].startswith("lr-") and line["model_terms"][0]["term"]
+    assert line["model_version"].startswith(("lr-", "lrw-")) and line["model_terms"][0]["term"]
 
 
 def test_classify_without_the_model_keeps_the_old_keys_and_no_probability(runner, tmp_path):
@@ -280,4 +280,4 @@ def test_classify_eval_prints_the_abstention_figures(model_runner):
     assert [r["threshold"] for r in table] == sorted(r["threshold"] for r in table)
     assert all(a["triage_share"] <= b["triage_share"] for a, b in zip(table, table[1:]))
     assert figures["auto_routed_share"] == pytest.approx(1 - figures["triaged_share"])
-    assert figures["model_version"].startswith("lr-")
+    assert figures["model_version"].startswith(("lr-", "lrw-"))

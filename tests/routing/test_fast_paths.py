@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from routing import names
-from routing.model import CorpusModel, gram_keys, grams, model_text, shipped_model, term_key
+from routing.model import CorpusModel, gram_keys, grams, model_text, shipped_model, term_key, words
 from routing.normalise import Prepared, TypoFixer, _fold_one, _prepare, to_simplified
 from routing.train_model import load_train
 
@@ -111,11 +111,20 @@ def _ref_features(model: CorpusModel, s: str):
     tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))[keep]
     ix = js[keep]
     v = (1.0 + np.log(tf)) * model.idf[ix]
-    return ix, v / np.float32(np.linalg.norm(v)) if len(v) else v
+    if not len(v):
+        return ix, v
+    v = v / np.float32(np.linalg.norm(v))
+    wcounts = {t: c for t, c in Counter(words(s)).items() if t in model.word_vocabulary}
+    if not wcounts:
+        return ix, v
+    wix = np.asarray([model.word_vocabulary[t] for t in wcounts], dtype=np.int64)
+    wv = (1.0 + np.log(np.asarray(list(wcounts.values()), dtype=np.float32))) * model.word_idf[wix - len(model.terms)]
+    return np.r_[ix, wix], np.r_[v, np.float32(model.word_scale) * wv / np.float32(np.linalg.norm(wv))]
 
 
 def test_model_features_and_probabilities_as_before(tax):
     model = shipped_model()
+    assert model.word_terms       # the word features are computed here too
     rows = load_train()[::5]
     rng = random.Random(5)
     texts = [model_text(r["title"], r["text"], tax.typo_fixer) for r in rows] + _texts(rng, 300) + [""]

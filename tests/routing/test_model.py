@@ -14,7 +14,7 @@ from routing.classifier import classify
 from routing.combine import choose_threshold, combine, rules_array
 from routing.learned import LearnedModel
 from routing.matrix import lead_probabilities, route
-from routing.model import SHIPPED, Calibration, CorpusModel, load_model, shipped_model
+from routing.model import FORMATS, SHIPPED, Calibration, CorpusModel, load_model, model_text, shipped_model, words
 from routing.train_model import load_train, reliability_bins, train
 
 GIFT = "我妈住院做手术前，主刀的李大夫收了我们塞的信封，里面两千块钱，说这样才给排前面。"
@@ -42,7 +42,8 @@ def test_the_shipped_file_is_gzip_json_without_pickle_and_small(shipped):
     data = SHIPPED.read_bytes()
     assert len(data) < 5 * 1024 * 1024
     doc = json.loads(gzip.decompress(data))
-    assert doc["format"] == "routing.model/lr-char13-1" and doc["weights"]["dtype"] == "float16"
+    assert doc["format"] in FORMATS and doc["weights"]["dtype"] == "float16"
+    assert bool(doc.get("word_terms")) == (doc["format"] == "routing.model/lr-char13-words12-1")
     assert b"pickle" not in data and not gzip.decompress(data).startswith(b"\x80")
 
 
@@ -51,6 +52,41 @@ def test_round_trip_gives_the_same_probabilities(shipped):
     assert again.version == shipped.version and again.calibration == shipped.calibration
     a, b = shipped.predict_proba(GIFT), again.predict_proba(GIFT)
     assert a.keys() == b.keys() and max(abs(a[k] - b[k]) for k in a) < 1e-6
+
+
+def test_a_model_with_word_features_round_trips(small):
+    model, held = small
+    assert model.word_terms and any(" " in t for t in model.word_terms)   # words and word pairs
+    again = CorpusModel.from_bytes(model.to_bytes())
+    assert again.word_terms == model.word_terms and again.word_scale == model.word_scale
+    for row in held[:20]:
+        a, b = model.predict_proba(row["text"]), again.predict_proba(row["text"])
+        assert max(abs(a[k] - b[k]) for k in a) < 2e-3     # weights are stored as float16
+
+
+def test_word_features_at_predict_time_are_what_scikit_learn_computed():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [model_text("", t) for t in (GIFT, "医保中心的人收了药店老板的钱，给他多报了",
+                                         "药店老板给医保中心稽核科的人送购物卡")]
+    cv = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=False)
+    wv = TfidfVectorizer(analyzer=words, sublinear_tf=True, lowercase=False)
+    xc, xw = cv.fit_transform(texts), wv.fit_transform(texts)
+    terms = sorted(cv.vocabulary_, key=cv.vocabulary_.get)
+    word_terms = sorted(wv.vocabulary_, key=wv.vocabulary_.get)
+    m = CorpusModel(terms, cv.idf_.astype(np.float32), np.zeros((len(terms) + len(word_terms), 2), np.float32),
+                    np.zeros(2, np.float32), ["1.1", "none"], "t", word_terms=word_terms,
+                    word_idf=wv.idf_.astype(np.float32), word_scale=0.5)
+    for i, text in enumerate(texts):
+        idx, vals = m.features(text, normalised=True)
+        got = np.zeros(len(terms) + len(word_terms))
+        got[idx] = vals
+        want = np.r_[xc[i].toarray()[0], 0.5 * xw[i].toarray()[0]]
+        assert np.allclose(got, want, atol=1e-5)
+    assert "医保中心" in words(texts[1]) or "医保" in words(texts[1])
+    with pytest.raises(ValueError):     # a word idf that does not match the word terms
+        CorpusModel(terms, cv.idf_, np.zeros((len(terms), 2)), np.zeros(2), ["1.1", "none"], "t",
+                    word_terms=word_terms, word_idf=wv.idf_[:-1])
 
 
 def test_a_tampered_or_foreign_payload_is_refused(shipped):
@@ -154,7 +190,8 @@ def test_top_terms_explain_the_chosen_item(tax, shipped):
     assert c.model_terms and all(t["weight"] > 0 for t in c.model_terms)
     weights = [t["weight"] for t in c.model_terms]
     assert weights == sorted(weights, reverse=True)
-    assert all(t["term"] in "".join(GIFT.split()) or len(t["term"]) <= 3 for t in c.model_terms)
+    read = model_text("", GIFT)     # character n-grams and words (pairs joined by a space) of it
+    assert all(t["term"].replace(" ", "") in read for t in c.model_terms)
 
 
 def test_a_close_second_reading_is_kept_and_a_far_one_is_not(tax, shipped):
