@@ -193,6 +193,29 @@ def test_an_approved_requester_gives_the_reason_once_and_reads_the_reporters_pho
     assert event.actor_id == handler.id and event.detail["reason"] == "需电话核实就诊经过"
 
 
+def test_an_expired_approval_shows_no_identity_on_the_web(app, client, session, ctx, staff):
+    """Review of de1ead4: after RevealRequest.APPROVAL_VALID the page offers a new request, not the view,
+    and a direct POST /cases/<ref>/identity shows nothing (and is no 500)."""
+    from casework.models import RevealRequest
+    from casework.reveal import decide_reveal
+    from core.db import utcnow
+    filed = submit(app, session, ctx, text=INSURANCE, anonymous=False, reporter_name="钱多多", reporter_phone="13911112222")
+    log_in(client, staff["medinsure_handler"])
+    assert act(client, filed.reference, "accept").status_code == 302
+    assert act(client, filed.reference, "request_identity", reason="需电话核实就诊经过").status_code == 302
+    case = case_of(session, filed.reference)
+    request = session.scalar(select(RevealRequest).where(RevealRequest.case_id == case.id))
+    decide_reveal(session, staff["coordinator"], request, True, "同意")
+    request.decided_at = utcnow() - RevealRequest.APPROVAL_VALID - timedelta(minutes=1)
+    session.commit()
+    page = client.get(f"/cases/{filed.reference}").get_data(as_text=True)
+    assert 'data-testid="show-approved-identity"' not in page
+    shown = client.post(f"/cases/{filed.reference}/identity", data={"csrf_token": csrf(client, f"/cases/{filed.reference}")})
+    assert shown.status_code < 500
+    assert "13911112222" not in shown.get_data(as_text=True) and "钱多多" not in shown.get_data(as_text=True)
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "identity.viewed")) is None
+
+
 def test_recused_user_cannot_see_the_case_that_names_them(app, client, session, ctx, staff):
     filed = submit(app, session, ctx, text=KICKBACK, accused_name="王医政", accused_institution="区卫生健康局")
     log_in(client, staff["health_handler"])
