@@ -13,6 +13,7 @@ from casework.models import Case, CaseLink, CaseReport
 from casework.opening import UNCHANGED, CorrectionError, accused_of, correct_routing, retrain
 from casework.recusal import scan_reports
 from casework.related import RelatedPolicy
+from casework.related_refresh import refresh_quietly
 from casework.rules import (
     OPEN_STATUSES,
     TASKFORCE,
@@ -142,6 +143,7 @@ def merge(session: Session, actor: User, case: Case, into: Case) -> Case:
     case.status, case.merged_into_id, case.updated_at = "merged", into.id, utcnow()
     session.flush()
     index_cases(session, (case.id, into.id))  # the search finds the moved reports on `into` only
+    refresh_quietly(session, None, into)  # what the moved reports were related to now shows on `into`
     sync_deadlines(session, case)  # the merged case's clocks end; `into` is synced by commit_action
     record(session, "case.merged", actor=actor, case_id=case.id, report_id=case.report_id, into_case_id=into.id,
            reports_moved=moved)

@@ -14,7 +14,7 @@ import casework.search  # noqa: F401 (registers the ORM events that keep the sea
 from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
 from casework.related import RelatedPolicy, on_arrival
-from casework.related_refresh import refresh_candidates
+from casework.related_refresh import refresh_quietly
 from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow
 from intake.feedback_models import ReportObjection
@@ -260,20 +260,10 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
     case.updated_at = utcnow()
     session.add(correction)
     sync_deadlines(session, case)  # an item or unit with its own time limits moves the due dates
-    _refresh_related(session, related or RelatedPolicy(), case)
+    refresh_quietly(session, related, case)
     session.commit()
     return correction
 
-
-def _refresh_related(session: Session, policy: RelatedPolicy, case: Case) -> None:
-    """casework.related_refresh in a savepoint: the correction stands even if this fails."""
-    try:
-        with session.begin_nested():
-            refresh_candidates(session, policy, case)
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception:
-        log.exception("related reports of case %s could not be found again after its correction", case.id)
 
 
 def training_examples(session: Session) -> list[tuple[str, str | None]]:

@@ -205,7 +205,7 @@ def case_context(session, case: Case) -> dict:
         "messages": [m for r in reports for m in r.messages],
         "second_reading": second_reading(case, classification),
         "related": related_cases(session, case, current_user),  # access and recusal applied
-        "repeats": repeats_of(session, [case.id]).get(case.id, 0),
+        "repeats": repeats_of(session, [case.id]).get(case.id, 0), "repeat_list": repeats_on(session, current_user, case),
         **deadline_context(session, case), **feedback_context(session, case, current_user),
     }
 
@@ -257,7 +257,7 @@ def case_page(reference: str):
     repeat_list = repeats_on(session, current_user, case)  # new since this user's last view: before it is logged
     record(session, "case.viewed", actor=current_user, case_id=case.id)
     session.commit()
-    return render_template("staff/case.html", **case_context(session, case), repeat_list=repeat_list)
+    return render_template("staff/case.html", **{**case_context(session, case), "repeat_list": repeat_list})
 
 
 RESULT_ACTIONS = ("close", "not_accept", "refer")  # actions that carry the result written for the reporter

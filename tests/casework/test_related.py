@@ -242,7 +242,23 @@ def test_a_failure_while_finding_them_again_does_not_undo_the_correction(app, se
 
     def broken(*_args, **_kw):
         raise RuntimeError("boom")
-    monkeypatch.setattr(opening, "refresh_candidates", broken)
+    from casework import related_refresh
+    monkeypatch.setattr(related_refresh, "refresh_candidates", broken)
     opening.correct_routing(session, tax, beds, item=first.item_code, reason="其实是收红包", by="专班")
     session.expire_all()
     assert session.get(Case, beds.id).item_code == first.item_code
+
+
+def test_after_a_merge_or_a_correction_the_related_reports_of_every_report_of_the_case_are_found(app, session, ctx, team):
+    """A case that holds a merged report keeps the relations that report brought, after a correction."""
+    from casework.opening import correct_routing
+    tax = app.extensions["routing"].taxonomy
+    kept, _ = open_case(app, session, ctx, text=ORTHO, accused_name="")
+    merged, _ = open_case(app, session, ctx, text=PHARMACY, accused_name="钱多多")
+    elsewhere, _ = open_case(app, session, ctx, text=NUMBERS, accused_name="钱多多")
+    assert not related_of(session, kept).get(elsewhere.id)  # found for the case that is about to be merged
+    casework.merge(session, team.coordinator, merged, kept)
+    session.commit()
+    assert "same_person" in reasons(session, kept, elsewhere)  # the merge brought the relation along
+    correct_routing(session, tax, kept, item=kept.item_code, lead_unit=kept.lead_unit, reason="复核", by="专班")
+    assert "same_person" in reasons(session, kept, elsewhere)  # and a correction keeps it
