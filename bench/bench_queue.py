@@ -5,10 +5,12 @@ for a unit handler and the task force, beside a bare indexed query of the same r
     .venv/bin/python bench/bench_queue.py [N] [DATABASE_URL]
     .venv/bin/python bench/bench_queue.py --postgres [N]     # a throwaway PostgreSQL cluster
     .venv/bin/python bench/bench_queue.py --full [--postgres] # 100,000 on SQLite, 1,000,000 on PostgreSQL
+    .venv/bin/python bench/bench_queue.py N URL              # fill a database of your own (then --reuse)
     .venv/bin/python bench/bench_queue.py --reuse N URL      # measure again a database filled before
 
-Rows go in with executemany on SQLite and COPY on PostgreSQL, the search index built in the same pass
-(casework.search's own functions)."""
+SQLite: rows go in with executemany, the search index built in the same pass (casework.search's own
+functions). PostgreSQL: the server generates the rows (generate_series, the same stock phrases) and
+their tsvectors (checked against casework.search.tsvector_literal on a sample), GIN index built last."""
 from __future__ import annotations
 
 import os
@@ -59,17 +61,28 @@ def synthetic(rnd: random.Random, rid: int) -> dict:
                 accused_institution=place, accused_position="医生")
 
 
-def _copy(raw, table: str, rows: list[dict]) -> None:
-    cols = list(rows[0])
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in cols])
+def _users_and_walls(s, n: int) -> None:
+    start = datetime(2025, 1, 1)
+    s.add_all([User(username="h", unit_code="health", role="handler", password_hash=hash_password("x" * 12),
+                    display_name="基准承办人"),
+               User(username="c", unit_code="taskforce", role="coordinator", password_hash=hash_password("x" * 12),
+                    display_name="基准协调员")])
+    s.commit()  # casework.recusal records their name keys (the ORM events of every session)
+    # the walls as a busy year might leave them: each user named in 1 case in 200, the health unit's
+    # leadership accused in 1 in 500, 1 in 2,000 for coordinators only
+    users = {u.username: u.id for u in s.query(User)}
+    s.execute(insert(Recusal), [dict(case_id=cid, user_id=users[name], source="text", created_at=start,
+                                     lift_reason="") for name in ("h", "c") for cid in range(1, n + 1, 200)])
+    s.execute(insert(CaseExcludedUnit), [dict(case_id=cid, unit_code="health", created_at=start, lift_reason="")
+                                         for cid in range(7, n + 1, 500)])
+    s.execute(insert(CaseWall), [dict(case_id=cid, rule="taskforce_leadership", coordinators_only=True, reason="",
+                                      created_at=start, lift_reason="") for cid in range(11, n + 1, 2000)])
+    s.commit()
 
 
 def fill(url: str, n: int) -> None:
+    """SQLite: rows generated here, inserted with executemany."""
     upgrade(url)
-    postgres = url.startswith("postgresql")
     engine = create_engine(url)
     with sessionmaker(engine)() as s:
         load_units(s, CONFIG_DIR)
@@ -105,38 +118,103 @@ def fill(url: str, n: int) -> None:
             index = []
             for row in rows:
                 columns = search._columns([[row[name] for name in search.SEARCHED]])
-                if postgres:
-                    index.append(dict(case_id=row["id"], tsv=search.tsvector_literal(columns)))
-                else:
-                    index.append({"rowid": row["id"], **{c: " ".join(g for k in columns[c] for g in search.bigrams(k))
-                                                          for c, _w, _n in search.COLUMNS}})
-            if postgres:
-                raw = s.connection().connection.dbapi_connection
-                for table, data in (("reports", rows), ("cases", cases), ("case_reports", links),
-                                    ("case_units", units), ("case_search", index)):
-                    _copy(raw, table, data)
-            else:
-                s.execute(insert(Report), rows)
-                s.execute(insert(Case), cases)
-                s.execute(insert(CaseReport), links)
-                s.execute(insert(CaseUnit), units)
-                s.execute(sql(f"INSERT INTO {search.FTS_TABLE} (rowid, a, b, d) VALUES (:rowid, :a, :b, :d)"), index)
+                index.append({"rowid": row["id"], **{c: " ".join(g for k in columns[c] for g in search.bigrams(k))
+                                                      for c, _w, _n in search.COLUMNS}})
+            s.execute(insert(Report), rows)
+            s.execute(insert(Case), cases)
+            s.execute(insert(CaseReport), links)
+            s.execute(insert(CaseUnit), units)
+            s.execute(sql(f"INSERT INTO {search.FTS_TABLE} (rowid, a, b, d) VALUES (:rowid, :a, :b, :d)"), index)
             s.commit()
-        s.add_all([User(username="h", unit_code="health", role="handler", password_hash=hash_password("x" * 12),
-                        display_name="基准承办人"),
-                   User(username="c", unit_code="taskforce", role="coordinator", password_hash=hash_password("x" * 12),
-                        display_name="基准协调员")])
-        s.commit()  # casework.recusal records their name keys (the ORM events of every session)
-        # the walls as a busy year might leave them: each user named in 1 case in 200, the health unit's
-        # leadership accused in 1 in 500, 1 in 2,000 for coordinators only
-        users = {u.username: u.id for u in s.query(User)}
-        s.execute(insert(Recusal), [dict(case_id=cid, user_id=users[name], source="text", created_at=start,
-                                         lift_reason="") for name in ("h", "c") for cid in range(1, n + 1, 200)])
-        s.execute(insert(CaseExcludedUnit), [dict(case_id=cid, unit_code="health", created_at=start, lift_reason="")
-                                             for cid in range(7, n + 1, 500)])
-        s.execute(insert(CaseWall), [dict(case_id=cid, rule="taskforce_leadership", coordinators_only=True, reason="",
-                                          created_at=start, lift_reason="") for cid in range(11, n + 1, 2000)])
+        _users_and_walls(s, n)
+    engine.dispose()
+
+
+def _sql_array(values) -> str:
+    return "ARRAY[" + ", ".join("'" + v + "'" for v in values) + "]"
+
+
+def _pick(values) -> str:
+    """SQL: one of the values at random (per row)."""
+    return f"({_sql_array(values)})[1 + floor(random() * {len(values)})::int]"
+
+
+# the bigrams of a name key at positions start.. with a weight, in tsvector input syntax (duplicates merge)
+BIGRAMS_SQL = """CREATE FUNCTION pg_temp.bg(k text, start int, w text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT coalesce(string_agg(chr(39) || substr(k, i, 2) || chr(39) || ':' || least(start + i - 1, 16383) || w, ' '), '')
+  FROM generate_series(1, length(k) - 1) AS i $$"""
+
+
+def fill_postgres(url: str, n: int) -> None:
+    """The same kind of rows as fill(), generated by the server (generate_series, random picks from the
+    same stock phrases) and the tsvector built in SQL in casework.search's layout (checked against
+    tsvector_literal on a sample); the GIN index is created after the rows are in."""
+    upgrade(url)
+    engine = create_engine(url)
+    with sessionmaker(engine)() as s:
+        load_units(s, CONFIG_DIR)
+        load_negative_list(s, CONFIG_DIR)
         s.commit()
+        items = [f"{a}.{i}" for a in range(1, 7) for i in range(1, 6)]
+        x = s.execute
+        x(sql("SELECT setseed(0.7)"))
+        x(sql("DROP INDEX IF EXISTS ix_case_search_tsv"))
+        x(sql(f"""CREATE TEMP TABLE gen AS SELECT i AS id,
+            timestamp '2025-01-01' + make_interval(mins => floor(random() * {60 * 24 * 690})::int) AS at,
+            {_pick(INSTITUTIONS)} AS place, {_pick(CONDUCT)} AS conduct,
+            substr('{SURNAMES}', 1 + floor(random() * {len(SURNAMES)})::int, 1)
+              || substr('{GIVEN}', 1 + floor(random() * {len(GIVEN)})::int, 1)
+              || substr('{GIVEN}', 1 + floor(random() * {len(GIVEN)})::int, 1) AS person,
+            floor(random() * 10)::int AS f, 1 + floor(random() * 4)::int AS fs,
+            (2 + floor(random() * 199)::int) * 100 AS amount, {_pick(["web", "phone", "email"])} AS channel,
+            {_pick(UNITS)} AS lead, {_pick(STATUSES)} AS status, {_pick(items)} AS item,
+            1 + floor(random() * 6)::int AS area, {_pick(["15", "60"])}::int AS due, random() AS r
+            FROM generate_series(1, :n) AS i"""), {"n": n})
+        fillers = _sql_array(FILLER)
+        x(sql(f"""CREATE TEMP TABLE gen2 AS SELECT g.*,
+            'XLT-' || extract(year FROM at) || '-' || lpad(id::text, 6, '0') AS reference, place || conduct AS title,
+            place || person || conduct || '，' || ({fillers})[1 + f] || '，' || ({fillers})[1 + (f + fs) % 10] || '，'
+              || ({fillers})[1 + (f + 2 * fs) % 10] || '，涉及金额' || amount || '元。' AS text,
+            CASE WHEN status = 'triage' THEN 'taskforce' ELSE lead END AS lead_unit FROM gen g"""))
+        x(sql("""INSERT INTO reports (id, reference, channel, received_via, received_at, occurred, title, text,
+            accused_name, accused_institution, accused_position, anonymous, own_conduct, status, status_changed_at,
+            receipt_hash, receipt_must_reset, created_at)
+            SELECT id, reference, channel, '', at, '', title, text, person, place, '医生', true, false, 'received', at,
+            decode(lpad(to_hex(id), 64, '0'), 'hex'), false, at FROM gen2"""))
+        x(sql("""INSERT INTO cases (id, report_id, status, item_code, area, lead_unit, in_scope, transfer_suggested,
+            routing_reason, created_at, updated_at, how_found, not_accepted_reason, plan_problem, plan_measures,
+            plan_responsible, plan_goal, findings_note, rectification_note, plan_deadline, received_at,
+            deadlines_version, next_due_uncertain, next_due_on)
+            SELECT id, id, status, item, area, lead_unit, true, false, '', at, at, 'report', '', '', '', '', '', '', '',
+            CASE WHEN status = 'in_progress' THEN (at + interval '60 days')::date END, at, 1, false,
+            CASE WHEN status IN ('to_accept', 'in_progress', 'triage') THEN (at + make_interval(days => due))::date END
+            FROM gen2"""))
+        x(sql("INSERT INTO case_reports (case_id, report_id) SELECT id, id FROM gen2"))
+        x(sql("""INSERT INTO case_units (case_id, unit_code, role) SELECT id, lead_unit, 'lead' FROM gen2
+            UNION ALL SELECT id, 'health', 'assist' FROM gen2 WHERE r < 0.3 AND lead <> 'health' ORDER BY 1"""))
+        x(sql(BIGRAMS_SQL))
+        # positions as tsvector_literal counts them: each value's bigrams, then two more before the next value
+        x(sql("""INSERT INTO case_search (case_id, tsv) SELECT id, (
+              pg_temp.bg(k1, 1, 'A') || ' ' || pg_temp.bg(k2, p2, 'A') || ' ' || pg_temp.bg(person, p3, 'B') || ' '
+              || pg_temp.bg('医生', p4, 'B') || ' ' || pg_temp.bg(place, p5, 'B') || ' ' || pg_temp.bg(k6, p6, 'D')
+            )::tsvector
+            FROM (SELECT id, k1, k2, person, place, k6, p2, p3, p3 + length(person) + 1 AS p4,
+                         p3 + length(person) + 4 AS p5, p3 + length(person) + length(place) + 5 AS p6
+                  FROM (SELECT id, k1, k2, person, place, k6, length(k1) + 2 AS p2,
+                               length(k1) + length(k2) + 3 AS p3
+                        FROM (SELECT id, lower(replace(reference, '-', '')) AS k1, title AS k2, person, place,
+                                     replace(replace(text, '，', ''), '。', '') AS k6 FROM gen2) a) b) c"""))
+        for table in ("reports", "cases", "case_reports", "case_units"):
+            x(sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+        for report in s.execute(select(Report).order_by(Report.id).limit(500)).scalars():
+            expected = search.tsvector_literal(search._columns([[getattr(report, f) for f in search.SEARCHED]]))
+            same = x(sql("SELECT tsv = CAST(:e AS tsvector) FROM case_search WHERE case_id = :id"),
+                     {"e": expected, "id": report.id}).scalar()
+            assert same, (report.id, expected)  # the SQL-built entry is the one casework.search writes
+        s.commit()
+        x(sql("CREATE INDEX ix_case_search_tsv ON case_search USING gin (tsv)"))
+        s.commit()
+        _users_and_walls(s, n)
     engine.dispose()
 
 
@@ -237,16 +315,21 @@ if __name__ == "__main__":
     postgres, full = "--postgres" in sys.argv, "--full" in sys.argv
     n = int(args[0]) if args else (1_000_000 if postgres else 100_000) if full else 20_000
     cluster = None
-    if postgres:
+    if len(args) > 1:  # a database of your own (PostgreSQL or SQLite), e.g. to fill once and --reuse it
+        url = args[1]
+    elif postgres:
         from tests.support.postgres import TempCluster, find_bindir
         cluster = TempCluster(find_bindir())
         url = cluster.start()
     else:
-        url = args[1] if len(args) > 1 else f"sqlite:///{tempfile.mkdtemp()}/queue.sqlite3"
+        url = f"sqlite:///{tempfile.mkdtemp()}/queue.sqlite3"
     t = time.perf_counter()
     try:
-        if "--reuse" not in sys.argv:  # --reuse URL: measure a database filled by an earlier run
-            fill(url, n)
+        if "--reuse" not in sys.argv:  # --reuse N URL: measure a database filled by an earlier run
+            (fill_postgres if url.startswith("postgresql") else fill)(url, n)
+        else:
+            upgrade(url)  # a migration added since the fill
+        print(f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
         print(f"queue and case pages with {n:,} cases on {url.split(':')[0]} (filled in {time.perf_counter() - t:.0f} s); "
               "server time of the view, templates included, for a unit handler (h) and the task force (c):")
         measure(url, rounds=int(os.environ.get("BENCH_ROUNDS", "30")))
