@@ -10,10 +10,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
-import casework.search  # noqa: F401 (registers the ORM events that keep the search index up to date)
+from casework import recusal, search  # search: its ORM events keep the search index up to date
 from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
-from casework.related import RelatedPolicy, on_arrival
+from casework.related import RelatedPolicy, on_arrival, on_arrival_batch
 from casework.related_refresh import refresh_quietly
 from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow
@@ -130,6 +130,38 @@ def _related(session: Session, policy: RelatedPolicy, case: Case, report: Report
         return None
 
 
+def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classification, Case]],
+                policy: RelatedPolicy) -> None:
+    """_open for a batch: the walls of every case, then the related reports of the whole batch in one
+    savepoint with the recusal scan and the search index deferred to one run for the batch (not one per
+    report's flush). If the batch's detection fails, it is rolled back and each report gets its own
+    savepoint (as route_report): a failure costs only that report's detection, never its case."""
+    for report, (record, case) in zip(todo, plans):
+        open_wall(session, case, record.routing)
+    events = list(session.info.get(recusal.EVENTS_KEY, ()))
+    try:
+        with session.begin_nested():
+            session.info[recusal.DEFER] = True
+            try:
+                on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)])
+                session.flush()
+            finally:
+                session.info.pop(recusal.DEFER, None)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.warning("related reports of a batch of %d could not be found together; one by one", len(todo),
+                    exc_info=True)
+        recusal.forget_pending(session, events)
+        search.forget_pending(session)
+        for report, (_record, case) in zip(todo, plans):
+            if _related(session, policy, case, report) is None:
+                session.add(CaseReport(case_id=case.id, report_id=report.id))
+        return
+    recusal.run_pending(session)
+    search.run_pending(session)
+
+
 def _dequeue(session: Session, report_id: int) -> None:
     if session.execute(delete(PendingRouting).where(PendingRouting.report_id == report_id)).rowcount:
         session.commit()
@@ -182,8 +214,7 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
     for record, case in plans:
         session.add_all([record, case])
     session.flush()
-    for report, (record, case) in zip(todo, plans):
-        _open(session, case, record, report, related)
+    _open_batch(session, todo, plans, related or RelatedPolicy())
     session.flush()
     objections: dict[int, datetime] = {}
     for report_id, filed_at in session.execute(

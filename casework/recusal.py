@@ -213,6 +213,7 @@ def rescan_all(session: Session, batch: int = 1000) -> tuple[int, int]:
 # --- the ORM events: every path that writes a CaseReport, a reporter's message or a name ------------
 
 _PENDING, _EVENTS = "recusal_pending", "recusal_events"
+DEFER = "scans_deferred"  # session.info flag (casework.opening's batch): flushes only collect, run_pending scans
 
 
 def _audit_later(session: Session, action: str, **detail) -> None:
@@ -245,7 +246,13 @@ def _collect(session: Session, _flush_context) -> None:
 
 def _apply(session: Session, _flush_context) -> None:
     """After the flush completed: run the scans in the same transaction (what they add is flushed by
-    the next flush or the commit)."""
+    the next flush or the commit), unless they are deferred to run_pending."""
+    if not session.info.get(DEFER):
+        run_pending(session)
+
+
+def run_pending(session: Session) -> None:
+    """Run the scans the flushes since the last run called for (once for a batch of flushes)."""
     pending = session.info.pop(_PENDING, None)
     if not pending or not any(pending.values()):
         return
@@ -259,6 +266,15 @@ def _apply(session: Session, _flush_context) -> None:
             links |= set(session.execute(select(CaseReport.case_id, CaseReport.report_id)
                                          .where(CaseReport.report_id.in_(pending["messages"]))).all())
         scan_reports(session, {(int(c), int(r)) for c, r in links})
+
+
+EVENTS_KEY = _EVENTS
+
+
+def forget_pending(session: Session, events: list) -> None:
+    """Drop what was collected for a scan since run_pending (rolled back); keep the audit events `events`."""
+    session.info.pop(_PENDING, None)
+    session.info[_EVENTS] = list(events)
 
 
 def _forget(session: Session, *_args) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, func, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from casework.models import Case, CaseReport
-from casework.recusal import recuse_like, scan_reports
+from casework.recusal import recuse_like, run_pending, scan_reports
 from casework.related_models import CaseRepeat, RelatedCandidate, ReportSignature
 from casework.rules import sync_public_status
 from casework.states import OPEN_STATUSES
@@ -223,6 +223,7 @@ def find_related(session: Session, policy: RelatedPolicy, case: Case, report: Re
         .join(CaseReport, CaseReport.report_id == Report.id).join(Case, Case.id == CaseReport.case_id)
         .outerjoin(ReportSignature, ReportSignature.report_id == Report.id)
         .where(Report.id.in_(ids), Case.id != case.id))}
+    sims = _similarities(sig, found_by, details)
     hits: dict[int, dict[str, float]] = {}  # other report id -> reason -> similarity
     for rid, kind, item in found_by:
         if rid not in details:
@@ -235,7 +236,7 @@ def find_related(session: Session, policy: RelatedPolicy, case: Case, report: Re
         elif kind == "reporter":
             hits.setdefault(rid, {})["same_reporter"] = 0.0
         elif kind == "band" and blob is not None and sig is not None:
-            sim = similarity(sig, _signature_of(blob))
+            sim = sims[rid]
             if sim >= policy.near_duplicate and not (inst and other_inst and other_inst != inst):
                 hits.setdefault(rid, {})["near_duplicate"] = sim  # the same words about another institution: no
     if not hits:
@@ -249,6 +250,19 @@ def find_related(session: Session, policy: RelatedPolicy, case: Case, report: Re
             entry.reasons.add(reason)
             entry.similarity = max(entry.similarity, sim)
     return found
+
+
+def _similarities(sig: np.ndarray | None, found_by, details: dict) -> dict[int, float]:
+    """similarity() of `sig` and every band hit's signature, as one array operation (the same values)."""
+    ids = [rid for rid in dict.fromkeys(rid for rid, kind, _item in found_by if kind == "band")
+           if rid in details and details[rid][1] is not None]
+    if sig is None or not ids:
+        return {}
+    blobs = [details[rid][1] for rid in ids]
+    if any(len(blob) != NUM_PERM * 4 for blob in blobs):
+        return {rid: similarity(sig, _signature_of(blob)) for rid, blob in zip(ids, blobs)}
+    matrix = np.frombuffer(b"".join(blobs), dtype="<u4").reshape(len(ids), NUM_PERM)
+    return dict(zip(ids, (matrix == sig).mean(axis=1).tolist()))
 
 
 def jaccard(a: str | None, b: str | None) -> float:
@@ -299,6 +313,7 @@ def _recuse_leftover(session: Session, case: Case, report: Report, target: Case)
     events of casework.recusal never scan it): whoever the report names, and whoever may not see the
     case it joins, is kept off that row too (its title and routing note would tell them)."""
     session.flush()
+    run_pending(session)  # the target's own scan, if a batch deferred it (casework.opening)
     scan_reports(session, {(case.id, report.id)})
     recuse_like(session, case.id, target.id)
 
@@ -306,18 +321,40 @@ def _recuse_leftover(session: Session, case: Case, report: Report, target: Case)
 def on_arrival(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> Case | None:
     """Index the report, record its related cases, or register it as a repeat. Returns the case it was
     registered on as a repeat (the caller then adds no CaseReport of its own), else None."""
+    target, rows = _arrive(session, policy, case, report)
+    if rows:
+        session.execute(insert(RelatedCandidate.__table__), rows)
+    return target
+
+
+def _arrive(session: Session, policy: RelatedPolicy, case: Case, report: Report) -> tuple[Case | None, list[dict]]:
+    """on_arrival without writing the candidates: the repeat target (registered) or None, the candidate rows."""
     keys = index_report(session, report, case.area)
     found = find_related(session, policy, case, report, keys)
     target = repeat_target(session, policy, case, found)
     if target is not None:
         register_repeat(session, case, report, target)
-        return target
-    if found:
-        now = utcnow()
-        session.execute(insert(RelatedCandidate.__table__), [
-            {"case_id": case.id, "other_case_id": f.case_id, "reasons": f.ordered_reasons(), "score": f.score,
-             "created_at": now} for f in sorted(found.values(), key=lambda f: f.case_id)])
-    return None
+        return target, []
+    now = utcnow()
+    return None, [{"case_id": case.id, "other_case_id": f.case_id, "reasons": f.ordered_reasons(), "score": f.score,
+                   "created_at": now} for f in sorted(found.values(), key=lambda f: f.case_id)]
+
+
+def on_arrival_batch(session: Session, policy: RelatedPolicy, arrivals: list[tuple[Case, Report]]) -> list[Case | None]:
+    """on_arrival for the cases a routing batch opened, in order, with the outcomes of one-by-one routing: a
+    report that is not a repeat gets its CaseReport before the next report is looked up (so a later report
+    of the batch finds it); the candidates of the whole batch are written with one statement at the end.
+    The caller defers the scans of the flushes (casework.opening) and wraps it in a savepoint."""
+    targets, rows = [], []
+    for case, report in arrivals:
+        target, found = _arrive(session, policy, case, report)
+        if target is None:
+            session.add(CaseReport(case_id=case.id, report_id=report.id))
+        targets.append(target)
+        rows += found
+    if rows:
+        session.execute(insert(RelatedCandidate.__table__), rows)
+    return targets
 
 
 def repeats_of(session: Session, case_ids: list[int]) -> dict[int, int]:

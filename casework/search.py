@@ -205,6 +205,7 @@ def snippets(session: Session, case_ids: list[int], terms: list[str]) -> dict[in
 # --- keeping in step: the ORM events ----------------------------------------------------------------
 
 _PENDING = "search_pending"
+DEFER = "scans_deferred"  # the same session.info flag as casework.recusal.DEFER: flushes only collect
 
 
 def _collect(session: Session, _flush_context) -> None:
@@ -228,6 +229,12 @@ def _collect(session: Session, _flush_context) -> None:
 
 
 def _apply(session: Session, _flush_context) -> None:
+    if not session.info.get(DEFER):
+        run_pending(session)
+
+
+def run_pending(session: Session) -> None:
+    """Index the cases the flushes since the last run changed (once for a batch of flushes)."""
     pending = session.info.pop(_PENDING, None)
     if not pending or not (pending["cases"] or pending["reports"]):
         return
@@ -238,6 +245,10 @@ def _apply(session: Session, _flush_context) -> None:
             cases.update(session.scalars(select(CaseReport.case_id).where(CaseReport.report_id.in_(ids))))
             cases.update(session.scalars(select(Case.id).where(Case.report_id.in_(ids))))
         index_cases(session, cases)
+
+
+def forget_pending(session: Session) -> None:
+    _forget(session)
 
 
 def _forget(session: Session, *_args) -> None:
