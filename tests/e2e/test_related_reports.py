@@ -2,6 +2,7 @@
 link and merge into this case. Screenshots in test-artifacts/."""
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from casework.models import Case
@@ -58,3 +59,36 @@ def test_the_case_page_lists_related_reports_and_merges_one(app, live_server, br
     session.expire_all()
     merged = session.scalar(select(Case).join(Report, Report.id == Case.report_id).where(Report.reference == copy.reference))
     assert merged.status == "merged"
+
+
+@pytest.mark.parametrize("width", [1366, 768, 360])
+def test_a_repeat_is_new_for_the_handler_until_they_open_the_case(app, live_server, browser, shot, session, ctx, width):
+    """The unit handler who works the case sees a repeat (重复件) arrive: a badge in the queue and a marked
+    line on the case page, gone once they have opened the case."""
+    with app.app_context():
+        first = file_report(session, ctx, title="骨科耗材回扣", text=ORTHO, anonymous=False, reporter_name="张三",
+                            reporter_phone="13812345678")
+    case = session.scalar(select(Case).join(Report, Report.id == Case.report_id).where(Report.reference == first.reference))
+    handler = make_user(session, "hh", role="handler", unit=case.lead_unit, display_name="承办人甲")
+    case.handler_id, case.status = handler.id, "in_progress"
+    session.commit()
+    page = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN").new_page()
+    sign_in(page, live_server, "hh")
+    page.goto(f"{live_server}/cases/{first.reference}")  # seen before the repeat arrives
+    with app.app_context():
+        repeat = file_report(session, ctx, title="再次反映", text=ORTHO + "请尽快处理！", anonymous=False,
+                             reporter_name="张三", reporter_phone="13812345678")
+    page.goto(f"{live_server}/queue?tab=in_progress")
+    row = page.locator("tr", has=page.get_by_role("link", name=first.reference))
+    expect(row.get_by_test_id("queue-repeats-new")).to_have_text("您上次查看后新到 1 件")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    shot(page, f"staff-42-repeat-new-queue-{width}")
+    row.get_by_role("link", name=first.reference).click()
+    item = page.get_by_test_id("repeat-item")
+    expect(item).to_contain_text(repeat.reference)
+    expect(item.get_by_test_id("repeat-new")).to_be_visible()
+    shot(page, f"staff-43-repeat-new-case-{width}")
+    page.goto(f"{live_server}/queue?tab=in_progress")
+    row = page.locator("tr", has=page.get_by_role("link", name=first.reference))
+    expect(row.get_by_test_id("queue-repeats")).to_be_visible()
+    expect(row.get_by_test_id("queue-repeats-new")).to_have_count(0)
