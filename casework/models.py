@@ -68,11 +68,13 @@ class Case(Base):
     purged_at: Mapped[datetime | None] = mapped_column(index=True)  # identities and evidence removed
 
     __table_args__ = (  # the queue's tabs count and page through these without touching every case
-        Index("ix_cases_lead_status_received", "lead_unit", "status", "received_at"),
-        Index("ix_cases_status_received", "status", "received_at"),
-        Index("ix_cases_lead_due", "lead_unit", "next_due_on"),
-        Index("ix_cases_lead_received", "lead_unit", "received_at"),
-        Index("ix_cases_received", "received_at"),
+        # ending in id: a count checks the id against the walls from the index alone (PostgreSQL keeps
+        # no row id in an index), and a page's tie-break (newest, then id) is the index order (migration 0020)
+        Index("ix_cases_lead_status_received", "lead_unit", "status", "received_at", "id"),
+        Index("ix_cases_status_received", "status", "received_at", "id"),
+        Index("ix_cases_lead_due", "lead_unit", "next_due_on", "id"),
+        Index("ix_cases_lead_received", "lead_unit", "received_at", "id"),
+        Index("ix_cases_received", "received_at", "id"),
     )
 
     report: Mapped[Report] = relationship()
@@ -96,7 +98,7 @@ class CaseUnit(Base):
     case: Mapped[Case] = relationship(back_populates="units")
 
     __table_args__ = (UniqueConstraint("case_id", "unit_code", name="uq_case_units_case_unit"),
-                      Index("ix_case_units_unit_role", "unit_code", "role"))
+                      Index("ix_case_units_unit_role", "unit_code", "role", "case_id"))
 
 
 class Classification(Base):

@@ -177,10 +177,13 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     handler = aliased(User)
     # ranked while the matches are few enough to rank them all; beyond that newest first (an index walk)
     if f.sort == "relevance" and found is not None and total <= COUNT_CAP:
-        order = [found.c.score.desc(), Case.received_at.desc().nulls_last()]
+        order = [found.c.score.desc(), Case.received_at.desc()]
     else:
         column = SORTS.get(f.sort, Case.received_at)
-        order = [column.desc().nulls_last() if f.descending else column.asc().nulls_last()]
+        # every opened case has its received time (casework.deadlines copies it), so newest first needs no
+        # NULLS LAST: plain DESC is the backward order of the (…, received_at, id) indexes on PostgreSQL too
+        order = [(column.desc() if column is Case.received_at else column.desc().nulls_last()) if f.descending
+                 else column.asc().nulls_last()]
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
     stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
