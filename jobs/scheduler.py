@@ -131,10 +131,21 @@ def build_scheduler(app: Flask, runner: JobRunner) -> BlockingScheduler:
     return scheduler
 
 
+def stopper(scheduler):
+    """The SIGTERM handler: stop the scheduler; a second SIGTERM (make run's trap after Ctrl-C) or one before
+    the start ends the process quietly instead of raising SchedulerNotRunningError with a traceback."""
+    def stop(*_):
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:
+            raise SystemExit(0)
+    return stop
+
+
 def run_forever(app: Flask, holder: str | None = None) -> None:
     runner = JobRunner(app, holder)
     scheduler = build_scheduler(app, runner)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    signal.signal(signal.SIGTERM, stopper(scheduler))
     log.info("scheduler %s starting; jobs: %s", runner.holder, ", ".join(j.id for j in scheduler.get_jobs()))
     try:
         scheduler.start()

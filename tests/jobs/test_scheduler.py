@@ -260,3 +260,20 @@ def test_a_scheduler_killed_in_the_middle_of_a_reminders_pass_loses_and_doubles_
         session.close()
         engine.dispose()
         app.extensions["db_engine"].dispose()
+
+
+
+def test_a_second_sigterm_ends_the_scheduler_quietly():
+    """`make run` stops the scheduler with SIGTERM from its trap and Ctrl-C sends one more: the first stops
+    the scheduler, the next (it is no longer running) ends the process without a traceback."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from jobs.scheduler import stopper
+    scheduler = BackgroundScheduler()
+    scheduler.start()
+    stop = stopper(scheduler)
+    stop(signal.SIGTERM, None)
+    assert not scheduler.running
+    with pytest.raises(SystemExit) as ended:
+        stop(signal.SIGTERM, None)  # the code before raised SchedulerNotRunningError here
+    assert ended.value.code == 0
