@@ -123,10 +123,14 @@ def area_key(area: int | None, inst: str) -> str:
     return f"{area}:{inst}"[:64]
 
 
+def report_keys(report: Report) -> tuple[np.ndarray | None, list[str], str]:
+    """What the look-ups match a report on: its text's signature, its person keys, its institution key."""
+    return signature(report.text), person_keys(report.accused_name), institution_key(report.accused_institution)
+
+
 def index_report(session: Session, report: Report, area: int | None = None) -> tuple[np.ndarray | None, list[str], str]:
     """Write the report's person, institution and band keys and its signature; return them."""
-    sig = signature(report.text)
-    persons, inst = person_keys(report.accused_name), institution_key(report.accused_institution)
+    sig, persons, inst = report_keys(report)
     rows = [{"kind": "person", "key": k, "report_id": report.id} for k in persons]
     rows += [{"kind": "inst", "key": inst, "report_id": report.id}] if inst else []
     rows += [{"kind": "instarea", "key": area_key(area, inst), "report_id": report.id}] if inst and area else []
@@ -335,9 +339,14 @@ def _arrive(session: Session, policy: RelatedPolicy, case: Case, report: Report)
     if target is not None:
         register_repeat(session, case, report, target)
         return target, []
+    return None, candidate_rows(case.id, found)
+
+
+def candidate_rows(case_id: int, found: dict[int, Found]) -> list[dict]:
+    """The related_candidates rows of `case_id` for what find_related found, in case order."""
     now = utcnow()
-    return None, [{"case_id": case.id, "other_case_id": f.case_id, "reasons": f.ordered_reasons(), "score": f.score,
-                   "created_at": now} for f in sorted(found.values(), key=lambda f: f.case_id)]
+    return [{"case_id": case_id, "other_case_id": f.case_id, "reasons": f.ordered_reasons(), "score": f.score,
+             "created_at": now} for f in sorted(found.values(), key=lambda f: f.case_id)]
 
 
 def on_arrival_batch(session: Session, policy: RelatedPolicy, arrivals: list[tuple[Case, Report]]) -> list[Case | None]:
