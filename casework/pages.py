@@ -33,7 +33,6 @@ from casework.page_actions import ACTIONS, action_error_message
 from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
 from casework.queue_export import write_queue
 from casework.recusal import named_in
-from casework.related import repeats_of
 from casework.related_views import related_cases, related_summary, repeats_news, repeats_on
 from casework.rules import case_reports
 from casework.search import reference_in
@@ -173,7 +172,7 @@ def reporter_entries(case: Case, reports) -> list[ReporterEntry]:
             for r in reports for m in r.messages if m.author == "reporter"]
 
 
-def case_context(session, case: Case) -> dict:
+def case_context(session, case: Case, repeat_list: list | None = None) -> dict:
     reports = session.scalars(select(Report).join(CaseReport, CaseReport.report_id == Report.id)
                               .where(CaseReport.case_id == case.id).order_by(Report.id)).all()
     classification = session.scalar(select(Classification).where(Classification.report_id == case.report_id)
@@ -205,7 +204,7 @@ def case_context(session, case: Case) -> dict:
         "messages": [m for r in reports for m in r.messages],
         "second_reading": second_reading(case, classification),
         "related": related_cases(session, case, current_user),  # access and recusal applied
-        "repeats": repeats_of(session, [case.id]).get(case.id, 0), "repeat_list": repeats_on(session, current_user, case),
+        "repeat_list": repeat_list if repeat_list is not None else repeats_on(session, current_user, case),
         **deadline_context(session, case), **feedback_context(session, case, current_user),
     }
 
@@ -257,7 +256,7 @@ def case_page(reference: str):
     repeat_list = repeats_on(session, current_user, case)  # new since this user's last view: before it is logged
     record(session, "case.viewed", actor=current_user, case_id=case.id)
     session.commit()
-    return render_template("staff/case.html", **{**case_context(session, case), "repeat_list": repeat_list})
+    return render_template("staff/case.html", **case_context(session, case, repeat_list))
 
 
 RESULT_ACTIONS = ("close", "not_accept", "refer")  # actions that carry the result written for the reporter

@@ -14,7 +14,7 @@ from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from casework.search import hits, snippets, terms_of
 from core.accounts import User
-from core.audit import AuditEvent, record
+from core.audit import latest_per_case, record
 from core.localtime import local_today
 from intake.models import Message, Report
 
@@ -224,10 +224,7 @@ def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) 
                               .group_by(CaseReport.case_id)).all()
     if not written:
         return set()
-    seen = dict(session.execute(select(AuditEvent.case_id, func.max(AuditEvent.at))
-                                .where(AuditEvent.case_id.in_([c for c, _at in written]),
-                                       AuditEvent.action == "case.viewed", AuditEvent.actor_id == user.id)
-                                .group_by(AuditEvent.case_id)).all())
+    seen = latest_per_case(session, actor_id=user.id, action="case.viewed", case_ids=[c for c, _at in written])
     return {case_id for case_id, at in written if seen.get(case_id) is None or at > seen[case_id]}
 
 

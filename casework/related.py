@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import bindparam, func, insert, literal, null, select, union_all
+from sqlalchemy import bindparam, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from casework.models import Case, CaseReport
@@ -365,10 +365,3 @@ def on_arrival_batch(session: Session, policy: RelatedPolicy, arrivals: list[tup
         session.execute(insert(RelatedCandidate.__table__), rows)
     return targets
 
-
-def repeats_of(session: Session, case_ids: list[int]) -> dict[int, int]:
-    """How many repeats each of these cases received (the queue's badge)."""
-    if not case_ids:
-        return {}
-    return dict(session.execute(select(CaseRepeat.case_id, func.count()).where(CaseRepeat.case_id.in_(case_ids))
-                                .group_by(CaseRepeat.case_id)).all())

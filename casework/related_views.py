@@ -15,7 +15,7 @@ from casework.models import Case, CaseLink, CaseReport
 from casework.related import REASONS, RelatedPolicy
 from casework.related_models import CaseRepeat, RelatedCandidate
 from core.accounts import User
-from core.audit import AuditEvent
+from core.audit import latest_per_case
 from intake.match_keys import ReportMatchKey
 from intake.models import Report
 
@@ -142,13 +142,6 @@ class RepeatSeen:
     new: bool  # arrived after this user last opened the case page (or the user never opened it)
 
 
-def _last_views(session: Session, user: User, case_ids: list[int]) -> dict[int, datetime]:
-    return dict(session.execute(select(AuditEvent.case_id, func.max(AuditEvent.at))
-                                .where(AuditEvent.case_id.in_(case_ids), AuditEvent.action == "case.viewed",
-                                       AuditEvent.actor_id == user.id)
-                                .group_by(AuditEvent.case_id)).all())
-
-
 def repeats_news(session: Session, user: User, case_ids: list[int]) -> dict[int, tuple[int, int]]:
     """For each of these cases that received repeats (重复件): how many, and how many of them arrived after
     `user` last opened the case page — the queue's badge shows those as new until the user looks."""
@@ -158,7 +151,7 @@ def repeats_news(session: Session, user: User, case_ids: list[int]) -> dict[int,
                            .where(CaseRepeat.case_id.in_(case_ids))).all()
     if not rows:
         return {}
-    seen = _last_views(session, user, list({case_id for case_id, _at in rows}))
+    seen = latest_per_case(session, actor_id=user.id, action="case.viewed", case_ids={c for c, _at in rows})
     out: dict[int, tuple[int, int]] = {}
     for case_id, at in rows:
         total, new = out.get(case_id, (0, 0))
@@ -169,7 +162,7 @@ def repeats_news(session: Session, user: User, case_ids: list[int]) -> dict[int,
 def repeats_on(session: Session, user: User, case: Case) -> list[RepeatSeen]:
     """The repeats registered on `case`, newest first, each marked new when it arrived after `user` last
     opened the case page. Call it before the page records this view."""
-    last = _last_views(session, user, [case.id]).get(case.id)
+    last = latest_per_case(session, actor_id=user.id, action="case.viewed", case_ids=[case.id]).get(case.id)
     rows = session.execute(select(Report.reference, Report.received_at, CaseRepeat.created_at)
                            .join(Report, Report.id == CaseRepeat.report_id)
                            .where(CaseRepeat.case_id == case.id)

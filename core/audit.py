@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import JSON, ForeignKey, Index, String, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -135,6 +135,14 @@ def latest(session: Session, *, actor_id: int, actions: tuple[str, ...], before_
     if before_seq is not None:
         stmt = stmt.where(AuditEvent.seq < before_seq)
     return session.scalar(stmt.order_by(AuditEvent.seq.desc()).limit(1))
+
+
+def latest_per_case(session: Session, *, actor_id: int, action: str, case_ids) -> dict[int, datetime]:
+    """When this actor last did `action` on each of these cases (e.g. opened the case page: "case.viewed")."""
+    return dict(session.execute(select(AuditEvent.case_id, func.max(AuditEvent.at))
+                                .where(AuditEvent.case_id.in_(list(case_ids)), AuditEvent.action == action,
+                                       AuditEvent.actor_id == actor_id)
+                                .group_by(AuditEvent.case_id)).all())
 
 
 @dataclass(frozen=True)
