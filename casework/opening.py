@@ -296,7 +296,6 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
     return correction
 
 
-
 def training_examples(session: Session) -> list[tuple[str, str | None]]:
     """(title + text, item) from the newest item correction of each case."""
     rows = session.execute(

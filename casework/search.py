@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from casework.models import Case, CaseReport
+from casework.recusal import DEFER  # one session.info flag defers both scans (casework.opening's batch)
 from casework.search_models import FTS_TABLE, CaseSearch
 from intake.models import Report
 from routing.names import key_positions, name_key
@@ -205,7 +206,6 @@ def snippets(session: Session, case_ids: list[int], terms: list[str]) -> dict[in
 # --- keeping in step: the ORM events ----------------------------------------------------------------
 
 _PENDING = "search_pending"
-DEFER = "scans_deferred"  # the same session.info flag as casework.recusal.DEFER: flushes only collect
 
 
 def _collect(session: Session, _flush_context) -> None:
@@ -247,11 +247,8 @@ def run_pending(session: Session) -> None:
         index_cases(session, cases)
 
 
-def forget_pending(session: Session) -> None:
-    _forget(session)
-
-
-def _forget(session: Session, *_args) -> None:
+def forget_pending(session: Session, *_args) -> None:
+    """Drop what the flushes collected (rolled back: after_rollback, or a batch's failed savepoint)."""
     session.info.pop(_PENDING, None)
 
 
@@ -260,7 +257,7 @@ def listen() -> None:
     if not event.contains(Session, "after_flush", _collect):
         event.listen(Session, "after_flush", _collect)
         event.listen(Session, "after_flush_postexec", _apply)
-        event.listen(Session, "after_rollback", _forget)
+        event.listen(Session, "after_rollback", forget_pending)
 
 
 listen()
