@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.accounts import User
@@ -72,7 +73,7 @@ def sign_in(page, base, username, secret=None):
     if secret:
         page.fill("#otp", pyotp.TOTP(secret).now())
     page.get_by_role("button", name="登录").click()
-    assert "/login" not in page.url, f"{username} could not sign in"
+    page.wait_for_url(lambda url: "/login" not in url)  # fails with a timeout if the sign-in was refused
 
 
 @pytest.fixture
@@ -99,17 +100,20 @@ def test_every_page_of_every_role_passes_axe(app, live_server, browser, session,
     page.goto(live_server + "/report")
     page.get_by_role("button", name="提交举报").click()
     text = page.locator("#text")
+    expect(text).to_have_attribute("aria-invalid", "true")  # waits for the page after the POST
     assert text.get_attribute("aria-invalid") == "true"
     assert "text-error" in (text.get_attribute("aria-describedby") or "")
     citizen.scan("/report (errors)")
     page.fill("#text", "区某医院药剂科主任在药品采购中收受回扣，每使用一批药品返现两千元，科室人员均知情。")
     page.check("#consent")
     page.get_by_role("button", name="提交举报").click()
+    expect(page.locator("#print-proof")).to_be_attached()  # waits for the page after the POST
     citizen.scan("/report (submitted)")
     shot(page, "a11y-citizen-submitted")
     page.goto(live_server + "/followup")
     page.fill("#receipt", filed.receipt)
     page.get_by_role("button", name="查询").click()
+    expect(page.get_by_test_id("status")).to_be_visible()  # waits for the page after the POST
     citizen.scan("/followup/status")
     found.update({f"citizen {k}": v for k, v in citizen.found.items()})
     scanned["citizen"] = citizen.scanned

@@ -4,6 +4,7 @@ and dismisses it with a reason. Screenshots in test-artifacts/."""
 from datetime import datetime, timezone
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from intake.mail_cli import mail_settings
@@ -55,7 +56,7 @@ def test_a_clerk_deals_with_unmatched_replies_and_quarantined_mail(app, live_ser
     sign_in(page, live_server, "clerk1")
     page.goto(live_server + "/clerk/new")
     page.get_by_test_id("mail-links").get_by_role("link", name="未能匹配的回复").click()
-    assert page.get_by_role("heading", name="未能匹配的回复").is_visible()
+    expect(page.get_by_role("heading", name="未能匹配的回复")).to_be_visible()
     items = page.get_by_test_id("unmatched-list").locator("li.panel")
     assert items.count() == 2
     assert "stranger@example.net" in page.content() and "new.person@example.org" in page.content()

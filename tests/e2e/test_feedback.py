@@ -2,6 +2,7 @@
 objects; on a desktop a clerk records a 回访 and a task-force reviewer decides the review."""
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from casework import workflow as casework
@@ -39,7 +40,8 @@ def test_a_phone_without_javascript_reads_rates_and_objects(app, live_server, br
     shot(page, "feedback-02-rated-unsatisfied-360-nojs")
     page.fill("#text", "医生并未退还红包，科室仍在收，请复查。")
     page.get_by_role("button", name="提交异议").click()
-    assert "您的异议已收到" in page.content() and page.get_by_test_id("objection").count() == 1
+    expect(page.get_by_text("您的异议已收到").first).to_be_visible()  # waits for the page after the POST
+    assert page.get_by_test_id("objection").count() == 1
     shot(page, "feedback-03-objected-360-nojs")
     assert session.scalar(select(ReportRating.rating)) == "unsatisfied"
     assert session.scalar(select(ReportObjection.state)) == "open"
@@ -67,7 +69,8 @@ def test_a_clerk_records_a_return_call_and_a_reviewer_decides(app, live_server, 
     card.locator("textarea[name=words]").fill("希望再查一查")
     shot(page, "feedback-11-return-call-form")
     card.get_by_role("button", name="记录回访").click()
-    assert "回访已记录" in page.content() and page.get_by_test_id("no-return-calls").count() == 1
+    expect(page.get_by_text("回访已记录").first).to_be_visible()  # waits for the page after the POST
+    assert page.get_by_test_id("no-return-calls").count() == 1
     context.close()
 
     client_context = browser.new_context(locale="zh-CN")

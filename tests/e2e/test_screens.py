@@ -3,6 +3,7 @@ queue's filters behind one <details>, references and badges on one line at 1366 
 768 px, the sign-out link on one line, tap targets at least 24 × 24 px, a favicon, sane login fields.
 Screenshots in test-artifacts/."""
 import pytest
+from playwright.sync_api import expect
 
 from demo.seed import seed
 from tests.e2e.test_accessibility import sign_in
@@ -61,7 +62,7 @@ def test_queue_and_header_at_three_widths(live_server, browser, shot, demo):
     assert max(lines(logout)) < 1.6
     shot(page, "screens-queue-360")
     more.locator("summary").click()
-    assert page.locator("#item").is_visible()
+    expect(page.locator("#item")).to_be_visible()
     small = page.evaluate("""() => [...document.querySelectorAll('header a, header button, main button, .tabs a, summary')]
         .filter(e => e.offsetParent !== null)
         .map(e => [e.textContent.trim(), e.getBoundingClientRect().width, e.getBoundingClientRect().height])

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from casework.models import Case
@@ -61,7 +62,7 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
     page.get_by_role("link", name=filed.reference).click()
     shot(page, "staff-20-case-to-accept")
     page.get_by_test_id("accept").click()
-    assert page.get_by_test_id("case-status").inner_text() == "办理中"
+    expect(page.get_by_test_id("case-status")).to_have_text("办理中")  # waits for the page after the POST
     assert "核查结论" in page.get_by_test_id("close-missing").inner_text()  # what 销号 still needs
     form = open_action(page, "plan")
     form.locator("textarea[name=problem]").fill("挂床住院、串换药品")
@@ -84,7 +85,7 @@ def test_handler_takes_a_case_from_acceptance_to_closure(app, live_server, brows
     shot(page, "staff-21a-close-needs-confirmation")
     page.get_by_test_id("close-confirm").check()
     page.get_by_test_id("close").click()
-    assert page.get_by_test_id("case-status").inner_text() == "已办结"
+    expect(page.get_by_test_id("case-status")).to_have_text("已办结")  # waits for the page after the POST
     assert "销号" in page.get_by_test_id("timeline").inner_text()
     shot(page, "staff-21-case-closed")
     session.expire_all()
@@ -108,12 +109,12 @@ def test_coordinator_triages_and_reassigns(app, live_server, browser, shot, sess
     form.locator("select[name=item]").select_option("6.4")
     form.locator("input[name=reason]").fill("电话回访：家属给护士长红包才安排手术")
     form.get_by_role("button", name="更正").click()
-    assert page.get_by_test_id("case-item").inner_text().startswith("6.4")
+    expect(page.get_by_test_id("case-item")).to_have_text(re.compile(r"^\s*6\.4"))  # waits for the page after the POST
     assert page.get_by_test_id("case-lead").inner_text().startswith("兴隆台区卫生健康局")  # the word, not the code
     form = open_action(page, "assign")
     form.locator("select[name=handler]").select_option(str(handler.id))
     form.get_by_role("button", name="指派").click()
-    assert "卫健承办人" in page.get_by_test_id("case-handler").inner_text()
+    expect(page.get_by_test_id("case-handler")).to_contain_text("卫健承办人")  # waits for the page after the POST
     shot(page, "staff-31-case-reassigned")
     session.expire_all()
     case = session.get(Case, case.id)

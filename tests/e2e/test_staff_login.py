@@ -4,6 +4,7 @@ import re
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.accounts import User
@@ -62,11 +63,11 @@ def test_admin_enrols_totp_and_creates_a_handler(live_server, browser, shot, ses
     shot(page, "staff-04-users-list")
 
     page.locator("form.logout button").click()  # the header's logout form (POST with CSRF)
-    assert "/login" in page.url
+    page.wait_for_url(re.compile(r".*/login"))
     page.fill("#username", "zhangwei")
     page.fill("#password", "a long enough password")
     page.get_by_role("button", name="登录").click()
-    assert "/login" not in page.url and "/account/totp" not in page.url
+    page.wait_for_url(lambda url: "/login" not in url and "/account/totp" not in url)
     shot(page, "staff-05-handler-logged-in")
 
     user = session.scalar(select(User).where(User.username == "zhangwei"))
