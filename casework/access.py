@@ -11,7 +11,7 @@ date) sees no case at all. Clerks register reports; they do not browse cases."""
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, false, select, true, union_all
+from sqlalchemy import and_, false, select, true, union, union_all
 from sqlalchemy.orm import Session
 
 import casework.recusal  # noqa: F401 (registers the ORM events that keep the recusals up to date)
@@ -48,6 +48,14 @@ def excluded_case_ids(session: Session, user: User):
 def coordinators_only_case_ids(session: Session):
     """A query of the ids of the cases that accuse the task force's leader or deputy."""
     return select(CaseWall.case_id).where(CaseWall.coordinators_only.is_(True), CaseWall.lifted_at.is_(None))
+
+
+def hidden_ids(session: Session, user: User):
+    """A query (case_id) of the cases the walls hide from the user, each once."""
+    hidden = [recused_case_ids(session, user), excluded_case_ids(session, user)]
+    if user.role != COORDINATOR:
+        hidden.append(coordinators_only_case_ids(session))
+    return union(*hidden)
 
 
 def hidden_clause(session: Session, user: User, column=None):

@@ -2,14 +2,16 @@
 Access goes through casework.access.visible_clause, like every other staff read."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, select, true
 from sqlalchemy.orm import Session, aliased
 
-from casework.access import hidden_clause, may_see_cases, visible_clause
+from casework import queue_counts
+from casework.access import hidden_clause, hidden_ids, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from casework.search import hits, snippets, terms_of
@@ -152,7 +154,7 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     too_short = bool(f.q.strip()) and not terms
     found = hits(session, terms) if terms else None
     counts = (search_counts(session, user, today, hits(session, terms, ranked=False)) if found is not None
-              else tab_counts(session, user, today))
+              else tab_counts(session, user, today, shown=tab))
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
@@ -241,21 +243,44 @@ def audit_listing(session: Session, user: User, f: QueueFilters, result: QueuePa
            sort=f.sort, descending=f.descending, matched=result.total)
 
 
-def tab_counts(session: Session, user: User, today: date) -> dict[str, int]:
-    """Each tab's count: one small indexed count per tab (lead unit and status, due date, the unit's
-    assisting rows) rather than one pass over every visible case."""
-    counts = {}
-    for tab in tabs_for(user):
-        if tab == "assisting":  # one case_units row per assisted case: count those, not the cases
-            stmt = select(func.count()).select_from(CaseUnit).where(CaseUnit.unit_code == user.unit_code,
-                                                                    CaseUnit.role == "assist")
-            stmt = stmt.where(hidden_clause(session, user, CaseUnit.case_id) if may_see_cases(session, user)
-                              else false())
-        else:
-            stmt = select(func.count()).select_from(Case).where(_visible(session, user, tab),
-                                                                _tab_clause(user, tab, today))
-        counts[tab] = int(session.scalar(stmt) or 0)
-    return counts
+def tab_counts(session: Session, user: User, today: date, shown: str | None = None) -> dict[str, int]:
+    """Each tab's count. The status tabs and the assisting one come from the stored counts
+    (casework.queue_counts: a sum of a few rows at any size) less the cases the walls hide from this user
+    (looked up by id); the two deadline tabs are an indexed range count each, exact for the tab shown
+    and counted up to COUNT_CAP + 1 for the other ("1000+")."""
+    tabs = tabs_for(user)
+    if not may_see_cases(session, user):
+        return dict.fromkeys(tabs, 0)
+    stored = queue_counts.totals(session, user.unit_code, every_unit=user.is_taskforce)
+    by_status = Counter(stored.lead)
+    assisting = stored.assist
+    # the walls: the cases hidden from this user, each once, by status and whether the unit leads and assists
+    # them; looked up one id at a time (scalar subqueries: a few index probes each, never a scan of the cases)
+    hidden = hidden_ids(session, user).subquery("hidden")
+    one = select(Case).where(Case.id == hidden.c.case_id).correlate(hidden)
+    status = one.with_only_columns(Case.status).scalar_subquery()
+    led = true() if user.is_taskforce else one.where(Case.lead_unit == user.unit_code).exists()
+    assists = exists().where(CaseUnit.case_id == hidden.c.case_id, CaseUnit.unit_code == user.unit_code,
+                             CaseUnit.role == "assist")
+    walled = (select(status.label("status"), led.label("led"), assists.label("assists")).select_from(hidden)
+              .subquery("walled"))
+    for status, is_led, is_assisted, n in session.execute(
+            select(walled.c.status, walled.c.led, walled.c.assists, func.count())
+            .group_by(walled.c.status, walled.c.led, walled.c.assists)):
+        if status is None:  # a wall on a case deleted since
+            continue
+        if is_led:
+            by_status[status] -= n
+        if is_assisted:
+            assisting -= n
+    closed = sum(n for status, n in by_status.items() if status not in ("triage",) + OPEN)
+    counts = {"to_accept": by_status["to_accept"], "in_progress": by_status["in_progress"], "closed": closed,
+              "assisting": assisting, "triage": by_status["triage"], "all": sum(by_status.values())}
+    for tab in ("due_soon", "overdue"):
+        cases = select(Case.id).where(_visible(session, user, tab), _tab_clause(user, tab, today))
+        counts[tab] = (int(session.scalar(select(func.count()).select_from(cases.subquery())) or 0) if tab == shown
+                       else _capped_count(session, cases))
+    return {tab: max(0, counts[tab]) for tab in tabs}
 
 
 @dataclass(frozen=True)

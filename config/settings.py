@@ -232,6 +232,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         "SCHEDULER_REMINDERS_SECONDS": _int(env, "SCHEDULER_REMINDERS_SECONDS", 600),
         "SCHEDULER_OUTBOX_SECONDS": _int(env, "SCHEDULER_OUTBOX_SECONDS", 60),
         "SCHEDULER_ROUTING_SECONDS": _int(env, "SCHEDULER_ROUTING_SECONDS", 2),
+        "SCHEDULER_COUNTS_SECONDS": _int(env, "SCHEDULER_COUNTS_SECONDS", 60),
         # Route each report inside the request that submitted it (the reporter waits for the classifier,
         # the matrix and the deadlines) instead of in the scheduler's routing job a few seconds later.
         # On for the test suite, where no scheduler runs; off wherever one does (`make run`, production).

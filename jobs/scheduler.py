@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 
 from core.db import new_session, utcnow
 from jobs.models import SchedulerLease
-from jobs.tasks import audit_anchor_job, mail_fetch_job, outbox_job, reminders_job, retention_job, routing_job
+from jobs.tasks import (
+    audit_anchor_job,
+    mail_fetch_job,
+    outbox_job,
+    queue_counts_job,
+    reminders_job,
+    retention_job,
+    routing_job,
+)
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -113,7 +121,8 @@ def build_scheduler(app: Flask, runner: JobRunner) -> BlockingScheduler:
                  ("routing", runner.wrap("routing", routing_job), cfg["SCHEDULER_ROUTING_SECONDS"]),
                  ("reminders", runner.wrap("reminders", reminders_job), cfg["SCHEDULER_REMINDERS_SECONDS"]),
                  ("outbox", runner.wrap("outbox", outbox_job), cfg["SCHEDULER_OUTBOX_SECONDS"]),
-                 ("mail_fetch", runner.wrap("mail_fetch", mail_fetch_job), cfg["SCHEDULER_MAIL_FETCH_SECONDS"])]
+                 ("mail_fetch", runner.wrap("mail_fetch", mail_fetch_job), cfg["SCHEDULER_MAIL_FETCH_SECONDS"]),
+                 ("queue_counts", runner.wrap("queue_counts", queue_counts_job), cfg["SCHEDULER_COUNTS_SECONDS"])]
     for job_id, func, seconds in intervals:
         scheduler.add_job(func, IntervalTrigger(seconds=seconds, timezone=zone), id=job_id, name=job_id,
                           replace_existing=True, next_run_time=now)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, render_template
 
 from casework.opening import route_pending
+from casework.queue_counts import compact
 from casework.runtime import routing_runtime
 from core.accounts import User
 from core.audit import AnchorRefused, take_anchor
@@ -104,6 +105,14 @@ def routing_job(app: Flask, batch: int = 500, max_seconds: float = 30.0) -> int:
     if routed:
         log.info("routing: %d report(s) routed", routed)
     return routed
+
+
+def queue_counts_job(app: Flask) -> int:
+    """Fold the queue's count deltas (casework.queue_counts), so that a tab's count stays a sum of a few rows."""
+    with new_session() as session:
+        folded = compact(session)
+        session.commit()
+    return folded
 
 
 def audit_anchor_job(app: Flask) -> str | None:

@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 import casework.deadline_models  # noqa: F401
 import casework.models  # noqa: F401
+import casework.queue_count_models  # noqa: F401
 import casework.recusal_models  # noqa: F401
 import casework.related_models  # noqa: F401
 import casework.return_call_models  # noqa: F401
