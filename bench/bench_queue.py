@@ -30,6 +30,7 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from casework import search  # noqa: E402
 from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
+from casework.queue_counts import compact  # noqa: E402
 from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal  # noqa: E402
 from casework.reference import load_negative_list  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
@@ -264,6 +265,8 @@ def measure(url: str, rounds: int = 30) -> None:
                           "INSTANCE_DIR": tempfile.mkdtemp()})
     engine = create_engine(url)
     with sessionmaker(engine)() as s:
+        print(f"  queue count deltas folded: {compact(s):,} (the scheduler's queue_counts job does this every minute)")
+        s.commit()
         s.execute(sql("ANALYZE"))
         s.commit()
         users = {u.username: u for u in s.query(User).all()}
