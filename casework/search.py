@@ -170,19 +170,17 @@ def highlight(value: str, terms: list[str]) -> Markup | None:
         return None
     first = min(marked)
     lo, hi = max(0, first - SNIPPET_BEFORE), min(len(value), first + SNIPPET_AFTER)
-    out, run = [], []
-    for i in range(lo, hi):
-        ch = " " if value[i] in "\r\n\t" else value[i]
-        if i in marked:
-            run.append(ch)
-            continue
-        if run:
-            out.append(Markup("<mark>%s</mark>") % "".join(run))
-            run = []
-        out.append(escape(ch))
-    if run:
-        out.append(Markup("<mark>%s</mark>") % "".join(run))
+    piece = value[lo:hi].translate(_BLANKS)
+    out, start = [], 0
+    for i in range(1, len(piece) + 1):  # runs of marked and unmarked characters, each escaped once
+        if i == len(piece) or ((lo + i) in marked) != ((lo + start) in marked):
+            run = piece[start:i]
+            out.append(Markup("<mark>%s</mark>") % run if (lo + start) in marked else escape(run))
+            start = i
     return Markup("…" if lo else "") + Markup("").join(out) + Markup("…" if hi < len(value) else "")
+
+
+_BLANKS = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
 
 
 SNIPPET_FIELDS = ("text", "accused_name", "accused_institution", "accused_position", "title")
