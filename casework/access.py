@@ -11,7 +11,7 @@ date) sees no case at all. Clerks register reports; they do not browse cases."""
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, false, select, true, union, union_all
+from sqlalchemy import and_, false, func, select, true, union, union_all
 from sqlalchemy.orm import Session
 
 import casework.recusal  # noqa: F401 (registers the ORM events that keep the recusals up to date)
@@ -50,12 +50,22 @@ def coordinators_only_case_ids(session: Session):
     return select(CaseWall.case_id).where(CaseWall.coordinators_only.is_(True), CaseWall.lifted_at.is_(None))
 
 
-def hidden_ids(session: Session, user: User):
-    """A query (case_id) of the cases the walls hide from the user, each once."""
-    hidden = [recused_case_ids(session, user), excluded_case_ids(session, user)]
+def hidden_by_status(session: Session, user: User):
+    """A query (status, cases) of the cases the walls hide from the user among those their tabs count (led
+    by their unit; any for the task force), each case once, from the walls' rows alone: each row carries
+    its case's lead unit and status (casework.recusal_models.CaseCopy, kept by triggers)."""
+    parts = [select(Recusal.case_id, Recusal.case_status, Recusal.case_lead_unit)
+             .where(Recusal.user_id == user.id, Recusal.lifted_at.is_(None)),
+             select(CaseExcludedUnit.case_id, CaseExcludedUnit.case_status, CaseExcludedUnit.case_lead_unit)
+             .where(CaseExcludedUnit.unit_code == user.unit_code, CaseExcludedUnit.lifted_at.is_(None))]
     if user.role != COORDINATOR:
-        hidden.append(coordinators_only_case_ids(session))
-    return union(*hidden)
+        parts.append(select(CaseWall.case_id, CaseWall.case_status, CaseWall.case_lead_unit)
+                     .where(CaseWall.coordinators_only.is_(True), CaseWall.lifted_at.is_(None)))
+    if not user.is_taskforce:
+        parts = [part.where(part.selected_columns[2] == user.unit_code) for part in parts]
+    hidden = union(*parts).subquery("hidden")
+    return (select(hidden.c.case_status, func.count()).where(hidden.c.case_status.is_not(None))
+            .group_by(hidden.c.case_status))
 
 
 def hidden_clause(session: Session, user: User, column=None):

@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, select, true
+from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from casework import queue_counts
-from casework.access import hidden_clause, hidden_ids, may_see_cases, visible_clause
+from casework.access import hidden_by_status, hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from casework.search import hits, snippets, terms_of
@@ -244,40 +244,28 @@ def audit_listing(session: Session, user: User, f: QueueFilters, result: QueuePa
 
 
 def tab_counts(session: Session, user: User, today: date, shown: str | None = None) -> dict[str, int]:
-    """Each tab's count. The status tabs and the assisting one come from the stored counts
-    (casework.queue_counts: a sum of a few rows at any size) less the cases the walls hide from this user
-    (looked up by id); the two deadline tabs are an indexed range count each, exact for the tab shown
-    and counted up to COUNT_CAP + 1 for the other ("1000+")."""
+    """Each tab's count (the page shows "1000+" above COUNT_CAP). The status tabs: the stored counts
+    (casework.queue_counts: a sum of a few rows at any size) less the cases the walls hide from this user,
+    counted by status from the walls' own rows (each case once). The assisting tab and the two deadline tabs:
+    an indexed count with the walls applied, exact for the tab shown and up to COUNT_CAP + 1 for the others."""
     tabs = tabs_for(user)
     if not may_see_cases(session, user):
         return dict.fromkeys(tabs, 0)
     stored = queue_counts.totals(session, user.unit_code, every_unit=user.is_taskforce)
     by_status = Counter(stored.lead)
-    assisting = stored.assist
-    # the walls: the cases hidden from this user, each once, by status and whether the unit leads and assists
-    # them; looked up one id at a time (scalar subqueries: a few index probes each, never a scan of the cases)
-    hidden = hidden_ids(session, user).subquery("hidden")
-    one = select(Case).where(Case.id == hidden.c.case_id).correlate(hidden)
-    status = one.with_only_columns(Case.status).scalar_subquery()
-    led = true() if user.is_taskforce else one.where(Case.lead_unit == user.unit_code).exists()
-    assists = exists().where(CaseUnit.case_id == hidden.c.case_id, CaseUnit.unit_code == user.unit_code,
-                             CaseUnit.role == "assist")
-    walled = (select(status.label("status"), led.label("led"), assists.label("assists")).select_from(hidden)
-              .subquery("walled"))
-    for status, is_led, is_assisted, n in session.execute(
-            select(walled.c.status, walled.c.led, walled.c.assists, func.count())
-            .group_by(walled.c.status, walled.c.led, walled.c.assists)):
-        if status is None:  # a wall on a case deleted since
-            continue
-        if is_led:
-            by_status[status] -= n
-        if is_assisted:
-            assisting -= n
+    for status, n in session.execute(hidden_by_status(session, user)):
+        by_status[status] -= n
     closed = sum(n for status, n in by_status.items() if status not in ("triage",) + OPEN)
     counts = {"to_accept": by_status["to_accept"], "in_progress": by_status["in_progress"], "closed": closed,
-              "assisting": assisting, "triage": by_status["triage"], "all": sum(by_status.values())}
-    for tab in ("due_soon", "overdue"):
-        cases = select(Case.id).where(_visible(session, user, tab), _tab_clause(user, tab, today))
+              "triage": by_status["triage"], "all": sum(by_status.values())}
+    for tab in ("assisting", "due_soon", "overdue"):
+        if tab not in tabs:
+            continue
+        if tab == "assisting":
+            cases = select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code, CaseUnit.role == "assist",
+                                                   hidden_clause(session, user, CaseUnit.case_id))
+        else:
+            cases = select(Case.id).where(_visible(session, user, tab), _tab_clause(user, tab, today))
         counts[tab] = (int(session.scalar(select(func.count()).select_from(cases.subquery())) or 0) if tab == shown
                        else _capped_count(session, cases))
     return {tab: max(0, counts[tab]) for tab in tabs}

@@ -14,6 +14,15 @@ RECUSAL_SOURCES = ("accused", "title", "text", "message")  # where the report na
 WALL_RULES = ("unit_leadership", "taskforce_leadership", "unchecked")  # unchecked: routing failed, closed
 
 
+class CaseCopy:
+    """The case's lead unit and status, copied onto each wall row by database triggers (migration 0021) and
+    kept in step with the case whatever writes it: the queue counts the cases a wall hides from a person per
+    tab from these rows alone (casework.queue.tab_counts), without looking up each case. Never set by the
+    service."""
+    case_lead_unit: Mapped[str | None] = mapped_column(String(20))
+    case_status: Mapped[str | None] = mapped_column(String(20))
+
+
 class Lifted:
     """A wall a coordinator may lift, for a stated reason: who, when, why (the audit trail has it too)."""
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -42,7 +51,7 @@ class ReportNameText(Base):
     content: Mapped[str] = mapped_column(Text, default="")
 
 
-class Recusal(Lifted, Base):
+class Recusal(Lifted, CaseCopy, Base):
     """A person named in one of a case's reports stays out of the case (queue, page, files, exports,
     reminders, identity) until a coordinator lifts it for them with a reason (a namesake)."""
     __tablename__ = "recusals"
@@ -55,10 +64,11 @@ class Recusal(Lifted, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_recusals_case_user"),
-                      Index("ix_recusals_user_case", "user_id", "case_id"))
+                      Index("ix_recusals_user_case", "user_id", "case_id"),
+                      Index("ix_recusals_user_tab", "user_id", "case_lead_unit", "lifted_at", "case_status", "case_id"))
 
 
-class CaseWall(Lifted, Base):
+class CaseWall(Lifted, CaseCopy, Base):
     """A case that accuses the leadership of a member unit (rule unit_leadership: the task force leads,
     the unit is excluded) or the task force's own leader or deputy (taskforce_leadership: referred to
     discipline inspection, seen by coordinators only). The reason is what the case page shows."""
@@ -70,8 +80,11 @@ class CaseWall(Lifted, Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)  # lifted: open to the whole task force
 
+    __table_args__ = (Index("ix_case_walls_tab", "coordinators_only", "case_lead_unit", "lifted_at", "case_status",
+                            "case_id"),)
 
-class CaseExcludedUnit(Lifted, Base):
+
+class CaseExcludedUnit(Lifted, CaseCopy, Base):
     """A unit that never leads, assists or sees the case, until a coordinator states why it may."""
     __tablename__ = "case_excluded_units"
 
@@ -81,4 +94,6 @@ class CaseExcludedUnit(Lifted, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("case_id", "unit_code", name="uq_case_excluded_units_case_unit"),
-                      Index("ix_case_excluded_units_unit_case", "unit_code", "case_id"))
+                      Index("ix_case_excluded_units_unit_case", "unit_code", "case_id"),
+                      Index("ix_case_excluded_units_tab", "unit_code", "case_lead_unit", "lifted_at", "case_status",
+                            "case_id"))

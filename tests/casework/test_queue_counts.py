@@ -14,6 +14,8 @@ from casework.models import Case, CaseUnit
 from casework.queue import _tab_clause, tab_counts, tabs_for
 from casework.queue_count_models import QueueCount
 from casework.queue_counts import compact
+from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal
+from core.db import utcnow
 from core.localtime import local_today
 from tests.support.staff import HONGBAO_TEXT, INSURANCE_TEXT, Team, make_user, open_case
 
@@ -47,6 +49,11 @@ def test_counts_follow_every_kind_of_write(app, session, ctx):
     check(session, users)  # routed; the named handler does not count the case about them
     assert tab_counts(session, named, local_today())["to_accept"] == tab_counts(
         session, team.handler, local_today())["to_accept"] - 1
+    # the other walls: the task force's leadership accused (coordinators only), a unit's leadership accused
+    session.add(CaseWall(case_id=ins.id, rule="taskforce_leadership", coordinators_only=True, reason="测试"))
+    session.add(CaseExcludedUnit(case_id=about.id, unit_code="health"))
+    check(session, users)
+    assert tab_counts(session, team.handler, local_today())["to_accept"] == 1 + (fees.lead_unit == "health")
     workflow.accept(session, team.head, red)
     check(session, users)
     request_assistance(session, team.head, red, "market", "需要市场监管局配合")
@@ -59,6 +66,9 @@ def test_counts_follow_every_kind_of_write(app, session, ctx):
     workflow.reopen(session, team.coordinator, session.get(Case, red.id), "回访不满意，重新办理")
     check(session, users)
     links.merge(session, team.coordinator, session.get(Case, fees.id), session.get(Case, about.id))
+    check(session, users)
+    recusal = session.scalar(select(Recusal).where(Recusal.user_id == named.id))
+    recusal.lifted_at = utcnow()  # a namesake: the coordinator lifts it
     check(session, users)
     session.execute(delete(CaseUnit).where(CaseUnit.case_id == ins.id, CaseUnit.role == "assist"))
     check(session, users)

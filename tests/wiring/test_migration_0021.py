@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import create_engine, insert, text
 
 from casework.models import Case, CaseUnit
+from core.accounts import User
 from core.units import Unit
 from tests.wiring.test_setup_and_migrations import REPORT_0007, _fresh_database, report_row
 from wiring.migrate import upgrade
@@ -28,11 +29,28 @@ def test_upgrade_to_0021_counts_what_is_there_and_what_comes(backend, request, t
             conn.execute(insert(Case.__table__).values(id=rid, report_id=rid, status=status, lead_unit=lead,
                                                        received_at=now))
         conn.execute(insert(CaseUnit.__table__).values(case_id=1, unit_code="market", role="assist"))
+        conn.execute(insert(User.__table__).values(id=1, username="u1", display_name="王某某", unit_code="health",
+                                                   role="handler", password_hash="x"))
+        conn.execute(text("INSERT INTO recusals (case_id, user_id, source, created_at, lift_reason) "
+                          "VALUES (2, 1, 'text', '2026-11-02', '')"))
     upgrade(url, "0021")
+    copies = "SELECT case_id, case_lead_unit, case_status FROM {} ORDER BY case_id"
     with engine.begin() as conn:
         assert sorted(tuple(r) for r in conn.execute(text(SUMS))) == [
             ("assist", "market", "", 1), ("lead", "health", "to_accept", 2), ("lead", "market", "closed", 1)]
+        assert [tuple(r) for r in conn.execute(text(copies.format("recusals")))] == [(2, "health", "to_accept")]
         conn.execute(text("UPDATE cases SET status = 'in_progress' WHERE id = 2"))
+        conn.execute(text("INSERT INTO case_excluded_units (case_id, unit_code, created_at, lift_reason) "
+                          "VALUES (1, 'market', '2026-11-02', '')"))
+        conn.execute(text("INSERT INTO case_walls (case_id, rule, coordinators_only, reason, created_at, lift_reason) "
+                          "VALUES (3, 'taskforce_leadership', true, '', '2026-11-02', '')"))
+        assert [tuple(r) for r in conn.execute(text(copies.format("recusals")))] == [(2, "health", "in_progress")]
+        assert [tuple(r) for r in conn.execute(text(copies.format("case_excluded_units")))] == [(1, "health", "to_accept")]
+        assert [tuple(r) for r in conn.execute(text(copies.format("case_walls")))] == [(3, "market", "closed")]
+        conn.execute(text("UPDATE cases SET lead_unit = 'market', status = 'in_progress' WHERE id = 1"))
+        assert [tuple(r) for r in conn.execute(text(copies.format("case_excluded_units")))] == [(1, "market",
+                                                                                                "in_progress")]
+        conn.execute(text("UPDATE cases SET lead_unit = 'health', status = 'to_accept' WHERE id = 1"))
         conn.execute(text("UPDATE cases SET status = status WHERE id = 1"))  # no change: no delta
         conn.execute(text("DELETE FROM case_units WHERE case_id = 1"))
         conn.execute(text("DELETE FROM cases WHERE id = 3"))
