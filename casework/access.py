@@ -11,7 +11,7 @@ date) sees no case at all. Clerks register reports; they do not browse cases."""
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, false, func, select, true, union, union_all
+from sqlalchemy import and_, event, false, func, select, true, union, union_all
 from sqlalchemy.orm import Session
 
 import casework.recusal  # noqa: F401 (registers the ORM events that keep the recusals up to date)
@@ -26,12 +26,29 @@ from routing.names import is_real_name, name_key
 COORDINATOR = "coordinator"  # the only role that sees a case about the task force's own leadership
 
 
+_CURRENT_NAMES = "current_names"  # session.info: (user id, name) -> bool, until the next flush, commit or rollback
+
+
 def has_current_name(session: Session, user: User) -> bool:
-    """The user has a real name, and their recusals were brought up to date with it."""
+    """The user has a real name, and their recusals were brought up to date with it. Asked several times a
+    request (every clause of a page): looked up once until the session next writes or ends a transaction."""
     if not is_real_name(user.display_name):
         return False
-    row = session.get(StaffNameKey, user.id)
-    return row is not None and row.name_key == name_key(user.display_name)
+    known = session.info.setdefault(_CURRENT_NAMES, {})
+    key = (user.id, user.display_name)
+    if key not in known:
+        row = session.get(StaffNameKey, user.id)
+        known[key] = row is not None and row.name_key == name_key(user.display_name)
+    return known[key]
+
+
+def _forget_names(session: Session, *_args) -> None:
+    session.info.pop(_CURRENT_NAMES, None)
+
+
+for _event in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    if not event.contains(Session, _event, _forget_names):
+        event.listen(Session, _event, _forget_names)
 
 
 def recused_case_ids(session: Session, user: User):
