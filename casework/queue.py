@@ -178,7 +178,8 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     page = max(1, min(f.page, pages))
     handler = aliased(User)
     # ranked while the matches are few enough to rank them all; beyond that newest first (an index walk)
-    if f.sort == "relevance" and found is not None and total <= COUNT_CAP:
+    ranked = f.sort == "relevance" and found is not None and total <= COUNT_CAP
+    if ranked:
         order = [found.c.score.desc(), Case.received_at.desc()]
     else:
         column = SORTS.get(f.sort, Case.received_at)
@@ -186,14 +187,23 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
         # NULLS LAST: plain DESC is the backward order of the (…, received_at, id) indexes on PostgreSQL too
         order = [(column.desc() if column is Case.received_at else column.desc().nulls_last()) if f.descending
                  else column.asc().nulls_last()]
+    # the page's case ids first (the tab's index walked up to the offset, reports joined only to filter or sort
+    # by them), then the shown rows' reports, handlers and counts: a deep page does not join what it skips
+    picked = select(Case.id.label("id"), *([found.c.score.label("score")] if ranked else [])).select_from(Case)
+    if f.channel or f.sort == "reference":
+        picked = picked.join(Report, Report.id == Case.report_id)
+    if found is not None:
+        picked = picked.join(found, found.c.case_id == Case.id)
+    picked = (picked.where(*where).order_by(*order, Case.id.desc()).limit(per_page)
+              .offset((page - 1) * per_page).subquery("picked"))
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
     stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
                    handler, report_count)
+            .join(picked, picked.c.id == Case.id)
             .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
-    if found is not None:
-        stmt = stmt.join(found, found.c.case_id == Case.id)
-    stmt = stmt.where(*where).order_by(*order, Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    shown_order = [picked.c.score.desc(), *order[1:]] if ranked else order
+    stmt = stmt.order_by(*shown_order, Case.id.desc())
     rows = [] if too_short else [QueueRow(*r) for r in session.execute(stmt)]
     unread = unread_reporter_messages(session, user, [row.case.id for row in rows])
     for row in rows:
