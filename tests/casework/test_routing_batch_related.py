@@ -74,10 +74,10 @@ def test_a_failing_detection_costs_only_that_report(job_app, session, monkeypatc
     runtime = routing_runtime(job_app)
     real = related_module.find_related
 
-    def failing(session, policy, case, report, keys):
+    def failing(session, policy, case, report, keys, *batch):
         if "BOOM" in report.text:
             raise RuntimeError("detection bug")
-        return real(session, policy, case, report, keys)
+        return real(session, policy, case, report, keys, *batch)
 
     monkeypatch.setattr(related_module, "find_related", failing)
     who = {"accused_institution": "区人民医院", "accused_name": "王小明"}

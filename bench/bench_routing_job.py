@@ -1,0 +1,86 @@
+"""The routing job in one process, with related-report detection on: queue N reports through the API
+(bench_intake's text, production configuration, routing not in the request), load the model, then time
+`jobs.tasks.routing_job` until the queue is empty (wall and process CPU), and count the SQL statements
+it sends. SQLite by default; --database-url for PostgreSQL (an empty database of your own).
+
+    .venv/bin/python bench/bench_routing_job.py [--reports 2000] [--database-url URL] [--profile FILE]"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TEXT = "区人民医院骨科主任收受医药代表回扣，每用一套耗材返现两千元，科室护士都知道，希望查一查。"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reports", type=int, default=2000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--profile", default=None, help="write a cProfile of the routing job here")
+    parser.add_argument("--statements", action="store_true", help="print the most frequent statements")
+    args = parser.parse_args()
+    instance = tempfile.mkdtemp()
+    url = args.database_url or f"sqlite:///{instance}/job.sqlite3"
+    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
+           "IDENTITY_KEY": "A" * 43 + "=", "RATELIMIT_ENABLED": "false", "INSTANCE_DIR": instance,
+           "UPLOAD_DIR": f"{instance}/uploads", "ROUTING_IN_REQUEST": "false"}
+    subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "setup"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    os.environ.update(env)
+    from sqlalchemy import event
+
+    from jobs.tasks import routing_job
+    from wiring.factory import create_app
+
+    app = create_app()
+    client = app.test_client()
+    for n in range(args.reports):
+        body = json.dumps({"text": f"{TEXT} 第{n}件", "title": "耗材回扣"}, ensure_ascii=False)
+        resp = client.post("/api/v1/reports", data=body, content_type="application/json")
+        assert resp.status_code in (200, 201), resp.status_code
+    statements, kinds = [0], {}
+
+    def count(_conn, _cursor, statement, _params, _context, executemany):
+        statements[0] += 1
+        head = " ".join(statement.split()[:4])[:60] + (" (many)" if executemany else "")
+        kinds[head] = kinds.get(head, 0) + 1
+    with app.app_context():
+        from casework.runtime import routing_runtime
+        from core.db import new_session
+        runtime = routing_runtime(app)
+        with new_session() as session:
+            runtime.learned_model(session)  # the model loaded before timing
+        event.listen(app.extensions["db_engine"], "before_cursor_execute", count)
+        profiler = cProfile.Profile() if args.profile else None
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        routed = 0
+        while True:
+            done = routing_job(app)
+            routed += done
+            if not done:
+                break
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{url.split(':')[0]}: {routed} reports routed in {wall:.2f} s = {routed / wall:.0f} reports/s; "
+          f"CPU {cpu / routed * 1000:.2f} s per 1,000; {statements[0] / routed:.1f} statements per report")
+    if args.statements:
+        for head, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"  {n:6d}  {head}")
+
+
+if __name__ == "__main__":
+    main()
