@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, object_session
 from casework import recusal, search  # search: its ORM events keep the search index up to date
 from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
-from casework.related import RelatedPolicy, on_arrival, on_arrival_batch
+from casework.related import RelatedPolicy, on_arrival
+from casework.related_batch import on_arrival_batch
 from casework.related_refresh import refresh_quietly
 from casework.walls import excluded_units, open_wall, route_around
 from core.db import utcnow

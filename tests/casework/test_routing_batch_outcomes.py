@@ -4,7 +4,7 @@ candidates (reasons and scores), repeats (重复件), walls, recusals and search
 import pytest
 from sqlalchemy import select
 
-from casework import related, search
+from casework import related, related_batch, search
 from casework.deadline_models import CaseDeadline
 from casework.models import Case, CaseReport, CaseUnit
 from casework.opening import route_pending, route_report
@@ -84,8 +84,8 @@ def test_a_batch_and_one_by_one_give_the_same_outcomes(job_app, session, caplog,
         per_key, bands = limits
         monkeypatch.setattr(related, "PER_KEY", per_key)
         monkeypatch.setattr(related, "BAND_CANDIDATES", bands)
-        monkeypatch.setattr(related, "LIMITS", {"reporter": per_key, "person": per_key * 4, "band": bands,
-                                                "instarea": per_key})
+        monkeypatch.setattr(related_batch, "LIMITS", {"reporter": per_key, "person": per_key * 4, "band": bands,
+                                                      "instarea": per_key})
         related._lookup_statement.cache_clear()   # the statements are built with the limits
         request.addfinalizer(related._lookup_statement.cache_clear)
     runtime = routing_runtime(job_app)

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from casework import related as related_module
+from casework import related_batch
 from casework.models import Case, CaseReport
 from casework.opening import route_pending, route_report
 from casework.recusal_models import Recusal
@@ -79,7 +80,8 @@ def test_a_failing_detection_costs_only_that_report(job_app, session, monkeypatc
             raise RuntimeError("detection bug")
         return real(session, policy, case, report, keys, *batch)
 
-    monkeypatch.setattr(related_module, "find_related", failing)
+    monkeypatch.setattr(related_module, "find_related", failing)   # one by one
+    monkeypatch.setattr(related_batch, "find_related", failing)    # and in a batch
     who = {"accused_institution": "区人民医院", "accused_name": "王小明"}
     ids = _file(job_app, session, [dict(who, text=ORTHO), dict(who, text="BOOM " + ORTHO), dict(who, text=HONGBAO)])
     assert route_pending(session, runtime.taxonomy, runtime.learned_model(session), related=runtime.related) == 3
