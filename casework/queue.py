@@ -2,7 +2,6 @@
 Access goes through casework.access.visible_clause, like every other staff read."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -261,8 +260,7 @@ def tab_counts(session: Session, user: User, today: date, shown: str | None = No
     tabs = tabs_for(user)
     if not may_see_cases(session, user):
         return dict.fromkeys(tabs, 0)
-    stored = queue_counts.totals(session, user.unit_code, every_unit=user.is_taskforce)
-    by_status = Counter(stored.lead)
+    by_status = queue_counts.led_by_status(session, None if user.is_taskforce else user.unit_code)
     for status, n in session.execute(hidden_by_status(session, user)):
         by_status[status] -= n
     closed = sum(n for status, n in by_status.items() if status not in ("triage",) + OPEN)

@@ -1,5 +1,6 @@
-"""Migration 0021 (queue counts): the upgrade counts the cases and assisting rows already there, its
-triggers count every write after it, and the downgrade removes table, triggers and functions."""
+"""Migration 0021 (queue counts): the upgrade counts the cases already there and copies their lead units and
+statuses onto the walls' rows, its triggers follow every write after it, and the downgrade removes table,
+columns, triggers and functions."""
 from datetime import datetime
 
 from sqlalchemy import create_engine, insert, text
@@ -10,7 +11,7 @@ from core.units import Unit
 from tests.wiring.test_setup_and_migrations import REPORT_0007, _fresh_database, report_row
 from wiring.migrate import upgrade
 
-SUMS = "SELECT kind, unit_code, status, sum(n) FROM queue_counts GROUP BY kind, unit_code, status HAVING sum(n) != 0"
+SUMS = "SELECT unit_code, status, sum(n) FROM queue_counts GROUP BY unit_code, status HAVING sum(n) != 0"
 
 
 def test_upgrade_to_0021_counts_what_is_there_and_what_comes(backend, request, tmp_path):
@@ -37,7 +38,7 @@ def test_upgrade_to_0021_counts_what_is_there_and_what_comes(backend, request, t
     copies = "SELECT case_id, case_lead_unit, case_status FROM {} ORDER BY case_id"
     with engine.begin() as conn:
         assert sorted(tuple(r) for r in conn.execute(text(SUMS))) == [
-            ("assist", "market", "", 1), ("lead", "health", "to_accept", 2), ("lead", "market", "closed", 1)]
+            ("health", "to_accept", 2), ("market", "closed", 1)]
         assert [tuple(r) for r in conn.execute(text(copies.format("recusals")))] == [(2, "health", "to_accept")]
         conn.execute(text("UPDATE cases SET status = 'in_progress' WHERE id = 2"))
         conn.execute(text("INSERT INTO case_excluded_units (case_id, unit_code, created_at, lift_reason) "
@@ -55,7 +56,7 @@ def test_upgrade_to_0021_counts_what_is_there_and_what_comes(backend, request, t
         conn.execute(text("DELETE FROM case_units WHERE case_id = 1"))
         conn.execute(text("DELETE FROM cases WHERE id = 3"))
         assert sorted(tuple(r) for r in conn.execute(text(SUMS))) == [
-            ("lead", "health", "in_progress", 1), ("lead", "health", "to_accept", 1)]
+            ("health", "in_progress", 1), ("health", "to_accept", 1)]
     command.downgrade(alembic_config(url), "0020")
     with engine.begin() as conn:
         conn.execute(text("UPDATE cases SET status = 'closed' WHERE id = 1"))  # no trigger is left to fail
