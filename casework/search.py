@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import groupby
 
 from markupsafe import Markup, escape
 from sqlalchemy import Float, Integer, bindparam, cast, event, func, inspect, literal, select, text
@@ -157,6 +158,9 @@ def hits(session: Session, terms: list[str], ranked: bool = True):
             .columns(case_id=Integer, score=Float).subquery("hits"))
 
 
+_BLANKS = str.maketrans({"\r": " ", "\n": " ", "\t": " "})  # a snippet is one line
+
+
 def highlight(value: str, terms: list[str]) -> Markup | None:
     """A piece of `value` around its first match of a term, escaped, every match in it in <mark>."""
     key, positions = key_positions(value)
@@ -170,17 +174,12 @@ def highlight(value: str, terms: list[str]) -> Markup | None:
         return None
     first = min(marked)
     lo, hi = max(0, first - SNIPPET_BEFORE), min(len(value), first + SNIPPET_AFTER)
-    piece = value[lo:hi].translate(_BLANKS)
-    out, start = [], 0
-    for i in range(1, len(piece) + 1):  # runs of marked and unmarked characters, each escaped once
-        if i == len(piece) or ((lo + i) in marked) != ((lo + start) in marked):
-            run = piece[start:i]
-            out.append(Markup("<mark>%s</mark>") % run if (lo + start) in marked else escape(run))
-            start = i
+    piece, out, at = value[lo:hi].translate(_BLANKS), [], 0
+    for is_marked, run in groupby(range(lo, hi), key=marked.__contains__):  # each run escaped once
+        text_run = piece[at:at + len(list(run))]
+        at += len(text_run)
+        out.append(Markup("<mark>%s</mark>") % text_run if is_marked else escape(text_run))
     return Markup("…" if lo else "") + Markup("").join(out) + Markup("…" if hi < len(value) else "")
-
-
-_BLANKS = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
 
 
 SNIPPET_FIELDS = ("text", "accused_name", "accused_institution", "accused_position", "title")
