@@ -4,6 +4,7 @@ back resolves to its report and its files; nothing half-written is visible; fail
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import signal
@@ -108,7 +109,9 @@ def burst(base: str, clients: int, stop: threading.Event, got: list, failed: lis
                 n = next(counter)
             try:
                 status, data = submit(base, n)
-            except (OSError, ValueError) as exc:  # connection reset or refused: the server is gone
+            # Connection reset or refused, or the answer cut off mid-body (IncompleteRead): the server is gone,
+            # and a reply the client never read whole is not an acknowledgement.
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 failed.append((n, type(exc).__name__))
                 time.sleep(0.05)
                 continue
