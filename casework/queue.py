@@ -13,7 +13,7 @@ from casework import queue_counts
 from casework.access import hidden_by_status, hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
-from casework.search import hits, snippets, terms_of
+from casework.search import deadline_keys, hits, matches_case, snippets, tab_keys, terms_of
 from core.accounts import User
 from core.audit import latest_per_case, record
 from core.localtime import local_today
@@ -151,22 +151,18 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
     terms = terms_of(f.q)
     too_short = bool(f.q.strip()) and not terms
-    found = hits(session, terms) if terms else None
-    counts = (search_counts(session, user, today, hits(session, terms, ranked=False)) if found is not None
-              else tab_counts(session, user, today, shown=tab))
+    counts = (search_counts(session, user, today, terms) if terms else tab_counts(session, user, today, shown=tab))
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
-    if found is not None:
-        where = [_search_visible(session, user), _tab_clause(user, tab, today, per_case=True), *filters]
-    else:
-        where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
+    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
     if too_short:
         total = 0
     elif filters:
-        if found is not None:
+        if terms:
             total = _capped_count(session, select(Case.id).join(Report, Report.id == Case.report_id)
-                                  .join(found, found.c.case_id == Case.id).where(*where))
+                                  .join(matched := _matches(session, user, tab, today, terms).subquery(),
+                                        matched.c.case_id == Case.id).where(*filters))
         else:
             total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
                                    .where(*where))
@@ -176,8 +172,17 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     handler = aliased(User)
-    # ranked while the matches are few enough to rank them all; beyond that newest first (an index walk)
-    ranked = f.sort == "relevance" and found is not None and total <= COUNT_CAP
+    # A search: up to COUNT_CAP matches in the tab, all of them are taken from the index (words and tab keys,
+    # one intersection) and ordered, ranked if asked; more than that, the tab's cases are walked in the order
+    # shown (newest first: an index walk) and each one's entry looked up, which stops after the page (the
+    # matches are then at least 1 in (tab size / COUNT_CAP)).
+    bounded = bool(terms) and total <= COUNT_CAP
+    found = (_matches(session, user, tab, today, terms, ranked=f.sort == "relevance").limit(COUNT_CAP + 1)
+             .subquery("found") if bounded else None)
+    if terms and not bounded:
+        where = [_search_visible(session, user), _tab_clause(user, tab, today), *filters,
+                 matches_case(session, terms, Case.id)]
+    ranked = f.sort == "relevance" and bounded
     if ranked:
         order = [found.c.score.desc(), Case.received_at.desc()]
     else:
@@ -193,6 +198,7 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
         picked = picked.join(Report, Report.id == Case.report_id)
     if found is not None:
         picked = picked.join(found, found.c.case_id == Case.id)
+        where = filters
     picked = (picked.where(*where).order_by(*order, Case.id.desc()).limit(per_page)
               .offset((page - 1) * per_page).subquery("picked"))
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
@@ -216,12 +222,23 @@ def _capped_count(session: Session, stmt) -> int:
     return int(session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
 
 
-def search_counts(session: Session, user: User, today: date, found) -> dict[str, int]:
+def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False):
+    """The ids (case_id, score) of the search's matches in the tab that the user may see: the index's
+    intersection of the words with the tab's keys (casework.search.tab_keys, the unit's share of access
+    included), the walls applied on the ids; the deadline tabs join the case for its due date."""
+    keys = tab_keys(user, tab)
+    found = hits(session, terms, ranked, keys=deadline_keys(user) if keys is None else keys)
+    stmt = select(found.c.case_id, found.c.score).where(hidden_clause(session, user, found.c.case_id))
+    if keys is None:
+        stmt = stmt.join(Case, Case.id == found.c.case_id).where(_tab_clause(user, tab, today))
+    return stmt
+
+
+def search_counts(session: Session, user: User, today: date, terms: list[str]) -> dict[str, int]:
     """The matches of a search in each tab, each counted up to COUNT_CAP + 1 (shown as "1000+")."""
-    visible = _search_visible(session, user)
-    return {tab: _capped_count(session, select(Case.id).join(found, found.c.case_id == Case.id)
-                               .where(visible, _tab_clause(user, tab, today, per_case=True)))
-            for tab in tabs_for(user)}
+    if not may_see_cases(session, user):
+        return dict.fromkeys(tabs_for(user), 0)
+    return {tab: _capped_count(session, _matches(session, user, tab, today, terms)) for tab in tabs_for(user)}
 
 
 def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:

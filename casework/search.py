@@ -8,8 +8,10 @@ XLT-2026-000123. On PostgreSQL the entry is a tsvector with positions (phrase <-
 ts_rank); on SQLite an FTS5 row (phrase query, bm25). The entry follows every write through the ORM
 events below (a new case, a report added to or moved off a case, a report's searchable text changed)
 and casework.links.merge, which moves reports with one UPDATE, calls index_cases itself.
-Access is not decided here: the queue joins these hits with the same access and recusal clauses as
-its tabs (casework.queue)."""
+Each entry also carries its case's tab keys (casework.search_models; triggers of migration 0022 keep
+them in step with the case's lead unit, status and units), so a search within a tab is one index
+intersection (hits(..., keys=tab_keys(user, tab))). The walls (recusal and the rest) are applied by the
+queue on the hits' case ids (casework.queue)."""
 from __future__ import annotations
 
 import re
@@ -17,13 +19,29 @@ import unicodedata
 from itertools import groupby
 
 from markupsafe import Markup, escape
-from sqlalchemy import Float, Integer, bindparam, cast, event, func, inspect, literal, select, text
+from sqlalchemy import (
+    Float,
+    Integer,
+    bindparam,
+    cast,
+    event,
+    exists,
+    func,
+    inspect,
+    literal,
+    select,
+    table,
+    text,
+)
+from sqlalchemy import (
+    column as sql_column,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from casework.models import Case, CaseReport
 from casework.recusal import DEFER  # one session.info flag defers both scans (casework.opening's batch)
-from casework.search_models import FTS_TABLE, CaseSearch
+from casework.search_models import FTS_TABLE, OPEN_CLASSES, CaseSearch, fts_token, sqlite_keys_sql
 from intake.models import Report
 from routing.names import key_positions, name_key
 
@@ -123,10 +141,22 @@ def index_cases(session: Session, case_ids) -> int:
             session.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids").bindparams(
                 bindparam("ids", expanding=True)), {"ids": case_ids})
             if docs:
-                session.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, a, b, d) VALUES (:case_id, :a, :b, :d)"),
+                keys = f", k) VALUES (:case_id, :a, :b, :d, {sqlite_keys_sql(':case_id')})" if _has_keys(session) \
+                    else ") VALUES (:case_id, :a, :b, :d)"  # migration 0019's rebuild, before 0022 added k
+                session.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, a, b, d" + keys),
                                 [{"case_id": cid, **{c: " ".join(g for k in cols[c] for g in bigrams(k))
                                                      for c, _w, _n in COLUMNS}} for cid, cols in docs.items()])
     return len(docs)
+
+
+_KEYED: set[str] = set()  # the SQLite databases whose FTS table has its k column (migration 0022)
+
+
+def _has_keys(session: Session) -> bool:
+    url = str(session.get_bind().url)
+    if url not in _KEYED and any(row[1] == "k" for row in session.execute(text(f"PRAGMA table_info({FTS_TABLE})"))):
+        _KEYED.add(url)
+    return url in _KEYED
 
 
 def rebuild(session: Session, batch: int = 2000) -> int:
@@ -142,20 +172,64 @@ def rebuild(session: Session, batch: int = 2000) -> int:
 
 # --- searching ----------------------------------------------------------------------------------------
 
-def hits(session: Session, terms: list[str], ranked: bool = True):
-    """A subquery (case_id, score) of the cases whose entry matches every term; higher score first.
-    ranked=False: the score is 0 (counting needs no rank)."""
+def status_class(status: str | None) -> str:
+    return status if status in OPEN_CLASSES else "closed"
+
+
+def tab_keys(user, tab: str) -> list[str] | None:
+    """The keys every entry of the tab carries (all of them), for `user`'s tab (casework.queue.TABS), with
+    the unit's share of access (a unit sees the cases it leads or assists) built in; None for the deadline
+    tabs, whose condition is on the case (its next due date): the queue joins the case for those, within
+    the lead unit's keys (deadline_keys)."""
+    unit = user.unit_code
+    if tab in ("to_accept", "in_progress", "triage", "closed"):
+        return [f"s:{tab}"] if user.is_taskforce else [f"l:{unit}:{tab}", f"v:{unit}"]
+    if tab == "assisting":
+        return [f"a:{unit}"]
+    if tab == "all":
+        return [] if user.is_taskforce else [f"v:{unit}"]
+    return None
+
+
+def deadline_keys(user) -> list[str]:
+    """The keys of the deadline tabs' cases (led by the user's unit; any for the task force)."""
+    return [] if user.is_taskforce else [f"u:{user.unit_code}", f"v:{user.unit_code}"]
+
+
+def _tsquery(terms: list[str]):
+    return cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)), TSQUERY)
+
+
+def _fts_match(terms: list[str], keys=()) -> str:
+    return " AND ".join(['"' + " ".join(bigrams(t)) + '"' for t in terms] + [f"k : {fts_token(k)}" for k in keys])
+
+
+def hits(session: Session, terms: list[str], ranked: bool = True, keys: list[str] | tuple = ()):
+    """A subquery (case_id, score) of the cases whose entry matches every term and carries every key;
+    higher score first. ranked=False: the score is 0 (counting needs no rank)."""
     if _dialect(session) == "postgresql":
-        query = cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)),
-                     TSQUERY)
+        query = _tsquery(terms)
         score = func.ts_rank(CaseSearch.tsv, query) if ranked else literal(0.0)
-        return (select(CaseSearch.case_id.label("case_id"), score.label("score"))
-                .where(CaseSearch.tsv.op("@@")(query)).subquery("hits"))
-    match = " AND ".join('"' + " ".join(bigrams(t)) + '"' for t in terms)
-    score = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0)" if ranked else "0.0"
+        stmt = select(CaseSearch.case_id.label("case_id"), score.label("score")).where(CaseSearch.tsv.op("@@")(query))
+        if keys:
+            stmt = stmt.where(CaseSearch.keys.contains(list(keys)))
+        return stmt.subquery("hits")
+    score = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0, 0.0)" if ranked else "0.0"
     return (text(f"SELECT rowid AS case_id, {score} AS score FROM {FTS_TABLE} "
-                 f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=match)
+                 f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=_fts_match(terms, keys))
             .columns(case_id=Integer, score=Float).subquery("hits"))
+
+
+def matches_case(session: Session, terms: list[str], case_id):
+    """SQL condition: the entry of the case whose id is `case_id` (a correlated column) matches every term,
+    as a look-up of that one entry per case (a scalar subquery the database cannot turn into a join): for
+    walking a tab's cases in their index order when the matches are many."""
+    if _dialect(session) == "postgresql":
+        return (select(CaseSearch.tsv.op("@@")(_tsquery(terms))).where(CaseSearch.case_id == case_id)
+                .scalar_subquery())
+    fts = table(FTS_TABLE, sql_column("rowid"))
+    return exists(select(literal(1)).select_from(fts)
+                  .where(text(f"{FTS_TABLE} MATCH :probe").bindparams(probe=_fts_match(terms)), fts.c.rowid == case_id))
 
 
 _BLANKS = str.maketrans({"\r": " ", "\n": " ", "\t": " "})  # a snippet is one line
