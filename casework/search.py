@@ -182,8 +182,8 @@ def tab_keys(user, tab: str) -> list[str] | None:
     tabs, whose condition is on the case (its next due date): the queue joins the case for those, within
     the lead unit's keys (deadline_keys)."""
     unit = user.unit_code
-    if tab in ("to_accept", "in_progress", "triage", "closed"):
-        return [f"s:{tab}"] if user.is_taskforce else [f"l:{unit}:{tab}", f"v:{unit}"]
+    if tab in ("to_accept", "in_progress", "triage", "closed"):  # a unit sees what it leads (its lead row)
+        return [f"s:{tab}"] if user.is_taskforce else [f"l:{unit}:{tab}"]
     if tab == "assisting":
         return [f"a:{unit}"]
     if tab == "all":
@@ -193,11 +193,25 @@ def tab_keys(user, tab: str) -> list[str] | None:
 
 def deadline_keys(user) -> list[str]:
     """The keys of the deadline tabs' cases (led by the user's unit; any for the task force)."""
-    return [] if user.is_taskforce else [f"u:{user.unit_code}", f"v:{user.unit_code}"]
+    return [] if user.is_taskforce else [f"u:{user.unit_code}"]
 
 
 def _tsquery(terms: list[str]):
+    """The phrase of each term's bigrams, all terms required."""
     return cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)), TSQUERY)
+
+
+def _cover(term: str) -> list[str]:
+    """The fewest bigrams that cover a term (every other one, and the last): what the GIN index looks up;
+    the phrase of all its bigrams is then checked on each entry found. Every bigram looked up costs a
+    walk of its posting list (a frequent one holds a third of all cases), and the overlapping ones add
+    nothing that the phrase check does not decide."""
+    grams = bigrams(term)
+    return list(dict.fromkeys(grams[::2] + grams[-1:]))
+
+
+def _index_tsquery(terms: list[str]):
+    return cast(literal(" & ".join(f"'{g}'" for t in terms for g in _cover(t))), TSQUERY)
 
 
 def _fts_match(terms: list[str], keys=()) -> str:
@@ -210,7 +224,10 @@ def hits(session: Session, terms: list[str], ranked: bool = True, keys: list[str
     if _dialect(session) == "postgresql":
         query = _tsquery(terms)
         score = func.ts_rank(CaseSearch.tsv, query) if ranked else literal(0.0)
-        stmt = select(CaseSearch.case_id.label("case_id"), score.label("score")).where(CaseSearch.tsv.op("@@")(query))
+        stmt = select(CaseSearch.case_id.label("case_id"), score.label("score")).where(
+            CaseSearch.tsv.op("@@")(_index_tsquery(terms)))
+        if any(len(t) > MIN_TERM for t in terms):  # the phrases, on each entry found (ts_match_vq is @@ unindexed)
+            stmt = stmt.where(func.ts_match_vq(CaseSearch.tsv, query))
         if keys:
             stmt = stmt.where(CaseSearch.keys.contains(list(keys)))
         return stmt.subquery("hits")
