@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from casework import queue_counts
@@ -225,12 +225,21 @@ def _capped_count(session: Session, stmt) -> int:
 def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False):
     """The ids (case_id, score) of the search's matches in the tab that the user may see: the index's
     intersection of the words with the tab's keys (casework.search.tab_keys, the unit's share of access
-    included), the walls applied on the ids; the deadline tabs join the case for its due date."""
+    included), the walls applied on the ids. The deadline tabs' condition is on the case's due date: "due
+    soon" (a few days' cases) walks those cases and looks up each one's entry; "overdue" takes the index's
+    matches among the cases with a deadline and looks up each one's due date, up to the cap."""
     keys = tab_keys(user, tab)
+    if tab == "due_soon":
+        score = hits(session, terms, ranked, keys=deadline_keys(user)) if ranked else None
+        stmt = select(Case.id.label("case_id"), (score.c.score if ranked else literal(0.0)).label("score"))
+        if ranked:
+            stmt = stmt.join(score, score.c.case_id == Case.id)
+        return stmt.where(_tab_clause(user, tab, today), hidden_clause(session, user),
+                          matches_case(session, terms, Case.id))
     found = hits(session, terms, ranked, keys=deadline_keys(user) if keys is None else keys)
     stmt = select(found.c.case_id, found.c.score).where(hidden_clause(session, user, found.c.case_id))
-    if keys is None:
-        stmt = stmt.join(Case, Case.id == found.c.case_id).where(_tab_clause(user, tab, today))
+    if keys is None:  # overdue: the case's due date, one look-up per match (not a join over all of them)
+        stmt = stmt.where(select(_tab_clause(user, tab, today)).where(Case.id == found.c.case_id).scalar_subquery())
     return stmt
 
 

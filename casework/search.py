@@ -192,8 +192,8 @@ def tab_keys(user, tab: str) -> list[str] | None:
 
 
 def deadline_keys(user) -> list[str]:
-    """The keys of the deadline tabs' cases (led by the user's unit; any for the task force)."""
-    return [] if user.is_taskforce else [f"u:{user.unit_code}"]
+    """The keys of the deadline tabs' cases: with a next due date, led by the user's unit (any for the task force)."""
+    return ["o:*"] if user.is_taskforce else [f"o:{user.unit_code}"]
 
 
 def _tsquery(terms: list[str]):

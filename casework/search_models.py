@@ -7,6 +7,7 @@ and given its key column k by 0022.
 The tab keys of a case, from its own row and its case_units rows (casework.search.tab_keys reads them):
   u:<lead unit>            l:<lead unit>:<class>     s:<class>
   v:<unit> for every unit that leads or assists it  a:<unit> for every assisting unit
+  o:<lead unit> and o:* while it has a next due date (the deadline tabs' cases)
 where <class> is the status for triage, to_accept and in_progress and "closed" for every other status.
 "Words AND tab" is then one index intersection (GIN: one scan over both columns; FTS5: one MATCH)."""
 from __future__ import annotations
@@ -35,6 +36,8 @@ def sqlite_keys_sql(case_id: str) -> str:
             f"SELECT 'u:' || coalesce(lead_unit, '') AS key FROM cases WHERE id = {case_id} "
             f"UNION ALL SELECT 'l:' || coalesce(lead_unit, '') || ':' || {cls} FROM cases WHERE id = {case_id} "
             f"UNION ALL SELECT 's:' || {cls} FROM cases WHERE id = {case_id} "
+            f"UNION ALL SELECT 'o:' || coalesce(lead_unit, '') FROM cases WHERE id = {case_id} AND next_due_on IS NOT NULL "
+            f"UNION ALL SELECT 'o:*' FROM cases WHERE id = {case_id} AND next_due_on IS NOT NULL "
             f"UNION ALL SELECT 'v:' || unit_code FROM case_units WHERE case_id = {case_id} "
             f"UNION ALL SELECT 'a:' || unit_code FROM case_units WHERE case_id = {case_id} AND role = 'assist'))")
 

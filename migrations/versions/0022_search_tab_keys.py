@@ -6,11 +6,11 @@ Create Date: 2026-12-03
 
 Issue 18 at scale: a search's count per tab walked the tab's cases (or all of the word's matches) and
 re-checked each one. Each search entry now carries its case's tab keys (lead unit, status class, the units
-that lead or assist it, the assisting units: casework.search_models), so that "words AND tab" is one index
+that lead or assist it, the assisting units, whether it has a deadline: casework.search_models), so that "words AND tab" is one index
 intersection. PostgreSQL: case_search.keys text[], one GIN index over (tsv, keys) in place of the tsvector's
 own. SQLite: case_search_fts gets a column k (FTS5 cannot add one: the table is copied). Triggers keep the
 keys in step with every write, whatever the writer: a new entry takes its case's keys, a change of a case's
-lead unit or status and every insert, change and delete of its case_units rows rewrite them. The upgrade
+lead unit, status or next due date (set or cleared) and every insert, change and delete of its case_units rows rewrite them. The upgrade
 computes the keys of the entries already there.
 """
 import sqlalchemy as sa
@@ -30,7 +30,9 @@ CLASS = f"CASE WHEN status IN {OPEN} THEN status ELSE 'closed' END"
 POSTGRES = (
     f"""CREATE FUNCTION case_search_keys(cid integer) RETURNS text[] LANGUAGE sql STABLE AS $$
       SELECT coalesce((SELECT ARRAY['u:' || lead, 'l:' || lead || ':' || cls, 's:' || cls]
-                       FROM (SELECT coalesce(lead_unit, '') AS lead, {CLASS} AS cls FROM cases WHERE id = cid) c),
+                              || CASE WHEN due THEN ARRAY['o:' || lead, 'o:*'] ELSE '{{}}'::text[] END
+                       FROM (SELECT coalesce(lead_unit, '') AS lead, {CLASS} AS cls, next_due_on IS NOT NULL AS due
+                             FROM cases WHERE id = cid) c),
                       '{{}}'::text[])
         || ARRAY(SELECT 'v:' || unit_code FROM case_units WHERE case_id = cid ORDER BY unit_code)
         || ARRAY(SELECT 'a:' || unit_code FROM case_units WHERE case_id = cid AND role = 'assist' ORDER BY unit_code)
@@ -44,12 +46,13 @@ POSTGRES = (
        FOR EACH ROW EXECUTE FUNCTION case_search_keys_new()""",
     """CREATE FUNCTION case_search_keys_case() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF OLD.lead_unit IS DISTINCT FROM NEW.lead_unit OR OLD.status IS DISTINCT FROM NEW.status THEN
+      IF OLD.lead_unit IS DISTINCT FROM NEW.lead_unit OR OLD.status IS DISTINCT FROM NEW.status
+         OR (OLD.next_due_on IS NULL) <> (NEW.next_due_on IS NULL) THEN
         UPDATE case_search SET keys = case_search_keys(NEW.id) WHERE case_id = NEW.id;
       END IF;
       RETURN NULL;
     END $$""",
-    """CREATE TRIGGER case_search_keys_case AFTER UPDATE OF lead_unit, status ON cases
+    """CREATE TRIGGER case_search_keys_case AFTER UPDATE OF lead_unit, status, next_due_on ON cases
        FOR EACH ROW EXECUTE FUNCTION case_search_keys_case()""",
     """CREATE FUNCTION case_search_keys_unit() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -67,7 +70,10 @@ POSTGRES = (
 # the keys of every entry at once (a join, not the function per row)
 POSTGRES_FILL = f"""UPDATE case_search s SET keys = k.keys FROM (
     SELECT c.id, ARRAY['u:' || coalesce(c.lead_unit, ''), 'l:' || coalesce(c.lead_unit, '') || ':' || {CLASS},
-                       's:' || {CLASS}] || coalesce(u.v, '{{}}') || coalesce(u.a, '{{}}') AS keys
+                       's:' || {CLASS}]
+           || CASE WHEN c.next_due_on IS NOT NULL THEN ARRAY['o:' || coalesce(c.lead_unit, ''), 'o:*']
+                   ELSE '{{}}'::text[] END
+           || coalesce(u.v, '{{}}') || coalesce(u.a, '{{}}') AS keys
     FROM cases c LEFT JOIN (SELECT case_id, array_agg('v:' || unit_code ORDER BY unit_code) AS v,
                                    array_agg('a:' || unit_code ORDER BY unit_code) FILTER (WHERE role = 'assist') AS a
                             FROM case_units GROUP BY case_id) u ON u.case_id = c.id) k
@@ -82,6 +88,8 @@ def sqlite_keys(case_id: str) -> str:
             f"SELECT 'u:' || coalesce(lead_unit, '') AS key FROM cases WHERE id = {case_id} "
             f"UNION ALL SELECT 'l:' || coalesce(lead_unit, '') || ':' || {CLASS} FROM cases WHERE id = {case_id} "
             f"UNION ALL SELECT 's:' || {CLASS} FROM cases WHERE id = {case_id} "
+            f"UNION ALL SELECT 'o:' || coalesce(lead_unit, '') FROM cases WHERE id = {case_id} AND next_due_on IS NOT NULL "
+            f"UNION ALL SELECT 'o:*' FROM cases WHERE id = {case_id} AND next_due_on IS NOT NULL "
             f"UNION ALL SELECT 'v:' || unit_code FROM case_units WHERE case_id = {case_id} "
             f"UNION ALL SELECT 'a:' || unit_code FROM case_units WHERE case_id = {case_id} AND role = 'assist'))")
 
@@ -91,8 +99,9 @@ def _set_keys(case_id: str) -> str:
 
 
 SQLITE_TRIGGERS = (
-    f"""CREATE TRIGGER case_search_keys_case AFTER UPDATE OF lead_unit, status ON cases
-        WHEN OLD.lead_unit IS NOT NEW.lead_unit OR OLD.status IS NOT NEW.status BEGIN {_set_keys('NEW.id')} END""",
+    f"""CREATE TRIGGER case_search_keys_case AFTER UPDATE OF lead_unit, status, next_due_on ON cases
+        WHEN OLD.lead_unit IS NOT NEW.lead_unit OR OLD.status IS NOT NEW.status
+          OR (OLD.next_due_on IS NULL) IS NOT (NEW.next_due_on IS NULL) BEGIN {_set_keys('NEW.id')} END""",
     f"CREATE TRIGGER case_search_keys_unit_insert AFTER INSERT ON case_units BEGIN {_set_keys('NEW.case_id')} END",
     f"CREATE TRIGGER case_search_keys_unit_delete AFTER DELETE ON case_units BEGIN {_set_keys('OLD.case_id')} END",
     f"""CREATE TRIGGER case_search_keys_unit_update AFTER UPDATE OF case_id, unit_code, role ON case_units BEGIN

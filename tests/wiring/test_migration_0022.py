@@ -1,5 +1,5 @@
 """Migration 0022 (tab keys in the search entries): the upgrade gives the entries already there their case's
-keys, its triggers follow every write after it (a status or lead change, a case_units row added, changed or
+keys, its triggers follow every write after it (a status, lead or due date change, a case_units row added, changed or
 removed, a new entry), and the downgrade removes column, index, triggers and functions."""
 from datetime import datetime
 
@@ -69,6 +69,16 @@ def test_upgrade_to_0022_keys_what_is_there_and_what_comes(backend, request, tmp
         conn.execute(text("UPDATE case_units SET role = 'lead' WHERE case_id = 2 AND unit_code = 'health'"))
         conn.execute(text("DELETE FROM case_units WHERE case_id = 2 AND unit_code = 'market'"))
         conn.execute(text("UPDATE cases SET lead_unit = 'health', status = 'to_accept' WHERE id = 2"))
+        assert _keys(conn, backend, 2) == _expected(backend, "u:health", "l:health:to_accept", "s:to_accept",
+                                                    "v:health")
+        # a next due date set: the deadline tabs' keys; cleared: gone
+        conn.execute(text("UPDATE cases SET next_due_on = '2026-12-01' WHERE id = 2"))
+        assert _keys(conn, backend, 2) == _expected(backend, "u:health", "l:health:to_accept", "s:to_accept",
+                                                    "v:health", "o:health", "o:*")
+        conn.execute(text("UPDATE cases SET next_due_on = '2026-12-09' WHERE id = 2"))  # moved: the same keys
+        assert _keys(conn, backend, 2) == _expected(backend, "u:health", "l:health:to_accept", "s:to_accept",
+                                                    "v:health", "o:health", "o:*")
+        conn.execute(text("UPDATE cases SET next_due_on = NULL WHERE id = 2"))
         assert _keys(conn, backend, 2) == _expected(backend, "u:health", "l:health:to_accept", "s:to_accept",
                                                     "v:health")
         # a new entry takes its case's keys (PostgreSQL: the insert trigger; SQLite: casework.search writes k)
