@@ -26,6 +26,7 @@ SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Cas
          "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
 DUE_SOON_DAYS = 3
 COUNT_CAP = 1000  # a search counts its matches per tab up to this (and ranks them while there are no more)
+OTHER_TAB_CAP = 100  # ... and those of the tabs not shown up to this ("100+"): each count stops at its cap
 
 
 @dataclass
@@ -71,6 +72,7 @@ class QueuePage:
     snippets: dict[int, Markup] = field(default_factory=dict)  # case id -> the matching piece, highlighted
     too_short: bool = False                                   # a search of fewer than two characters
     count_cap: int = 0                                        # counts above it are shown as "cap+"
+    tab_caps: dict[str, int] = field(default_factory=dict)    # a tab's own cap, where it differs (a search)
 
 
 def tabs_for(user: User) -> tuple[str, ...]:
@@ -151,7 +153,8 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
     terms = terms_of(f.q)
     too_short = bool(f.q.strip()) and not terms
-    counts = (search_counts(session, user, today, terms) if terms else tab_counts(session, user, today, shown=tab))
+    counts = (search_counts(session, user, today, terms, shown=tab) if terms
+              else tab_counts(session, user, today, shown=tab))
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
@@ -214,12 +217,14 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     for row in rows:
         row.new_message = row.case.id in unread
     marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
-    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP)
+    caps = {t: OTHER_TAB_CAP for t in counts if t != tab} if terms else {}
+    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP, caps)
 
 
-def _capped_count(session: Session, stmt) -> int:
-    """count(*) of a statement's rows, stopping at COUNT_CAP + 1 (a common word need not be counted out)."""
-    return int(session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
+def _capped_count(session: Session, stmt, cap: int | None = None) -> int:
+    """count(*) of a statement's rows, stopping at cap + 1 (COUNT_CAP; a common word need not be counted out)."""
+    cap = COUNT_CAP if cap is None else cap
+    return int(session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
 
 
 def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False):
@@ -243,11 +248,15 @@ def _matches(session: Session, user: User, tab: str, today: date, terms: list[st
     return stmt
 
 
-def search_counts(session: Session, user: User, today: date, terms: list[str]) -> dict[str, int]:
-    """The matches of a search in each tab, each counted up to COUNT_CAP + 1 (shown as "1000+")."""
+def search_counts(session: Session, user: User, today: date, terms: list[str], shown: str | None = None
+                  ) -> dict[str, int]:
+    """The matches of a search in each tab: the tab shown counted up to COUNT_CAP + 1 (shown as "1000+"),
+    the others up to OTHER_TAB_CAP + 1 ("100+"). A count stops at its cap: its cost is that of finding
+    cap + 1 matches (a scan stops there on a common word) or of the index's few matches (a rare one)."""
     if not may_see_cases(session, user):
         return dict.fromkeys(tabs_for(user), 0)
-    return {tab: _capped_count(session, _matches(session, user, tab, today, terms)) for tab in tabs_for(user)}
+    return {tab: _capped_count(session, _matches(session, user, tab, today, terms),
+                               COUNT_CAP if tab == shown else OTHER_TAB_CAP) for tab in tabs_for(user)}
 
 
 def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:

@@ -133,6 +133,9 @@ def upgrade() -> None:
     else:
         op.execute("SET LOCAL maintenance_work_mem = '512MB'")
         op.execute(POSTGRES_FILL)  # before the index and the triggers: one pass, no index upkeep
+        # the UPDATE left every row's old version behind: the table rewritten compact, in case order (a scan
+        # that stops at a search's first matches reads only live rows)
+        op.execute("CLUSTER case_search USING pk_case_search")
         for statement in POSTGRES:
             op.execute(statement)
     op.create_index('ix_case_search_tsv_keys', 'case_search', ['tsv', 'keys'], unique=False,

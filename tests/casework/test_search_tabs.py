@@ -96,3 +96,23 @@ def test_walled_and_recused_cases_are_never_listed_or_counted(app, session, ctx,
         assert search(session, team.tf_handler, "红包", tab).counts[tab] == 2, tab
         assert walled.report.reference not in refs(search(session, team.tf_handler, "红包", tab))
         assert search(session, team.coordinator, "红包", tab).counts[tab] == 3, tab
+
+
+def test_the_tabs_not_shown_are_counted_up_to_their_own_cap(app, session, ctx, team, monkeypatch):
+    import re
+
+    import casework.queue as queue
+    from tests.support.visibility import Viewer
+    monkeypatch.setattr(queue, "OTHER_TAB_CAP", 1)
+    shown, _ = open_case(app, session, ctx, title="红包", text=RED)
+    for extra in ("又一次。", "再一次。"):
+        case, _ = open_case(app, session, ctx, title="红包", text=RED + extra)
+        workflow.accept(session, team.handler, case)
+    page = search(session, team.handler, "红包", "to_accept")
+    assert page.counts["to_accept"] == 1 and page.counts["in_progress"] == 2  # 2 = "more than 1"
+    assert page.tab_caps["in_progress"] == 1 and "to_accept" not in page.tab_caps
+    html = Viewer(app, team.handler).page("/queue?tab=to_accept&q=红包")
+    counts = dict(re.findall(r'data-testid="tab-(\w+)">[^<]*<span class="count">([^<]+)</span>', html))
+    assert counts["in_progress"] == "1+" and counts["to_accept"] == "1"
+    page = search(session, team.handler, "红包", "in_progress")  # shown, it is counted up to COUNT_CAP
+    assert page.counts["in_progress"] == 2 and page.total == 2 and len(page.rows) == 2
