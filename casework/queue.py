@@ -13,7 +13,7 @@ from casework import queue_counts
 from casework.access import hidden_by_status, hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
-from casework.search import deadline_keys, hits, matches_case, snippets, tab_keys, terms_of
+from casework.search import common, deadline_keys, hits, matches_case, snippets, tab_keys, terms_of
 from core.accounts import User
 from core.audit import latest_per_case, record
 from core.localtime import local_today
@@ -227,23 +227,27 @@ def _capped_count(session: Session, stmt, cap: int | None = None) -> int:
     return int(session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
 
 
-def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False):
-    """The ids (case_id, score) of the search's matches in the tab that the user may see: the index's
-    intersection of the words with the tab's keys (casework.search.tab_keys, the unit's share of access
-    included), the walls applied on the ids. The deadline tabs' condition is on the case's due date: "due
-    soon" (a few days' cases) walks those cases and looks up each one's entry; "overdue" takes the index's
-    matches among the cases with a deadline and looks up each one's due date, up to the cap."""
+def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False,
+             cap: int = COUNT_CAP):
+    """The ids (case_id, score) of the search's matches in the tab that the user may see, the walls applied.
+    A rare word: the index's intersection of the words with the tab's keys (casework.search.tab_keys, the
+    unit's share of access included). A common one (casework.search.common; counted, not ranked): the tab's
+    cases walked in an index and each one's entry looked up, which stops after cap + 1 matches. The deadline
+    tabs from the index take each match's due date by case id."""
     keys = tab_keys(user, tab)
-    if tab == "due_soon":
-        score = hits(session, terms, ranked, keys=deadline_keys(user)) if ranked else None
-        stmt = select(Case.id.label("case_id"), (score.c.score if ranked else literal(0.0)).label("score"))
-        if ranked:
-            stmt = stmt.join(score, score.c.case_id == Case.id)
-        return stmt.where(_tab_clause(user, tab, today), hidden_clause(session, user),
-                          matches_case(session, terms, Case.id))
+    # "due soon" holds a few days' cases: walked unless the word is rare (cap 0: its matches against one walk)
+    walk = not ranked and common(session, terms, deadline_keys(user) if keys is None else keys,
+                                 0 if tab == "due_soon" else cap)
+    if walk and tab == "assisting":
+        return (select(CaseUnit.case_id.label("case_id"), literal(0.0).label("score"))
+                .where(CaseUnit.unit_code == user.unit_code, CaseUnit.role == "assist",
+                       hidden_clause(session, user, CaseUnit.case_id), matches_case(session, terms, CaseUnit.case_id)))
+    if walk:
+        return (select(Case.id.label("case_id"), literal(0.0).label("score"))
+                .where(_tab_clause(user, tab, today), _visible(session, user, tab), matches_case(session, terms, Case.id)))
     found = hits(session, terms, ranked, keys=deadline_keys(user) if keys is None else keys)
     stmt = select(found.c.case_id, found.c.score).where(hidden_clause(session, user, found.c.case_id))
-    if keys is None:  # overdue: the case's due date, one look-up per match (not a join over all of them)
+    if keys is None:  # the deadline tabs: the case's due date, one look-up per match (not a join over all of them)
         stmt = stmt.where(select(_tab_clause(user, tab, today)).where(Case.id == found.c.case_id).scalar_subquery())
     return stmt
 
@@ -255,8 +259,9 @@ def search_counts(session: Session, user: User, today: date, terms: list[str], s
     cap + 1 matches (a scan stops there on a common word) or of the index's few matches (a rare one)."""
     if not may_see_cases(session, user):
         return dict.fromkeys(tabs_for(user), 0)
-    return {tab: _capped_count(session, _matches(session, user, tab, today, terms),
-                               COUNT_CAP if tab == shown else OTHER_TAB_CAP) for tab in tabs_for(user)}
+    caps = {tab: COUNT_CAP if tab == shown else OTHER_TAB_CAP for tab in tabs_for(user)}
+    return {tab: _capped_count(session, _matches(session, user, tab, today, terms, cap=cap), cap)
+            for tab, cap in caps.items()}
 
 
 def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:
