@@ -152,8 +152,13 @@ def index_cases(session: Session, case_ids) -> int:
 _KEYED: set[str] = set()  # the SQLite databases whose FTS table has its k column (migration 0022)
 
 
+def _url(session: Session) -> str:
+    bind = session.get_bind()  # an Engine, or a Connection (a migration's session)
+    return str(getattr(bind, "engine", bind).url)
+
+
 def _has_keys(session: Session) -> bool:
-    url = str(session.get_bind().url)
+    url = _url(session)
     if url not in _KEYED and any(row[1] == "k" for row in session.execute(text(f"PRAGMA table_info({FTS_TABLE})"))):
         _KEYED.add(url)
     return url in _KEYED
@@ -246,7 +251,7 @@ def _stats(session: Session) -> tuple[dict[str, float], float]:
     """PostgreSQL's statistics of the search entries: the share of rows holding each of its most common
     bigrams and keys (pg_stats, as ANALYZE left them), and the number of rows."""
     import time
-    url = str(session.get_bind().url)
+    url = _url(session)
     held = _STATS.get(url)
     if held is None or time.monotonic() - held[0] > STATS_SECONDS:
         shares: dict[str, float] = {}
