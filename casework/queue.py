@@ -176,13 +176,20 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     page = max(1, min(f.page, pages))
     handler = aliased(User)
     # A search: up to COUNT_CAP matches in the tab, all of them are taken from the index (words and tab keys,
-    # one intersection) and ordered, ranked if asked; more than that, the tab's cases are walked in the order
-    # shown (newest first: an index walk) and each one's entry looked up, which stops after the page (the
-    # matches are then at least 1 in (tab size / COUNT_CAP)).
+    # one intersection) and ordered, ranked if asked; more than that, newest first (or the sort chosen): the
+    # tab's cases walked in that order and each one's entry looked up, which stops after the page, unless the
+    # word is rare enough that reading all its matches from the index and sorting them costs less.
     bounded = bool(terms) and total <= COUNT_CAP
     found = (_matches(session, user, tab, today, terms, ranked=f.sort == "relevance").limit(COUNT_CAP + 1)
              .subquery("found") if bounded else None)
-    if terms and not bounded:
+    keys = tab_keys(user, tab)
+    postgres = session.get_bind().dialect.name == "postgresql"  # (SQLite's FTS5 walk is cheap: IN list)
+    if terms and not bounded and postgres and not common(session, terms, deadline_keys(user) if keys is None
+                                                         else keys, page * per_page, every=True):
+        # more than COUNT_CAP matches of a word rare enough that reading them all from the index costs less
+        # than walking the tab until the page is full (casework.search.common): all of them, then the order
+        found = _matches(session, user, tab, today, terms, walk=False).subquery("found")
+    elif terms and not bounded:
         where = [_search_visible(session, user), _tab_clause(user, tab, today), *filters,
                  matches_case(session, terms, Case.id)]
     ranked = f.sort == "relevance" and bounded
@@ -228,16 +235,18 @@ def _capped_count(session: Session, stmt, cap: int | None = None) -> int:
 
 
 def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False,
-             cap: int = COUNT_CAP):
+             cap: int = COUNT_CAP, walk: bool | None = None):
     """The ids (case_id, score) of the search's matches in the tab that the user may see, the walls applied.
     A rare word: the index's intersection of the words with the tab's keys (casework.search.tab_keys, the
     unit's share of access included). A common one (casework.search.common; counted, not ranked): the tab's
     cases walked in an index and each one's entry looked up, which stops after cap + 1 matches. The deadline
     tabs from the index take each match's due date by case id."""
     keys = tab_keys(user, tab)
-    # "due soon" holds a few days' cases: walked unless the word is rare (cap 0: its matches against one walk)
-    walk = not ranked and common(session, terms, deadline_keys(user) if keys is None else keys,
-                                 0 if tab == "due_soon" else cap)
+    if walk is None and tab == "due_soon" and not ranked:  # a few days' cases: walk them all, or the index's
+        window = _capped_count(session, select(Case.id).where(_tab_clause(user, tab, today)), 5000)
+        walk = common(session, terms, deadline_keys(user), window, every=True, per_case=True)
+    elif walk is None:
+        walk = not ranked and common(session, terms, deadline_keys(user) if keys is None else keys, cap)
     if walk and tab == "assisting":
         return (select(CaseUnit.case_id.label("case_id"), literal(0.0).label("score"))
                 .where(CaseUnit.unit_code == user.unit_code, CaseUnit.role == "assist",

@@ -214,8 +214,18 @@ def _cover(term: str) -> list[str]:
     return list(dict.fromkeys(grams[::2] + grams[-1:]))
 
 
-def _index_tsquery(terms: list[str]):
-    return cast(literal(" & ".join(f"'{g}'" for t in terms for g in _cover(t))), TSQUERY)
+def _looked_up(term: str, shares: dict[str, float]) -> list[str]:
+    """The bigrams of a term the index looks up: its cover, or only the rarest of them where the statistics
+    know them all (the others' posting lists, a third of all cases for 医院, would cost more to read than
+    the phrase check on the fewer entries found)."""
+    grams = _cover(term)
+    if len(grams) > 1 and all(g in shares for g in grams):
+        return [min(grams, key=shares.__getitem__)]
+    return grams
+
+
+def _index_tsquery(terms: list[str], shares: dict[str, float]):
+    return cast(literal(" & ".join(f"'{g}'" for t in terms for g in _looked_up(t, shares))), TSQUERY)
 
 
 def _fts_match(terms: list[str], keys=()) -> str:
@@ -229,7 +239,7 @@ def hits(session: Session, terms: list[str], ranked: bool = True, keys: list[str
         query = _tsquery(terms)
         score = func.ts_rank(CaseSearch.tsv, query) if ranked else literal(0.0)
         stmt = select(CaseSearch.case_id.label("case_id"), score.label("score")).where(
-            CaseSearch.tsv.op("@@")(_index_tsquery(terms)))
+            CaseSearch.tsv.op("@@")(_index_tsquery(terms, _stats(session)[0])))
         if any(len(t) > MIN_TERM for t in terms):  # the phrases, on each entry found (ts_match_vq is @@ unindexed)
             stmt = stmt.where(func.ts_match_vq(CaseSearch.tsv, query))
         if keys:
@@ -241,7 +251,8 @@ def hits(session: Session, terms: list[str], ranked: bool = True, keys: list[str
             .columns(case_id=Integer, score=Float).subquery("hits"))
 
 
-PROBE_COST = 20  # one entry looked up by case id and its phrase checked, against one GIN posting item (~17 µs / <1 µs)
+PROBE_US = 17.0  # one entry looked up by case id (or fetched from the heap) and its phrase checked, in µs
+ITEM_US = 0.6    # one item of the shortest GIN posting list read (measured on the bench's 1,000,000, load ~5)
 STATS_SECONDS = 600   # how long the index's statistics are kept here before they are read again
 _STATS: dict[str, tuple[float, dict[str, float], float]] = {}  # url -> (read at, element -> share of rows, rows)
 
@@ -263,21 +274,30 @@ def _stats(session: Session) -> tuple[dict[str, float], float]:
     return held[1], held[2]
 
 
-def common(session: Session, terms: list[str], keys, cap: int) -> bool:
-    """Whether finding cap + 1 of the matches of the terms among the entries with these keys is cheaper by
-    walking those cases and looking up each one's entry (a word held by many cases: the walk stops after
-    about (cap + 1) / share of them) than through the GIN index (which reads every match of the word and
-    keys before the first comes out). The shares are the statistics' (a bigram or key not among their most
-    common ones is rare: the index); a phrase holds at most as many as its rarest bigram."""
+def common(session: Session, terms: list[str], keys, need: int, every: bool = False, per_case: bool = False) -> bool:
+    """Whether `need` matches of the terms among the entries with these keys are found at less cost by
+    walking those cases and looking up each one's entry (about need / share of them) than through the GIN
+    index, which reads the posting lists of the word and of the keys whole, then fetches the matches from the
+    heap: `need` of them for a count, every one (every=True) for a page that sorts them. The shares are the
+    statistics' (a bigram or key not among their most common ones is rare: the index); a phrase holds at
+    most as many as its rarest bigram, and several terms are taken as independent. per_case: `need` is the
+    number of cases to walk (a few days' deadlines), not of matches."""
     if _dialect(session) != "postgresql" or not terms:
         return False
     shares, rows = _stats(session)
     grams = [g for t in terms for g in _cover(t)]
     if not rows or any(g not in shares for g in grams) or any(k not in shares for k in keys):
         return False
-    word = min(shares[g] for g in grams)
+    word = 1.0
+    for term in terms:  # each term at most its rarest bigram's share; the terms taken as independent
+        word *= min(shares[g] for g in _looked_up(term, shares))
     tab = min([shares[k] for k in keys], default=1.0)
-    return PROBE_COST * (cap + 1) / max(word, 1e-9) < word * tab * rows
+    matches = word * tab * rows
+    walk = PROBE_US * (need if per_case else need / max(word, 1e-9))
+    # the intersection skips through the longer lists: about the shorter one is read
+    index = ITEM_US * min([shares[g] for t in terms for g in _looked_up(t, shares)] + [tab]) * rows
+    index += PROBE_US * (matches if every else min(need, matches))
+    return walk < index
 
 
 def matches_case(session: Session, terms: list[str], case_id):

@@ -73,7 +73,7 @@ def test_each_tab_of_a_search_is_the_plain_tab_less_what_does_not_match(app, ses
 
         import casework.search as index
         session.execute(text("ANALYZE case_search"))
-        monkeypatch.setattr(index, "PROBE_COST", 0)
+        monkeypatch.setattr(index, "PROBE_US", 0.0)
         monkeypatch.setattr(index, "_STATS", {})
         assert index.common(session, ["红包"], ["l:health:to_accept"], 1000)
     for user in (team.handler, team.head, team.market_handler, team.medinsure_handler, team.coordinator):
