@@ -9,8 +9,9 @@ for a unit handler and the task force, beside a bare indexed query of the same r
     .venv/bin/python bench/bench_queue.py --reuse N URL      # measure again a database filled before
 
 SQLite: rows go in with executemany, the search index built in the same pass (casework.search's own
-functions). PostgreSQL: the server generates the rows (generate_series, the same stock phrases) and
-their tsvectors (checked against casework.search.tsvector_literal on a sample), GIN index built last."""
+functions, the tab keys from the same SQL). PostgreSQL: the server generates the rows (generate_series, the same
+stock phrases) and their tsvectors (checked against casework.search.tsvector_literal on a sample), the tab keys
+set by migration 0022's trigger, GIN index built last."""
 from __future__ import annotations
 
 import os
@@ -33,6 +34,7 @@ from casework.models import Case, CaseReport, CaseUnit  # noqa: E402
 from casework.queue_counts import compact  # noqa: E402
 from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal  # noqa: E402
 from casework.reference import load_negative_list  # noqa: E402
+from casework.search_models import INDEX_SQL, sqlite_keys_sql  # noqa: E402
 from config import CONFIG_DIR  # noqa: E402
 from core.accounts import User, hash_password  # noqa: E402
 from core.units import load_units  # noqa: E402
@@ -132,7 +134,8 @@ def fill(url: str, n: int) -> None:
             s.execute(insert(Case), cases)
             s.execute(insert(CaseReport), links)
             s.execute(insert(CaseUnit), units)
-            s.execute(sql(f"INSERT INTO {search.FTS_TABLE} (rowid, a, b, d) VALUES (:rowid, :a, :b, :d)"), index)
+            s.execute(sql(f"INSERT INTO {search.FTS_TABLE} (rowid, a, b, d, k) VALUES (:rowid, :a, :b, :d, "
+                          f"{sqlite_keys_sql(':rowid')})"), index)  # the tab keys as casework.search writes them
             s.commit()
         _users_and_walls(s, n)
     engine.dispose()
@@ -162,7 +165,7 @@ def fill_postgres(url: str, n: int) -> None:
         items = [f"{a}.{i}" for a in range(1, 7) for i in range(1, 6)]
         x = s.execute
         x(sql("SELECT setseed(0.7)"))
-        x(sql("DROP INDEX IF EXISTS ix_case_search_tsv"))
+        x(sql("DROP INDEX IF EXISTS ix_case_search_tsv_keys"))
         x(sql(f"""CREATE TEMP TABLE gen AS SELECT i AS id,
             timestamp '2025-01-01' + make_interval(mins => floor(random() * {60 * 24 * 690})::int) AS at,
             {_pick(INSTITUTIONS)} AS place, {_pick(CONDUCT)} AS conduct,
@@ -197,6 +200,7 @@ def fill_postgres(url: str, n: int) -> None:
         x(sql("""INSERT INTO case_units (case_id, unit_code, role) SELECT id, lead_unit, 'lead' FROM gen2
             UNION ALL SELECT id, 'health', 'assist' FROM gen2 WHERE r < 0.3 AND lead <> 'health' ORDER BY 1"""))
         x(sql(BIGRAMS_SQL))
+        # the tab keys: migration 0022's insert trigger on case_search (case_search_keys, from cases and case_units)
         # positions as tsvector_literal counts them: each value's bigrams, then two more before the next value
         x(sql("""INSERT INTO case_search (case_id, tsv) SELECT id, (
               pg_temp.bg(k1, 1, 'A') || ' ' || pg_temp.bg(k2, p2, 'A') || ' ' || pg_temp.bg(person, p3, 'B') || ' '
@@ -216,7 +220,7 @@ def fill_postgres(url: str, n: int) -> None:
                      {"e": expected, "id": report.id}).scalar()
             assert same, (report.id, expected)  # the SQL-built entry is the one casework.search writes
         s.commit()
-        x(sql("CREATE INDEX ix_case_search_tsv ON case_search USING gin (tsv)"))
+        x(sql(INDEX_SQL))
         s.commit()
         _users_and_walls(s, n)
     engine.dispose()

@@ -6,14 +6,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from casework import queue_counts
 from casework.access import hidden_by_status, hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
-from casework.search import hits, snippets, terms_of
+from casework.search import common, deadline_keys, hits, matches_case, snippets, tab_keys, terms_of
 from core.accounts import User
 from core.audit import latest_per_case, record
 from core.localtime import local_today
@@ -26,6 +26,7 @@ SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Cas
          "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
 DUE_SOON_DAYS = 3
 COUNT_CAP = 1000  # a search counts its matches per tab up to this (and ranks them while there are no more)
+OTHER_TAB_CAP = 100  # ... and those of the tabs not shown up to this ("100+"): each count stops at its cap
 
 
 @dataclass
@@ -71,6 +72,7 @@ class QueuePage:
     snippets: dict[int, Markup] = field(default_factory=dict)  # case id -> the matching piece, highlighted
     too_short: bool = False                                   # a search of fewer than two characters
     count_cap: int = 0                                        # counts above it are shown as "cap+"
+    tab_caps: dict[str, int] = field(default_factory=dict)    # a tab's own cap, where it differs (a search)
 
 
 def tabs_for(user: User) -> tuple[str, ...]:
@@ -151,22 +153,19 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     tab = f.tab if f.tab in tabs_for(user) else tabs_for(user)[0]
     terms = terms_of(f.q)
     too_short = bool(f.q.strip()) and not terms
-    found = hits(session, terms) if terms else None
-    counts = (search_counts(session, user, today, hits(session, terms, ranked=False)) if found is not None
+    counts = (search_counts(session, user, today, terms, shown=tab) if terms
               else tab_counts(session, user, today, shown=tab))
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
-    if found is not None:
-        where = [_search_visible(session, user), _tab_clause(user, tab, today, per_case=True), *filters]
-    else:
-        where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
+    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
     if too_short:
         total = 0
     elif filters:
-        if found is not None:
+        if terms:
             total = _capped_count(session, select(Case.id).join(Report, Report.id == Case.report_id)
-                                  .join(found, found.c.case_id == Case.id).where(*where))
+                                  .join(matched := _matches(session, user, tab, today, terms).subquery(),
+                                        matched.c.case_id == Case.id).where(*filters))
         else:
             total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
                                    .where(*where))
@@ -176,8 +175,24 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     handler = aliased(User)
-    # ranked while the matches are few enough to rank them all; beyond that newest first (an index walk)
-    ranked = f.sort == "relevance" and found is not None and total <= COUNT_CAP
+    # A search: up to COUNT_CAP matches in the tab, all of them are taken from the index (words and tab keys,
+    # one intersection) and ordered, ranked if asked; more than that, newest first (or the sort chosen): the
+    # tab's cases walked in that order and each one's entry looked up, which stops after the page, unless the
+    # word is rare enough that reading all its matches from the index and sorting them costs less.
+    bounded = bool(terms) and total <= COUNT_CAP
+    found = (_matches(session, user, tab, today, terms, ranked=f.sort == "relevance").limit(COUNT_CAP + 1)
+             .subquery("found") if bounded else None)
+    keys = tab_keys(user, tab)
+    postgres = session.get_bind().dialect.name == "postgresql"  # (SQLite's FTS5 walk is cheap: IN list)
+    if terms and not bounded and postgres and not common(session, terms, deadline_keys(user) if keys is None
+                                                         else keys, page * per_page, every=True):
+        # more than COUNT_CAP matches of a word rare enough that reading them all from the index costs less
+        # than walking the tab until the page is full (casework.search.common): all of them, then the order
+        found = _matches(session, user, tab, today, terms, walk=False).subquery("found")
+    elif terms and not bounded:
+        where = [_search_visible(session, user), _tab_clause(user, tab, today), *filters,
+                 matches_case(session, terms, Case.id)]
+    ranked = f.sort == "relevance" and bounded
     if ranked:
         order = [found.c.score.desc(), Case.received_at.desc()]
     else:
@@ -193,6 +208,7 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
         picked = picked.join(Report, Report.id == Case.report_id)
     if found is not None:
         picked = picked.join(found, found.c.case_id == Case.id)
+        where = filters
     picked = (picked.where(*where).order_by(*order, Case.id.desc()).limit(per_page)
               .offset((page - 1) * per_page).subquery("picked"))
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
@@ -208,20 +224,53 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     for row in rows:
         row.new_message = row.case.id in unread
     marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
-    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP)
+    caps = {t: OTHER_TAB_CAP for t in counts if t != tab} if terms else {}
+    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP, caps)
 
 
-def _capped_count(session: Session, stmt) -> int:
-    """count(*) of a statement's rows, stopping at COUNT_CAP + 1 (a common word need not be counted out)."""
-    return int(session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0)
+def _capped_count(session: Session, stmt, cap: int | None = None) -> int:
+    """count(*) of a statement's rows, stopping at cap + 1 (COUNT_CAP; a common word need not be counted out)."""
+    cap = COUNT_CAP if cap is None else cap
+    return int(session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
 
 
-def search_counts(session: Session, user: User, today: date, found) -> dict[str, int]:
-    """The matches of a search in each tab, each counted up to COUNT_CAP + 1 (shown as "1000+")."""
-    visible = _search_visible(session, user)
-    return {tab: _capped_count(session, select(Case.id).join(found, found.c.case_id == Case.id)
-                               .where(visible, _tab_clause(user, tab, today, per_case=True)))
-            for tab in tabs_for(user)}
+def _matches(session: Session, user: User, tab: str, today: date, terms: list[str], ranked: bool = False,
+             cap: int = COUNT_CAP, walk: bool | None = None):
+    """The ids (case_id, score) of the search's matches in the tab that the user may see, the walls applied.
+    A rare word: the index's intersection of the words with the tab's keys (casework.search.tab_keys, the
+    unit's share of access included). A common one (casework.search.common; counted, not ranked): the tab's
+    cases walked in an index and each one's entry looked up, which stops after cap + 1 matches. The deadline
+    tabs from the index take each match's due date by case id."""
+    keys = tab_keys(user, tab)
+    if walk is None and tab == "due_soon" and not ranked:  # a few days' cases: walk them all, or the index's
+        window = _capped_count(session, select(Case.id).where(_tab_clause(user, tab, today)), 5000)
+        walk = common(session, terms, deadline_keys(user), window, every=True, per_case=True)
+    elif walk is None:
+        walk = not ranked and common(session, terms, deadline_keys(user) if keys is None else keys, cap)
+    if walk and tab == "assisting":
+        return (select(CaseUnit.case_id.label("case_id"), literal(0.0).label("score"))
+                .where(CaseUnit.unit_code == user.unit_code, CaseUnit.role == "assist",
+                       hidden_clause(session, user, CaseUnit.case_id), matches_case(session, terms, CaseUnit.case_id)))
+    if walk:
+        return (select(Case.id.label("case_id"), literal(0.0).label("score"))
+                .where(_tab_clause(user, tab, today), _visible(session, user, tab), matches_case(session, terms, Case.id)))
+    found = hits(session, terms, ranked, keys=deadline_keys(user) if keys is None else keys)
+    stmt = select(found.c.case_id, found.c.score).where(hidden_clause(session, user, found.c.case_id))
+    if keys is None:  # the deadline tabs: the case's due date, one look-up per match (not a join over all of them)
+        stmt = stmt.where(select(_tab_clause(user, tab, today)).where(Case.id == found.c.case_id).scalar_subquery())
+    return stmt
+
+
+def search_counts(session: Session, user: User, today: date, terms: list[str], shown: str | None = None
+                  ) -> dict[str, int]:
+    """The matches of a search in each tab: the tab shown counted up to COUNT_CAP + 1 (shown as "1000+"),
+    the others up to OTHER_TAB_CAP + 1 ("100+"). A count stops at its cap: its cost is that of finding
+    cap + 1 matches (a scan stops there on a common word) or of the index's few matches (a rare one)."""
+    if not may_see_cases(session, user):
+        return dict.fromkeys(tabs_for(user), 0)
+    caps = {tab: COUNT_CAP if tab == shown else OTHER_TAB_CAP for tab in tabs_for(user)}
+    return {tab: _capped_count(session, _matches(session, user, tab, today, terms, cap=cap), cap)
+            for tab, cap in caps.items()}
 
 
 def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:

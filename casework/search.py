@@ -8,8 +8,10 @@ XLT-2026-000123. On PostgreSQL the entry is a tsvector with positions (phrase <-
 ts_rank); on SQLite an FTS5 row (phrase query, bm25). The entry follows every write through the ORM
 events below (a new case, a report added to or moved off a case, a report's searchable text changed)
 and casework.links.merge, which moves reports with one UPDATE, calls index_cases itself.
-Access is not decided here: the queue joins these hits with the same access and recusal clauses as
-its tabs (casework.queue)."""
+Each entry also carries its case's tab keys (casework.search_models; triggers of migration 0022 keep
+them in step with the case's lead unit, status and units), so a search within a tab is one index
+intersection (hits(..., keys=tab_keys(user, tab))). The walls (recusal and the rest) are applied by the
+queue on the hits' case ids (casework.queue)."""
 from __future__ import annotations
 
 import re
@@ -17,13 +19,28 @@ import unicodedata
 from itertools import groupby
 
 from markupsafe import Markup, escape
-from sqlalchemy import Float, Integer, bindparam, cast, event, func, inspect, literal, select, text
+from sqlalchemy import (
+    Float,
+    Integer,
+    bindparam,
+    cast,
+    event,
+    func,
+    inspect,
+    literal,
+    select,
+    table,
+    text,
+)
+from sqlalchemy import (
+    column as sql_column,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from casework.models import Case, CaseReport
 from casework.recusal import DEFER  # one session.info flag defers both scans (casework.opening's batch)
-from casework.search_models import FTS_TABLE, CaseSearch
+from casework.search_models import FTS_TABLE, OPEN_CLASSES, CaseSearch, fts_token, sqlite_keys_sql
 from intake.models import Report
 from routing.names import key_positions, name_key
 
@@ -123,10 +140,27 @@ def index_cases(session: Session, case_ids) -> int:
             session.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids").bindparams(
                 bindparam("ids", expanding=True)), {"ids": case_ids})
             if docs:
-                session.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, a, b, d) VALUES (:case_id, :a, :b, :d)"),
+                keys = f", k) VALUES (:case_id, :a, :b, :d, {sqlite_keys_sql(':case_id')})" if _has_keys(session) \
+                    else ") VALUES (:case_id, :a, :b, :d)"  # migration 0019's rebuild, before 0022 added k
+                session.execute(text(f"INSERT INTO {FTS_TABLE} (rowid, a, b, d" + keys),
                                 [{"case_id": cid, **{c: " ".join(g for k in cols[c] for g in bigrams(k))
                                                      for c, _w, _n in COLUMNS}} for cid, cols in docs.items()])
     return len(docs)
+
+
+_KEYED: set[str] = set()  # the SQLite databases whose FTS table has its k column (migration 0022)
+
+
+def _url(session: Session) -> str:
+    bind = session.get_bind()  # an Engine, or a Connection (a migration's session)
+    return str(getattr(bind, "engine", bind).url)
+
+
+def _has_keys(session: Session) -> bool:
+    url = _url(session)
+    if url not in _KEYED and any(row[1] == "k" for row in session.execute(text(f"PRAGMA table_info({FTS_TABLE})"))):
+        _KEYED.add(url)
+    return url in _KEYED
 
 
 def rebuild(session: Session, batch: int = 2000) -> int:
@@ -142,20 +176,142 @@ def rebuild(session: Session, batch: int = 2000) -> int:
 
 # --- searching ----------------------------------------------------------------------------------------
 
-def hits(session: Session, terms: list[str], ranked: bool = True):
-    """A subquery (case_id, score) of the cases whose entry matches every term; higher score first.
-    ranked=False: the score is 0 (counting needs no rank)."""
+def status_class(status: str | None) -> str:
+    return status if status in OPEN_CLASSES else "closed"
+
+
+def tab_keys(user, tab: str) -> list[str] | None:
+    """The keys every entry of the tab carries (all of them), for `user`'s tab (casework.queue.TABS), with
+    the unit's share of access (a unit sees the cases it leads or assists) built in; None for the deadline
+    tabs, whose condition is on the case (its next due date): the queue joins the case for those, within
+    the lead unit's keys (deadline_keys)."""
+    unit = user.unit_code
+    if tab in ("to_accept", "in_progress", "triage", "closed"):  # a unit sees what it leads (its lead row)
+        return [f"s:{tab}"] if user.is_taskforce else [f"l:{unit}:{tab}"]
+    if tab == "assisting":
+        return [f"a:{unit}"]
+    if tab == "all":
+        return [] if user.is_taskforce else [f"v:{unit}"]
+    return None
+
+
+def deadline_keys(user) -> list[str]:
+    """The keys of the deadline tabs' cases: with a next due date, led by the user's unit (any for the task force)."""
+    return ["o:*"] if user.is_taskforce else [f"o:{user.unit_code}"]
+
+
+def _tsquery(terms: list[str]):
+    """The phrase of each term's bigrams, all terms required."""
+    return cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)), TSQUERY)
+
+
+def _cover(term: str) -> list[str]:
+    """The fewest bigrams that cover a term (every other one, and the last): what the GIN index looks up;
+    the phrase of all its bigrams is then checked on each entry found. Every bigram looked up costs a
+    walk of its posting list (a frequent one holds a third of all cases), and the overlapping ones add
+    nothing that the phrase check does not decide."""
+    grams = bigrams(term)
+    return list(dict.fromkeys(grams[::2] + grams[-1:]))
+
+
+def _looked_up(term: str, shares: dict[str, float]) -> list[str]:
+    """The bigrams of a term the index looks up: its cover, or only the rarest of them where the statistics
+    know them all (the others' posting lists, a third of all cases for 医院, would cost more to read than
+    the phrase check on the fewer entries found)."""
+    grams = _cover(term)
+    if len(grams) > 1 and all(g in shares for g in grams):
+        return [min(grams, key=shares.__getitem__)]
+    return grams
+
+
+def _index_tsquery(terms: list[str], shares: dict[str, float]):
+    return cast(literal(" & ".join(f"'{g}'" for t in terms for g in _looked_up(t, shares))), TSQUERY)
+
+
+def _fts_match(terms: list[str], keys=()) -> str:
+    return " AND ".join(['"' + " ".join(bigrams(t)) + '"' for t in terms] + [f"k : {fts_token(k)}" for k in keys])
+
+
+def hits(session: Session, terms: list[str], ranked: bool = True, keys: list[str] | tuple = ()):
+    """A subquery (case_id, score) of the cases whose entry matches every term and carries every key;
+    higher score first. ranked=False: the score is 0 (counting needs no rank)."""
     if _dialect(session) == "postgresql":
-        query = cast(literal(" & ".join("(" + " <-> ".join(f"'{g}'" for g in bigrams(t)) + ")" for t in terms)),
-                     TSQUERY)
+        query = _tsquery(terms)
         score = func.ts_rank(CaseSearch.tsv, query) if ranked else literal(0.0)
-        return (select(CaseSearch.case_id.label("case_id"), score.label("score"))
-                .where(CaseSearch.tsv.op("@@")(query)).subquery("hits"))
-    match = " AND ".join('"' + " ".join(bigrams(t)) + '"' for t in terms)
-    score = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0)" if ranked else "0.0"
+        stmt = select(CaseSearch.case_id.label("case_id"), score.label("score")).where(
+            CaseSearch.tsv.op("@@")(_index_tsquery(terms, _stats(session)[0])))
+        if any(len(t) > MIN_TERM for t in terms):  # the phrases, on each entry found (ts_match_vq is @@ unindexed)
+            stmt = stmt.where(func.ts_match_vq(CaseSearch.tsv, query))
+        if keys:
+            stmt = stmt.where(CaseSearch.keys.contains(list(keys)))
+        return stmt.subquery("hits")
+    score = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0, 0.0)" if ranked else "0.0"
     return (text(f"SELECT rowid AS case_id, {score} AS score FROM {FTS_TABLE} "
-                 f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=match)
+                 f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=_fts_match(terms, keys))
             .columns(case_id=Integer, score=Float).subquery("hits"))
+
+
+PROBE_US = 17.0  # one entry looked up by case id (or fetched from the heap) and its phrase checked, in µs
+ITEM_US = 0.6    # one item of the shortest GIN posting list read (measured on the bench's 1,000,000, load ~5)
+STATS_SECONDS = 600   # how long the index's statistics are kept here before they are read again
+_STATS: dict[str, tuple[float, dict[str, float], float]] = {}  # url -> (read at, element -> share of rows, rows)
+
+
+def _stats(session: Session) -> tuple[dict[str, float], float]:
+    """PostgreSQL's statistics of the search entries: the share of rows holding each of its most common
+    bigrams and keys (pg_stats, as ANALYZE left them), and the number of rows."""
+    import time
+    url = _url(session)
+    held = _STATS.get(url)
+    if held is None or time.monotonic() - held[0] > STATS_SECONDS:
+        shares: dict[str, float] = {}
+        for elems, freqs in session.execute(text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                "WHERE tablename = 'case_search' AND attname IN ('tsv', 'keys')")):
+            shares.update(zip(elems or (), freqs or ()))
+        rows = float(session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'case_search'")) or 0)
+        held = _STATS[url] = (time.monotonic(), shares, rows)
+    return held[1], held[2]
+
+
+def common(session: Session, terms: list[str], keys, need: int, every: bool = False, per_case: bool = False) -> bool:
+    """Whether `need` matches of the terms among the entries with these keys are found at less cost by
+    walking those cases and looking up each one's entry (about need / share of them) than through the GIN
+    index, which reads the posting lists of the word and of the keys whole, then fetches the matches from the
+    heap: `need` of them for a count, every one (every=True) for a page that sorts them. The shares are the
+    statistics' (a bigram or key not among their most common ones is rare: the index); a phrase holds at
+    most as many as its rarest bigram, and several terms are taken as independent. per_case: `need` is the
+    number of cases to walk (a few days' deadlines), not of matches."""
+    if _dialect(session) != "postgresql" or not terms:
+        return False
+    shares, rows = _stats(session)
+    grams = [g for t in terms for g in _cover(t)]
+    if not rows or any(g not in shares for g in grams) or any(k not in shares for k in keys):
+        return False
+    word = 1.0
+    for term in terms:  # each term at most its rarest bigram's share; the terms taken as independent
+        word *= min(shares[g] for g in _looked_up(term, shares))
+    tab = min([shares[k] for k in keys], default=1.0)
+    matches = word * tab * rows
+    walk = PROBE_US * (need if per_case else need / max(word, 1e-9))
+    # the intersection skips through the longer lists: about the shorter one is read
+    index = ITEM_US * min([shares[g] for t in terms for g in _looked_up(t, shares)] + [tab]) * rows
+    index += PROBE_US * (matches if every else min(need, matches))
+    return walk < index
+
+
+def matches_case(session: Session, terms: list[str], case_id):
+    """SQL condition: the entry of the case whose id is `case_id` (a correlated column) matches every term,
+    for walking a tab's cases in their index order when the matches are many. PostgreSQL: a look-up of that
+    one entry per case (a scalar subquery the database cannot turn into a join)."""
+    if _dialect(session) == "postgresql":
+        return (select(CaseSearch.tsv.op("@@")(_tsquery(terms))).where(CaseSearch.case_id == case_id)
+                .scalar_subquery())
+    # SQLite: FTS5 answers one rowid with its whole query each time (~90 µs); the word's matches are instead
+    # read once into the IN list's temporary index (its doclists, a few ms), and each case looked up there
+    fts = table(FTS_TABLE, sql_column("rowid"))
+    return case_id.in_(select(fts.c.rowid).where(text(f"{FTS_TABLE} MATCH :probe").bindparams(
+        probe=_fts_match(terms))))
 
 
 _BLANKS = str.maketrans({"\r": " ", "\n": " ", "\t": " "})  # a snippet is one line
