@@ -13,7 +13,8 @@ from casework import queue_counts
 from casework.access import hidden_by_status, hidden_clause, may_see_cases, visible_clause
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
-from casework.search import common, deadline_keys, hits, matches_case, snippets, tab_keys, terms_of
+from casework.search import common, deadline_keys, hits, matches_case, tab_keys, terms_of
+from casework.search_snippets import snippets
 from core.accounts import User
 from core.audit import latest_per_case, record
 from core.localtime import local_today

@@ -11,14 +11,12 @@ and casework.links.merge, which moves reports with one UPDATE, calls index_cases
 Each entry also carries its case's tab keys (casework.search_models; triggers of migration 0022 keep
 them in step with the case's lead unit, status and units), so a search within a tab is one index
 intersection (hits(..., keys=tab_keys(user, tab))). The walls (recusal and the rest) are applied by the
-queue on the hits' case ids (casework.queue)."""
+queue on the hits' case ids (casework.queue). The snippets shown with the results: casework.search_snippets."""
 from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import groupby
 
-from markupsafe import Markup, escape
 from sqlalchemy import (
     Float,
     Integer,
@@ -42,7 +40,7 @@ from casework.models import Case, CaseReport
 from casework.recusal import DEFER  # one session.info flag defers both scans (casework.opening's batch)
 from casework.search_models import FTS_TABLE, OPEN_CLASSES, CaseSearch, fts_token, sqlite_keys_sql
 from intake.models import Report
-from routing.names import key_positions, name_key
+from routing.names import name_key
 
 MIN_TERM = 2
 MAX_TERMS = 8
@@ -50,7 +48,6 @@ SEARCHED = ("reference", "title", "accused_name", "accused_position", "accused_i
 COLUMNS = (("a", "A", ("reference", "title")), ("b", "B", ("accused_name", "accused_position",
                                                           "accused_institution")), ("d", "D", ("text",)))
 MAX_POSITION = 16383  # PostgreSQL's limit: later bigrams share it (a phrase that far into a text may be missed)
-SNIPPET_BEFORE, SNIPPET_AFTER = 30, 70
 
 
 def terms_of(q: str | None) -> list[str]:
@@ -312,48 +309,6 @@ def matches_case(session: Session, terms: list[str], case_id):
     fts = table(FTS_TABLE, sql_column("rowid"))
     return case_id.in_(select(fts.c.rowid).where(text(f"{FTS_TABLE} MATCH :probe").bindparams(
         probe=_fts_match(terms))))
-
-
-_BLANKS = str.maketrans({"\r": " ", "\n": " ", "\t": " "})  # a snippet is one line
-
-
-def highlight(value: str, terms: list[str]) -> Markup | None:
-    """A piece of `value` around its first match of a term, escaped, every match in it in <mark>."""
-    key, positions = key_positions(value)
-    marked: set[int] = set()
-    for term in terms:
-        start = key.find(term)
-        while start >= 0:
-            marked.update(range(positions[start], positions[start + len(term) - 1] + 1))
-            start = key.find(term, start + 1)
-    if not marked:
-        return None
-    first = min(marked)
-    lo, hi = max(0, first - SNIPPET_BEFORE), min(len(value), first + SNIPPET_AFTER)
-    piece, out, at = value[lo:hi].translate(_BLANKS), [], 0
-    for is_marked, run in groupby(range(lo, hi), key=marked.__contains__):  # each run escaped once
-        text_run = piece[at:at + len(list(run))]
-        at += len(text_run)
-        out.append(Markup("<mark>%s</mark>") % text_run if is_marked else escape(text_run))
-    return Markup("…" if lo else "") + Markup("").join(out) + Markup("…" if hi < len(value) else "")
-
-
-SNIPPET_FIELDS = ("text", "accused_name", "accused_institution", "accused_position", "title")
-
-
-def snippets(session: Session, case_ids: list[int], terms: list[str]) -> dict[int, Markup]:
-    """For each case shown, the matching piece of its reports (text first, then accused, then title)."""
-    if not case_ids or not terms:
-        return {}
-    out: dict[int, Markup] = {}
-    for cid, reports in _case_reports(session, list(case_ids)).items():
-        rows = [dict(zip(SEARCHED, values)) for values in reports]
-        for name in SNIPPET_FIELDS:
-            found = next((h for h in (highlight(r[name] or "", terms) for r in rows) if h is not None), None)
-            if found is not None:
-                out[cid] = found
-                break
-    return out
 
 
 # --- keeping in step: the ORM events ----------------------------------------------------------------
