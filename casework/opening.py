@@ -11,9 +11,11 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from casework import recusal, search  # search: its ORM events keep the search index up to date
+from casework.batch_ids import assign_ids
+from casework.deadline_models import CaseDeadline
 from casework.deadlines import Opened, current_rules, sync_deadlines
 from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
-from casework.related import RelatedPolicy, on_arrival
+from casework.related import RelatedPolicy, on_arrival, report_keys
 from casework.related_batch import on_arrival_batch
 from casework.related_refresh import refresh_quietly
 from casework.walls import excluded_units, open_wall, route_around
@@ -24,7 +26,7 @@ from routing.classifier import classify
 from routing.learned import LearnedModel
 from routing.matrix import leadership_walls, route, units_for_item
 from routing.model import CorpusModel, load_model, shipped_model
-from routing.plain import plain
+from routing.pool import decide, submit
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -76,31 +78,46 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     return case
 
 
-def _plan(tax: Taxonomy, report: Report, learned) -> tuple[Classification, Case]:
+class _Failed(Exception):
+    """A report the routing pool could not decide (its error and traceback came back from the worker)."""
+
+    def __init__(self, answer: dict):
+        super().__init__(answer["error"])
+        self.answer = answer
+
+
+def _plan(tax: Taxonomy, report: Report, learned, decision: dict | None = None) -> tuple[Classification, Case]:
     """Classify and route one report (no database access): its classification record and its new case.
-    A classifier failure gives a triage case with the walls checked alone (never raises for it)."""
+    `decision`: routing.pool's answer for it, if the pool decided it. A classifier failure gives a triage
+    case with the walls checked alone (never raises for it)."""
     triage_unit = tax.matrix.triage_unit
     try:
-        result = classify(tax, title=report.title, text=report.text, channel=report.channel,
-                          accused=accused_of(report), learned=learned)
-        routing = route(tax, result, title=report.title, text=report.text, accused=accused_of(report))
-        record = Classification(report_id=report.id, item_code=result.item, in_scope=result.in_scope,
-                                confidence=result.confidence, candidates=plain(result.candidates),
-                                routing=routing.to_dict(), rules_version=result.rules_version,
-                                model_version=result.model_version)
-        triage = routing.triage or routing.transfer
-        lead = triage_unit if triage else routing.lead_unit
+        d = decision if decision is not None else decide(
+            tax, learned, report.title, report.text, report.channel, accused_of(report), classify=classify,
+            route=route)
+        if "error" in d:
+            raise _Failed(d)
+        record = Classification(report_id=report.id, item_code=d["item"], in_scope=d["in_scope"],
+                                confidence=d["confidence"], candidates=d["candidates"],
+                                routing=d["routing"], rules_version=d["rules_version"],
+                                model_version=d["model_version"])
+        triage = d["triage"] or d["transfer"]
+        lead = triage_unit if triage else d["lead_unit"]
         case = Case(report_id=report.id, status="triage" if triage else "to_accept",
-                    item_code=result.item, in_scope=result.in_scope, transfer_suggested=routing.transfer,
-                    routing_reason=(routing.explanation or routing.reason)[:500])
-        _set_units(case, lead, [] if triage else routing.assist_units)
+                    item_code=d["item"], in_scope=d["in_scope"], transfer_suggested=d["transfer"],
+                    routing_reason=d["reason"][:500])
+        _set_units(case, lead, [] if triage else d["assist_units"])
     except Exception as exc:  # never lose a report to a classifier bug: triage it
-        log.exception("classifier failed on report %s; sent to triage", report.id)
+        if isinstance(exc, _Failed):
+            log.error("classifier failed on report %s; sent to triage\n%s", report.id, exc.answer["traceback"])
+            error = exc.answer["error"]
+        else:
+            log.exception("classifier failed on report %s; sent to triage", report.id)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
         walls = leadership_walls(tax, title=report.title, text=report.text, accused=accused_of(report))
         record = Classification(report_id=report.id, item_code=None, in_scope=True, confidence=0.0,
                                 candidates=[], routing={"lead_unit": triage_unit, "triage": True, **walls},
-                                rules_version=tax.rules_version, model_version=None,
-                                error=f"{type(exc).__name__}: {exc}"[:2000])
+                                rules_version=tax.rules_version, model_version=None, error=error)
         case = Case(report_id=report.id, status="triage", in_scope=True,
                     routing_reason=("分类出错：由工作专班人工分办。" + walls.get("explanation", ""))[:500])
         _set_units(case, triage_unit, [])
@@ -132,7 +149,7 @@ def _related(session: Session, policy: RelatedPolicy, case: Case, report: Report
 
 
 def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classification, Case]],
-                policy: RelatedPolicy) -> None:
+                policy: RelatedPolicy, keys: list | None = None) -> None:
     """_open for a batch: the walls of every case, then the related reports of the whole batch in one
     savepoint with the recusal scan and the search index deferred to one run for the batch (not one per
     report's flush). If the batch's detection fails, it is rolled back and each report gets its own
@@ -144,7 +161,9 @@ def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classifi
         with session.begin_nested():
             session.info[recusal.DEFER] = True
             try:
-                on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)])
+                on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)],
+                                 keys)
+                assign_ids(session, (CaseReport,))
                 session.flush()
             finally:
                 session.info.pop(recusal.DEFER, None)
@@ -169,19 +188,19 @@ def _dequeue(session: Session, report_id: int) -> None:
 
 
 def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500,
-                  related: RelatedPolicy | None = None) -> int:
+                  related: RelatedPolicy | None = None, workers: int = 0) -> int:
     """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
     holds every report intake committed and routing has not taken, so reading it is cheap at any size.
     The batch is classified, written and taken off the queue in one transaction (_route_batch). If
     that fails, it is rolled back and its reports are routed one by one, each in its own transaction:
     a report that fails stays queued (logged) and does not hold up the others; a lost database
     connection stops the batch. Either way a report leaves the queue only in the transaction that
-    opens its case."""
+    opens its case. With `workers` >= 2 a large batch is classified in that many processes (routing.pool)."""
     ids = session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id).limit(limit)).all()
     if not ids:
         return 0
     try:
-        return _route_batch(session, tax, ids, learned, related)
+        return _route_batch(session, tax, ids, learned, related, workers)
     except (OperationalError, InterfaceError):
         session.rollback()
         raise
@@ -204,18 +223,27 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     return routed
 
 
-def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None) -> int:
+def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None,
+                 workers: int = 0) -> int:
     """Classify every queued report of `ids`, open their cases with a few flushes for the whole batch
     (the inserts of a kind go out together, the recusal scan reads the staff's names once), take them
     all off the queue and commit once. Reports already routed or gone are only taken off the queue."""
     reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
     routed_before = set(session.scalars(select(Case.report_id).where(Case.report_id.in_(ids))))
     todo = [reports[i] for i in ids if i in reports and i not in routed_before]
-    plans = [_plan(tax, report, learned) for report in todo]
+    pending = submit(tax, learned, [(r.title, r.text, r.channel, accused_of(r)) for r in todo], workers)
+    keys = [report_keys(report) for report in todo]   # the look-up keys while the pool classifies
+    decisions = pending.result() if pending is not None else None
+    plans = [_plan(tax, report, learned, d) for report, d in zip(todo, decisions or [None] * len(todo))]
     for record, case in plans:
+        # the two columns with a server default get their (same) Python defaults here: with every id and
+        # every server-defaulted column given, the ORM writes each table's rows with one executemany
+        # (casework.batch_ids), instead of one INSERT ... RETURNING per row to fetch them back
+        case.next_due_uncertain, case.deadlines_version = False, 0
         session.add_all([record, case])
+    assign_ids(session, (Case, Classification, CaseUnit))
     session.flush()
-    _open_batch(session, todo, plans, related or RelatedPolicy())
+    _open_batch(session, todo, plans, related or RelatedPolicy(), keys)
     session.flush()
     objections: dict[int, datetime] = {}
     for report_id, filed_at in session.execute(
@@ -227,6 +255,7 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
     for report, (_record, case) in zip(todo, plans):
         sync_deadlines(session, case, rules=rules,
                        opened=Opened(not report.anonymous, objections.get(report.id)))
+    assign_ids(session, (CaseDeadline,))
     session.execute(delete(PendingRouting).where(PendingRouting.report_id.in_(ids)))
     session.commit()
     return len([i for i in ids if i in reports])

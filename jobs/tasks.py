@@ -98,7 +98,8 @@ def routing_job(app: Flask, batch: int = 500, max_seconds: float = 30.0) -> int:
     with new_session() as session:
         learned = runtime.learned_model(session)
         while True:
-            done = route_pending(session, runtime.taxonomy, learned, limit=batch, related=runtime.related)
+            done = route_pending(session, runtime.taxonomy, learned, limit=batch, related=runtime.related,
+                                 workers=app.config["ROUTING_WORKERS"])
             routed += done
             if done < batch or time.monotonic() > stop:
                 break
