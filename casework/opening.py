@@ -2,8 +2,8 @@
 lead and assisting units, or send it to the task force's triage. Takes a session and plain data."""
 from __future__ import annotations
 
+import gc
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -14,7 +14,8 @@ from casework import recusal, search  # search: its ORM events keep the search i
 from casework.batch_ids import assign_ids
 from casework.deadline_models import CaseDeadline
 from casework.deadlines import Opened, current_rules, sync_deadlines
-from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
+from casework.learned_store import LearnedCache, retrain, retrain_corpus, training_examples  # noqa: F401 (callers' names)
+from casework.models import Case, CaseReport, CaseUnit, Classification, RoutingCorrection
 from casework.related import RelatedPolicy, on_arrival, report_keys
 from casework.related_batch import on_arrival_batch
 from casework.related_refresh import refresh_quietly
@@ -25,8 +26,7 @@ from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
 from routing.matrix import leadership_walls, route, units_for_item
-from routing.model import CorpusModel, load_model, shipped_model
-from routing.pool import decide, submit
+from routing.pool import Ahead, decide, submit
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -188,25 +188,31 @@ def _dequeue(session: Session, report_id: int) -> None:
 
 
 def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500,
-                  related: RelatedPolicy | None = None, workers: int = 0) -> int:
+                  related: RelatedPolicy | None = None, workers: int = 0, ahead: Ahead | None = None) -> int:
     """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
     holds every report intake committed and routing has not taken, so reading it is cheap at any size.
     The batch is classified, written and taken off the queue in one transaction (_route_batch). If
     that fails, it is rolled back and its reports are routed one by one, each in its own transaction:
     a report that fails stays queued (logged) and does not hold up the others; a lost database
     connection stops the batch. Either way a report leaves the queue only in the transaction that
-    opens its case. With `workers` >= 2 a large batch is classified in that many processes (routing.pool)."""
+    opens its case. With `workers` >= 2 a large batch is classified in that many processes (routing.pool),
+    and with `ahead` the next batch is classified there while this one is written."""
     ids = session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id).limit(limit)).all()
     if not ids:
         return 0
+    collecting = gc.isenabled()
+    gc.disable()  # the batch's thousands of ORM objects set off full collections that find nothing to free
     try:
-        return _route_batch(session, tax, ids, learned, related, workers)
+        return _route_batch(session, tax, ids, learned, related, workers, ahead)
     except (OperationalError, InterfaceError):
         session.rollback()
         raise
     except Exception:  # one report's write failed (or another process routed one): one by one
         session.rollback()
         log.warning("routing a batch of %d report(s) failed; routing them one by one", len(ids), exc_info=True)
+    finally:
+        if collecting:
+            gc.enable()
     routed = 0
     for report_id in ids:
         try:
@@ -223,18 +229,46 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     return routed
 
 
+def _fields(report) -> tuple:
+    """What routing.pool's workers decide a report on."""
+    return (report.title, report.text, report.channel,
+            {"name": report.accused_name, "institution": report.accused_institution,
+             "position": report.accused_position})
+
+
+def _plans(session: Session, tax: Taxonomy, learned, todo: list[Report], workers: int, ahead: Ahead | None,
+           last: int, limit: int) -> list[tuple[Classification, Case]]:
+    """_plan for every report of the batch: decided by routing.pool's workers when `workers` >= 2 (those
+    `ahead` already sent with the previous batch first), in process otherwise. With `ahead`, the next batch
+    (the queue after report `last`) is sent to the pool before this one is written."""
+    items = {report.id: _fields(report) for report in todo}
+    decisions = ahead.take(items) if ahead is not None else {}
+    rest = [report for report in todo if report.id not in decisions]
+    pending = submit(tax, learned, [items[report.id] for report in rest], workers)
+    answers = pending.result() if pending is not None else None
+    if answers is not None:
+        decisions.update(zip([report.id for report in rest], answers))
+    plans = [_plan(tax, report, learned, decisions.get(report.id)) for report in todo]
+    if ahead is not None and workers >= 2:
+        upcoming = select(PendingRouting.report_id).where(PendingRouting.report_id > last) \
+            .order_by(PendingRouting.report_id).limit(limit).scalar_subquery()
+        rows = session.execute(select(Report.id, Report.title, Report.text, Report.channel, Report.accused_name,
+                                      Report.accused_institution, Report.accused_position)
+                               .where(Report.id.in_(upcoming)).order_by(Report.id)).all()
+        ahead.start(tax, learned, {row.id: _fields(row) for row in rows}, workers)
+    return plans
+
+
 def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None,
-                 workers: int = 0) -> int:
+                 workers: int = 0, ahead: Ahead | None = None) -> int:
     """Classify every queued report of `ids`, open their cases with a few flushes for the whole batch
     (the inserts of a kind go out together, the recusal scan reads the staff's names once), take them
     all off the queue and commit once. Reports already routed or gone are only taken off the queue."""
     reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
     routed_before = set(session.scalars(select(Case.report_id).where(Case.report_id.in_(ids))))
     todo = [reports[i] for i in ids if i in reports and i not in routed_before]
-    pending = submit(tax, learned, [(r.title, r.text, r.channel, accused_of(r)) for r in todo], workers)
-    keys = [report_keys(report) for report in todo]   # the look-up keys while the pool classifies
-    decisions = pending.result() if pending is not None else None
-    plans = [_plan(tax, report, learned, d) for report, d in zip(todo, decisions or [None] * len(todo))]
+    plans = _plans(session, tax, learned, todo, workers, ahead, max(ids), len(ids))
+    keys = [report_keys(report) for report in todo]
     for record, case in plans:
         # the two columns with a server default get their (same) Python defaults here: with every id and
         # every server-defaulted column given, the ORM writes each table's rows with one executemany
@@ -324,82 +358,3 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
     refresh_quietly(session, related, case)
     session.commit()
     return correction
-
-
-def training_examples(session: Session) -> list[tuple[str, str | None]]:
-    """(title + text, item) from the newest item correction of each case."""
-    rows = session.execute(
-        select(RoutingCorrection.case_id, RoutingCorrection.new_item, Report.title, Report.text)
-        .join(Case, Case.id == RoutingCorrection.case_id).join(Report, Report.id == Case.report_id)
-        .where(RoutingCorrection.item_changed.is_(True)).order_by(RoutingCorrection.id)).all()
-    latest: dict[int, tuple[str, str | None]] = {}
-    for case_id, item, title, text in rows:
-        latest[case_id] = (f"{title}\n{text}", item)
-    return list(latest.values())
-
-
-def retrain(session: Session) -> LearnedModelRecord | None:
-    """Train the learned model on every correction; store it if it is new. None without examples."""
-    examples = training_examples(session)
-    if not examples:
-        return None
-    model = LearnedModel.train(examples)
-    existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
-    if existing is not None:
-        return existing
-    record = LearnedModelRecord(version=model.version, examples=len(examples), payload=model.to_bytes())
-    session.add(record)
-    session.commit()
-    return record
-
-
-def retrain_corpus(session: Session, tax: Taxonomy) -> LearnedModelRecord:
-    """`flask routing retrain`: the corpus model trained again on the train split plus every
-    correction (weighted up), calibrated and thresholded out of fold; stored if new."""
-    from routing.train_model import load_train, train  # scikit-learn: only when training
-
-    examples = training_examples(session)
-    model = train(tax, load_train(), examples)
-    existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
-    if existing is not None:
-        return existing
-    record = LearnedModelRecord(version=model.version, examples=model.n_examples, payload=model.to_bytes())
-    session.add(record)
-    session.commit()
-    return record
-
-
-@dataclass
-class LearnedCache:
-    """The model routing uses, loaded once per version: the newest corpus model stored (else the one
-    shipped in routing/data/model.json.gz), with the newest correction-only model stored after it."""
-    version: str | None = None
-    model: CorpusModel | LearnedModel | None = field(default=None, repr=False)
-    use_shipped: bool = True
-    shipped: CorpusModel | None = field(default=None, repr=False)
-    shipped_loaded: bool = False
-
-    def default(self) -> CorpusModel | None:
-        if not self.use_shipped:
-            return None
-        if not self.shipped_loaded:
-            self.shipped, self.shipped_loaded = shipped_model(), True
-        return self.shipped
-
-    def current(self, session: Session) -> CorpusModel | LearnedModel | None:
-        rows = session.execute(select(LearnedModelRecord.id, LearnedModelRecord.version)
-                               .order_by(LearnedModelRecord.id.desc()).limit(50)).all()
-        key = "|".join(r.version for r in rows[:1]) or None
-        if key is not None and key == self.version:
-            return self.model
-        corpus, corrections = None, None
-        for row in rows:   # newest first: corrections until the newest corpus model
-            model = load_model(session.get(LearnedModelRecord, row.id).payload)
-            if isinstance(model, CorpusModel):
-                corpus = model
-                break
-            corrections = corrections or model
-        corpus = corpus or self.default()
-        self.model = corpus.with_corrections(corrections) if corpus is not None else corrections
-        self.version = key
-        return self.model

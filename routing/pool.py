@@ -6,6 +6,7 @@ decided on its own: one that raises comes back as its error (the caller triages 
 pool itself fails (a worker died, an answer cannot be pickled) the caller decides the batch in process."""
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import traceback
@@ -42,6 +43,8 @@ def failure(exc: BaseException) -> dict:
 def _start(tax, learned) -> None:
     global _state
     _state = (tax, learned)
+    gc.freeze()  # what the fork copied is never collected here: no full collection walks (and copies) it
+    gc.enable()  # (the parent forks with its collector off during a batch)
 
 
 def _decide_chunk(items: list[tuple]) -> list[dict]:
@@ -92,6 +95,35 @@ class Pending:
             shutdown()
             return None
         return out
+
+
+class Ahead:
+    """The next batch sent to the pool while the job writes this one (casework.opening, in the routing job's
+    loop): `start` sends it, `take` gives the answers of the reports that were sent with the same fields."""
+
+    def __init__(self):
+        self.items: dict[int, tuple] = {}
+        self.pending: Pending | None = None
+
+    def start(self, tax, learned, items: dict[int, tuple], workers: int) -> None:
+        self.discard()
+        self.pending = submit(tax, learned, list(items.values()), workers)
+        self.items = items if self.pending is not None else {}
+
+    def take(self, items: dict[int, tuple]) -> dict[int, dict]:
+        """Report id -> answer, for the reports of `items` that were sent ahead and have not changed since."""
+        sent, pending = self.items, self.pending
+        self.items, self.pending = {}, None
+        answers = pending.result() if pending is not None else None
+        if answers is None:
+            return {}
+        return {rid: answer for (rid, fields), answer in zip(sent.items(), answers) if items.get(rid) == fields}
+
+    def discard(self) -> None:
+        if self.pending is not None:
+            for future in self.pending.futures:
+                future.cancel()
+        self.items, self.pending = {}, None
 
 
 def submit(tax, learned, items: list[tuple], workers: int) -> Pending | None:

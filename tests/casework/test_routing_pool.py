@@ -41,11 +41,11 @@ def _routed(session, ids: list[int]) -> list[tuple]:
 def test_the_pool_gives_the_cases_and_records_of_the_job_in_process(pool_app, app_factory):
     from core.db import new_session
     from jobs.tasks import routing_job
-    texts = _texts(pool.POOL_MIN + 6)
+    texts = _texts(2 * pool.POOL_MIN + 6)   # three batches: the second one classified while the first is written
     ids = _queue(pool_app, texts)
     with pool_app.app_context():
-        assert routing_job(pool_app) == len(texts)
-        assert pool._pool is not None     # the batch went to the workers
+        assert routing_job(pool_app, batch=pool.POOL_MIN) == len(texts)
+        assert pool._pool is not None     # the batches went to the workers
         with new_session() as session:
             assert pending(session) == []
             by_pool = _routed(session, ids)
@@ -53,7 +53,7 @@ def test_the_pool_gives_the_cases_and_records_of_the_job_in_process(pool_app, ap
     alone = app_factory(env={"ROUTING_IN_REQUEST": "false", "ROUTING_WORKERS": "0"})
     alone_ids = _queue(alone, texts)
     with alone.app_context():
-        assert routing_job(alone) == len(texts)
+        assert routing_job(alone, batch=pool.POOL_MIN) == len(texts)
         assert pool._pool is None
         with new_session() as session:
             assert _routed(session, alone_ids) == by_pool
@@ -109,3 +109,28 @@ def test_a_worker_that_dies_leaves_the_batch_to_the_job_in_process(pool_app, mon
             routed = _routed(session, ids)
             assert all(row[-1] is None for row in routed)   # decided in process: nobody's classifier failed
             assert routed[0][1] == "medinsure"
+
+
+def test_a_report_sent_ahead_is_decided_again_if_it_changed_meanwhile(pool_app):
+    from casework.opening import route_pending
+    from casework.runtime import routing_runtime
+    from core.db import new_session
+    from intake.models import Report
+    texts = _texts(pool.POOL_MIN)
+    ids = _queue(pool_app, texts)
+    runtime = routing_runtime(pool_app)
+    with pool_app.app_context(), new_session() as session:
+        learned = runtime.learned_model(session)
+        sent = {}
+        for report in session.scalars(select(Report).where(Report.id.in_(ids)).order_by(Report.id)):
+            sent[report.id] = (report.title, report.text, report.channel, {
+                "name": report.accused_name, "institution": report.accused_institution,
+                "position": report.accused_position})
+        sent[ids[0]] = ("", RUDE, "web", sent[ids[0]][3])   # what an older version of the report said
+        ahead = pool.Ahead()
+        ahead.start(runtime.taxonomy, learned, sent, 2)
+        assert route_pending(session, runtime.taxonomy, learned, related=runtime.related, workers=2,
+                             ahead=ahead) == len(ids)
+        routed = _routed(session, ids)
+        assert routed[0][1] == "medinsure"           # decided on its text now (INSURANCE), not on RUDE
+        assert routed[0][:6] == routed[len(TEXTS)][:6]   # as the other report of the same text
