@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -236,27 +237,34 @@ def _fields(report) -> tuple:
              "position": report.accused_position})
 
 
+def _keys_of(title: str, text: str, channel: str, accused: dict):
+    """report_keys from the fields routing.pool's workers get (they compute them along with the decision)."""
+    return report_keys(SimpleNamespace(text=text, accused_name=accused["name"],
+                                       accused_institution=accused["institution"]))
+
+
 def _plans(session: Session, tax: Taxonomy, learned, todo: list[Report], workers: int, ahead: Ahead | None,
-           last: int, limit: int) -> list[tuple[Classification, Case]]:
-    """_plan for every report of the batch: decided by routing.pool's workers when `workers` >= 2 (those
-    `ahead` already sent with the previous batch first), in process otherwise. With `ahead`, the next batch
-    (the queue after report `last`) is sent to the pool before this one is written."""
+           last: int, limit: int) -> tuple[list[tuple[Classification, Case]], list]:
+    """_plan and report_keys for every report of the batch: decided by routing.pool's workers when `workers`
+    >= 2 (those `ahead` already sent with the previous batch first), in process otherwise. With `ahead`, the
+    next batch (the queue after report `last`) is sent to the pool before this one is written."""
     items = {report.id: _fields(report) for report in todo}
     decisions = ahead.take(items) if ahead is not None else {}
     rest = [report for report in todo if report.id not in decisions]
-    pending = submit(tax, learned, [items[report.id] for report in rest], workers)
+    pending = submit(tax, learned, [items[report.id] for report in rest], workers, _keys_of)
     answers = pending.result() if pending is not None else None
     if answers is not None:
         decisions.update(zip([report.id for report in rest], answers))
     plans = [_plan(tax, report, learned, decisions.get(report.id)) for report in todo]
+    keys = [decisions[r.id]["extra"] if "extra" in decisions.get(r.id, ()) else report_keys(r) for r in todo]
     if ahead is not None and workers >= 2:
         upcoming = select(PendingRouting.report_id).where(PendingRouting.report_id > last) \
             .order_by(PendingRouting.report_id).limit(limit).scalar_subquery()
         rows = session.execute(select(Report.id, Report.title, Report.text, Report.channel, Report.accused_name,
                                       Report.accused_institution, Report.accused_position)
                                .where(Report.id.in_(upcoming)).order_by(Report.id)).all()
-        ahead.start(tax, learned, {row.id: _fields(row) for row in rows}, workers)
-    return plans
+        ahead.start(tax, learned, {row.id: _fields(row) for row in rows}, workers, _keys_of)
+    return plans, keys
 
 
 def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None,
@@ -267,8 +275,7 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
     reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
     routed_before = set(session.scalars(select(Case.report_id).where(Case.report_id.in_(ids))))
     todo = [reports[i] for i in ids if i in reports and i not in routed_before]
-    plans = _plans(session, tax, learned, todo, workers, ahead, max(ids), len(ids))
-    keys = [report_keys(report) for report in todo]
+    plans, keys = _plans(session, tax, learned, todo, workers, ahead, max(ids), len(ids))
     for record, case in plans:
         # the two columns with a server default get their (same) Python defaults here: with every id and
         # every server-defaulted column given, the ORM writes each table's rows with one executemany

@@ -47,14 +47,20 @@ def _start(tax, learned) -> None:
     gc.enable()  # (the parent forks with its collector off during a batch)
 
 
-def _decide_chunk(items: list[tuple]) -> list[dict]:
+def _decide_chunk(items: list[tuple], extra=None) -> list[dict]:
     tax, learned = _state
     out = []
-    for title, text, channel, accused in items:
+    for fields in items:
         try:
-            out.append(decide(tax, learned, title, text, channel, accused))
+            answer = decide(tax, learned, *fields)
         except Exception as exc:  # this report only: the caller sends it to triage
-            out.append(failure(exc))
+            answer = failure(exc)
+        if extra is not None:
+            try:
+                answer["extra"] = extra(*fields)
+            except Exception:  # the caller computes it itself
+                pass
+        out.append(answer)
     return out
 
 
@@ -105,9 +111,9 @@ class Ahead:
         self.items: dict[int, tuple] = {}
         self.pending: Pending | None = None
 
-    def start(self, tax, learned, items: dict[int, tuple], workers: int) -> None:
+    def start(self, tax, learned, items: dict[int, tuple], workers: int, extra=None) -> None:
         self.discard()
-        self.pending = submit(tax, learned, list(items.values()), workers)
+        self.pending = submit(tax, learned, list(items.values()), workers, extra)
         self.items = items if self.pending is not None else {}
 
     def take(self, items: dict[int, tuple]) -> dict[int, dict]:
@@ -126,16 +132,17 @@ class Ahead:
         self.items, self.pending = {}, None
 
 
-def submit(tax, learned, items: list[tuple], workers: int) -> Pending | None:
+def submit(tax, learned, items: list[tuple], workers: int, extra=None) -> Pending | None:
     """Start deciding `items` ((title, text, channel, accused) each) in `workers` processes; None when the
-    batch is decided in process (fewer than 2 workers, a small batch, or the pool cannot start)."""
+    batch is decided in process (fewer than 2 workers, a small batch, or the pool cannot start). `extra`: a
+    module-level function of the same fields, its value returned as the answer's "extra" (absent if it raised)."""
     if workers < 2 or len(items) < POOL_MIN:
         return None
     try:
         pool = _executor(tax, learned, workers)
         step = -(-len(items) // (workers * 2))
         chunks = [items[at:at + step] for at in range(0, len(items), step)]
-        return Pending([pool.submit(_decide_chunk, chunk) for chunk in chunks], [len(c) for c in chunks])
+        return Pending([pool.submit(_decide_chunk, chunk, extra) for chunk in chunks], [len(c) for c in chunks])
     except Exception:
         log.warning("the routing pool could not start; the batch is decided in process", exc_info=True)
         shutdown()
