@@ -303,15 +303,19 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
 
 
 def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None,
-                   related: RelatedPolicy | None = None) -> int:
+                   related: RelatedPolicy | None = None, workers: int = 0) -> int:
     """Route every queued report (`flask routing sweep`); the number taken from the queue. Stops when
-    a pass leaves the queue as it was (a report that keeps failing is left for the next sweep)."""
-    total, left = 0, _queued(session)
-    while left:
-        total += route_pending(session, tax, learned, related=related)
-        before, left = left, _queued(session)
-        if left >= before:
-            break
+    a pass leaves the queue as it was (a report that keeps failing is left for the next sweep). With
+    `workers` >= 2 as the routing job: classified in routing.pool, the next batch while one is written."""
+    total, left, ahead = 0, _queued(session), Ahead()
+    try:
+        while left:
+            total += route_pending(session, tax, learned, related=related, workers=workers, ahead=ahead)
+            before, left = left, _queued(session)
+            if left >= before:
+                break
+    finally:
+        ahead.discard()
     return total
 
 
