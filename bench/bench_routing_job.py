@@ -75,11 +75,29 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(args.profile)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        workers = _pool_cpu()
     print(f"{url.split(':')[0]}: {routed} reports routed in {wall:.2f} s = {routed / wall:.0f} reports/s; "
-          f"CPU {cpu / routed * 1000:.2f} s per 1,000; {statements[0] / routed:.1f} statements per report")
+          f"CPU {cpu / routed * 1000:.2f} s per 1,000 (+ {workers / routed * 1000:.2f} in the routing pool's "
+          f"workers); {statements[0] / routed:.1f} statements per report; load {os.getloadavg()[0]:.1f}")
     if args.statements:
         for head, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:25]:
             print(f"  {n:6d}  {head}")
+
+
+def _pool_cpu() -> float:
+    """The CPU seconds of routing.pool's worker processes so far (they were forked in the timed part)."""
+    try:
+        from routing import pool
+    except ImportError:   # code from before the pool
+        return 0.0
+    if pool._pool is None:
+        return 0.0
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in list(pool._pool._processes):
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick   # utime, stime
+    return total
 
 
 if __name__ == "__main__":

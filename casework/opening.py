@@ -2,18 +2,22 @@
 lead and assisting units, or send it to the task force's triage. Takes a session and plain data."""
 from __future__ import annotations
 
+import gc
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, object_session
 
 from casework import recusal, search  # search: its ORM events keep the search index up to date
+from casework.batch_ids import assign_ids
+from casework.deadline_models import CaseDeadline
 from casework.deadlines import Opened, current_rules, sync_deadlines
-from casework.models import Case, CaseReport, CaseUnit, Classification, LearnedModelRecord, RoutingCorrection
-from casework.related import RelatedPolicy, on_arrival
+from casework.learned_store import LearnedCache, retrain, retrain_corpus, training_examples  # noqa: F401 (callers' names)
+from casework.models import Case, CaseReport, CaseUnit, Classification, RoutingCorrection
+from casework.related import RelatedPolicy, on_arrival, report_keys
 from casework.related_batch import on_arrival_batch
 from casework.related_refresh import refresh_quietly
 from casework.walls import excluded_units, open_wall, route_around
@@ -23,8 +27,7 @@ from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
 from routing.matrix import leadership_walls, route, units_for_item
-from routing.model import CorpusModel, load_model, shipped_model
-from routing.plain import plain
+from routing.pool import Ahead, decide, submit
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -76,31 +79,46 @@ def route_report(session: Session, tax: Taxonomy, report_id: int, learned: Learn
     return case
 
 
-def _plan(tax: Taxonomy, report: Report, learned) -> tuple[Classification, Case]:
+class _Failed(Exception):
+    """A report the routing pool could not decide (its error and traceback came back from the worker)."""
+
+    def __init__(self, answer: dict):
+        super().__init__(answer["error"])
+        self.answer = answer
+
+
+def _plan(tax: Taxonomy, report: Report, learned, decision: dict | None = None) -> tuple[Classification, Case]:
     """Classify and route one report (no database access): its classification record and its new case.
-    A classifier failure gives a triage case with the walls checked alone (never raises for it)."""
+    `decision`: routing.pool's answer for it, if the pool decided it. A classifier failure gives a triage
+    case with the walls checked alone (never raises for it)."""
     triage_unit = tax.matrix.triage_unit
     try:
-        result = classify(tax, title=report.title, text=report.text, channel=report.channel,
-                          accused=accused_of(report), learned=learned)
-        routing = route(tax, result, title=report.title, text=report.text, accused=accused_of(report))
-        record = Classification(report_id=report.id, item_code=result.item, in_scope=result.in_scope,
-                                confidence=result.confidence, candidates=plain(result.candidates),
-                                routing=routing.to_dict(), rules_version=result.rules_version,
-                                model_version=result.model_version)
-        triage = routing.triage or routing.transfer
-        lead = triage_unit if triage else routing.lead_unit
+        d = decision if decision is not None else decide(
+            tax, learned, report.title, report.text, report.channel, accused_of(report), classify=classify,
+            route=route)
+        if "error" in d:
+            raise _Failed(d)
+        record = Classification(report_id=report.id, item_code=d["item"], in_scope=d["in_scope"],
+                                confidence=d["confidence"], candidates=d["candidates"],
+                                routing=d["routing"], rules_version=d["rules_version"],
+                                model_version=d["model_version"])
+        triage = d["triage"] or d["transfer"]
+        lead = triage_unit if triage else d["lead_unit"]
         case = Case(report_id=report.id, status="triage" if triage else "to_accept",
-                    item_code=result.item, in_scope=result.in_scope, transfer_suggested=routing.transfer,
-                    routing_reason=(routing.explanation or routing.reason)[:500])
-        _set_units(case, lead, [] if triage else routing.assist_units)
+                    item_code=d["item"], in_scope=d["in_scope"], transfer_suggested=d["transfer"],
+                    routing_reason=d["reason"][:500])
+        _set_units(case, lead, [] if triage else d["assist_units"])
     except Exception as exc:  # never lose a report to a classifier bug: triage it
-        log.exception("classifier failed on report %s; sent to triage", report.id)
+        if isinstance(exc, _Failed):
+            log.error("classifier failed on report %s; sent to triage\n%s", report.id, exc.answer["traceback"])
+            error = exc.answer["error"]
+        else:
+            log.exception("classifier failed on report %s; sent to triage", report.id)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
         walls = leadership_walls(tax, title=report.title, text=report.text, accused=accused_of(report))
         record = Classification(report_id=report.id, item_code=None, in_scope=True, confidence=0.0,
                                 candidates=[], routing={"lead_unit": triage_unit, "triage": True, **walls},
-                                rules_version=tax.rules_version, model_version=None,
-                                error=f"{type(exc).__name__}: {exc}"[:2000])
+                                rules_version=tax.rules_version, model_version=None, error=error)
         case = Case(report_id=report.id, status="triage", in_scope=True,
                     routing_reason=("分类出错：由工作专班人工分办。" + walls.get("explanation", ""))[:500])
         _set_units(case, triage_unit, [])
@@ -132,7 +150,7 @@ def _related(session: Session, policy: RelatedPolicy, case: Case, report: Report
 
 
 def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classification, Case]],
-                policy: RelatedPolicy) -> None:
+                policy: RelatedPolicy, keys: list | None = None) -> None:
     """_open for a batch: the walls of every case, then the related reports of the whole batch in one
     savepoint with the recusal scan and the search index deferred to one run for the batch (not one per
     report's flush). If the batch's detection fails, it is rolled back and each report gets its own
@@ -144,7 +162,9 @@ def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classifi
         with session.begin_nested():
             session.info[recusal.DEFER] = True
             try:
-                on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)])
+                on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)],
+                                 keys)
+                assign_ids(session, (CaseReport,))
                 session.flush()
             finally:
                 session.info.pop(recusal.DEFER, None)
@@ -169,25 +189,31 @@ def _dequeue(session: Session, report_id: int) -> None:
 
 
 def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None = None, limit: int = 500,
-                  related: RelatedPolicy | None = None) -> int:
+                  related: RelatedPolicy | None = None, workers: int = 0, ahead: Ahead | None = None) -> int:
     """Route up to `limit` reports from the routing queue, oldest first; the number routed. The queue
     holds every report intake committed and routing has not taken, so reading it is cheap at any size.
     The batch is classified, written and taken off the queue in one transaction (_route_batch). If
     that fails, it is rolled back and its reports are routed one by one, each in its own transaction:
     a report that fails stays queued (logged) and does not hold up the others; a lost database
     connection stops the batch. Either way a report leaves the queue only in the transaction that
-    opens its case."""
+    opens its case. With `workers` >= 2 a large batch is classified in that many processes (routing.pool),
+    and with `ahead` the next batch is classified there while this one is written."""
     ids = session.scalars(select(PendingRouting.report_id).order_by(PendingRouting.report_id).limit(limit)).all()
     if not ids:
         return 0
+    collecting = gc.isenabled()
+    gc.disable()  # the batch's thousands of ORM objects set off full collections that find nothing to free
     try:
-        return _route_batch(session, tax, ids, learned, related)
+        return _route_batch(session, tax, ids, learned, related, workers, ahead)
     except (OperationalError, InterfaceError):
         session.rollback()
         raise
     except Exception:  # one report's write failed (or another process routed one): one by one
         session.rollback()
         log.warning("routing a batch of %d report(s) failed; routing them one by one", len(ids), exc_info=True)
+    finally:
+        if collecting:
+            gc.enable()
     routed = 0
     for report_id in ids:
         try:
@@ -204,18 +230,61 @@ def route_pending(session: Session, tax: Taxonomy, learned: LearnedModel | None 
     return routed
 
 
-def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None) -> int:
+def _fields(report) -> tuple:
+    """What routing.pool's workers decide a report on."""
+    return (report.title, report.text, report.channel,
+            {"name": report.accused_name, "institution": report.accused_institution,
+             "position": report.accused_position})
+
+
+def _keys_of(title: str, text: str, channel: str, accused: dict):
+    """report_keys from the fields routing.pool's workers get (they compute them along with the decision)."""
+    return report_keys(SimpleNamespace(text=text, accused_name=accused["name"],
+                                       accused_institution=accused["institution"]))
+
+
+def _plans(session: Session, tax: Taxonomy, learned, todo: list[Report], workers: int, ahead: Ahead | None,
+           last: int, limit: int) -> tuple[list[tuple[Classification, Case]], list]:
+    """_plan and report_keys for every report of the batch: decided by routing.pool's workers when `workers`
+    >= 2 (those `ahead` already sent with the previous batch first), in process otherwise. With `ahead`, the
+    next batch (the queue after report `last`) is sent to the pool before this one is written."""
+    items = {report.id: _fields(report) for report in todo}
+    decisions = ahead.take(items) if ahead is not None else {}
+    rest = [report for report in todo if report.id not in decisions]
+    pending = submit(tax, learned, [items[report.id] for report in rest], workers, _keys_of)
+    answers = pending.result() if pending is not None else None
+    if answers is not None:
+        decisions.update(zip([report.id for report in rest], answers))
+    plans = [_plan(tax, report, learned, decisions.get(report.id)) for report in todo]
+    keys = [decisions[r.id]["extra"] if "extra" in decisions.get(r.id, ()) else report_keys(r) for r in todo]
+    if ahead is not None and workers >= 2:
+        upcoming = select(PendingRouting.report_id).where(PendingRouting.report_id > last) \
+            .order_by(PendingRouting.report_id).limit(limit).scalar_subquery()
+        rows = session.execute(select(Report.id, Report.title, Report.text, Report.channel, Report.accused_name,
+                                      Report.accused_institution, Report.accused_position)
+                               .where(Report.id.in_(upcoming)).order_by(Report.id)).all()
+        ahead.start(tax, learned, {row.id: _fields(row) for row in rows}, workers, _keys_of)
+    return plans, keys
+
+
+def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, related: RelatedPolicy | None,
+                 workers: int = 0, ahead: Ahead | None = None) -> int:
     """Classify every queued report of `ids`, open their cases with a few flushes for the whole batch
     (the inserts of a kind go out together, the recusal scan reads the staff's names once), take them
     all off the queue and commit once. Reports already routed or gone are only taken off the queue."""
     reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
     routed_before = set(session.scalars(select(Case.report_id).where(Case.report_id.in_(ids))))
     todo = [reports[i] for i in ids if i in reports and i not in routed_before]
-    plans = [_plan(tax, report, learned) for report in todo]
+    plans, keys = _plans(session, tax, learned, todo, workers, ahead, max(ids), len(ids))
     for record, case in plans:
+        # the two columns with a server default get their (same) Python defaults here: with every id and
+        # every server-defaulted column given, the ORM writes each table's rows with one executemany
+        # (casework.batch_ids), instead of one INSERT ... RETURNING per row to fetch them back
+        case.next_due_uncertain, case.deadlines_version = False, 0
         session.add_all([record, case])
+    assign_ids(session, (Case, Classification, CaseUnit))
     session.flush()
-    _open_batch(session, todo, plans, related or RelatedPolicy())
+    _open_batch(session, todo, plans, related or RelatedPolicy(), keys)
     session.flush()
     objections: dict[int, datetime] = {}
     for report_id, filed_at in session.execute(
@@ -227,21 +296,26 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
     for report, (_record, case) in zip(todo, plans):
         sync_deadlines(session, case, rules=rules,
                        opened=Opened(not report.anonymous, objections.get(report.id)))
+    assign_ids(session, (CaseDeadline,))
     session.execute(delete(PendingRouting).where(PendingRouting.report_id.in_(ids)))
     session.commit()
     return len([i for i in ids if i in reports])
 
 
 def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None,
-                   related: RelatedPolicy | None = None) -> int:
+                   related: RelatedPolicy | None = None, workers: int = 0) -> int:
     """Route every queued report (`flask routing sweep`); the number taken from the queue. Stops when
-    a pass leaves the queue as it was (a report that keeps failing is left for the next sweep)."""
-    total, left = 0, _queued(session)
-    while left:
-        total += route_pending(session, tax, learned, related=related)
-        before, left = left, _queued(session)
-        if left >= before:
-            break
+    a pass leaves the queue as it was (a report that keeps failing is left for the next sweep). With
+    `workers` >= 2 as the routing job: classified in routing.pool, the next batch while one is written."""
+    total, left, ahead = 0, _queued(session), Ahead()
+    try:
+        while left:
+            total += route_pending(session, tax, learned, related=related, workers=workers, ahead=ahead)
+            before, left = left, _queued(session)
+            if left >= before:
+                break
+    finally:
+        ahead.discard()
     return total
 
 
@@ -295,82 +369,3 @@ def correct_routing(session: Session, tax: Taxonomy, case: Case, *, reason: str,
     refresh_quietly(session, related, case)
     session.commit()
     return correction
-
-
-def training_examples(session: Session) -> list[tuple[str, str | None]]:
-    """(title + text, item) from the newest item correction of each case."""
-    rows = session.execute(
-        select(RoutingCorrection.case_id, RoutingCorrection.new_item, Report.title, Report.text)
-        .join(Case, Case.id == RoutingCorrection.case_id).join(Report, Report.id == Case.report_id)
-        .where(RoutingCorrection.item_changed.is_(True)).order_by(RoutingCorrection.id)).all()
-    latest: dict[int, tuple[str, str | None]] = {}
-    for case_id, item, title, text in rows:
-        latest[case_id] = (f"{title}\n{text}", item)
-    return list(latest.values())
-
-
-def retrain(session: Session) -> LearnedModelRecord | None:
-    """Train the learned model on every correction; store it if it is new. None without examples."""
-    examples = training_examples(session)
-    if not examples:
-        return None
-    model = LearnedModel.train(examples)
-    existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
-    if existing is not None:
-        return existing
-    record = LearnedModelRecord(version=model.version, examples=len(examples), payload=model.to_bytes())
-    session.add(record)
-    session.commit()
-    return record
-
-
-def retrain_corpus(session: Session, tax: Taxonomy) -> LearnedModelRecord:
-    """`flask routing retrain`: the corpus model trained again on the train split plus every
-    correction (weighted up), calibrated and thresholded out of fold; stored if new."""
-    from routing.train_model import load_train, train  # scikit-learn: only when training
-
-    examples = training_examples(session)
-    model = train(tax, load_train(), examples)
-    existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
-    if existing is not None:
-        return existing
-    record = LearnedModelRecord(version=model.version, examples=model.n_examples, payload=model.to_bytes())
-    session.add(record)
-    session.commit()
-    return record
-
-
-@dataclass
-class LearnedCache:
-    """The model routing uses, loaded once per version: the newest corpus model stored (else the one
-    shipped in routing/data/model.json.gz), with the newest correction-only model stored after it."""
-    version: str | None = None
-    model: CorpusModel | LearnedModel | None = field(default=None, repr=False)
-    use_shipped: bool = True
-    shipped: CorpusModel | None = field(default=None, repr=False)
-    shipped_loaded: bool = False
-
-    def default(self) -> CorpusModel | None:
-        if not self.use_shipped:
-            return None
-        if not self.shipped_loaded:
-            self.shipped, self.shipped_loaded = shipped_model(), True
-        return self.shipped
-
-    def current(self, session: Session) -> CorpusModel | LearnedModel | None:
-        rows = session.execute(select(LearnedModelRecord.id, LearnedModelRecord.version)
-                               .order_by(LearnedModelRecord.id.desc()).limit(50)).all()
-        key = "|".join(r.version for r in rows[:1]) or None
-        if key is not None and key == self.version:
-            return self.model
-        corpus, corrections = None, None
-        for row in rows:   # newest first: corrections until the newest corpus model
-            model = load_model(session.get(LearnedModelRecord, row.id).payload)
-            if isinstance(model, CorpusModel):
-                corpus = model
-                break
-            corrections = corrections or model
-        corpus = corpus or self.default()
-        self.model = corpus.with_corrections(corrections) if corpus is not None else corrections
-        self.version = key
-        return self.model

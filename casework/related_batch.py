@@ -176,15 +176,17 @@ def _insert_many(session: Session, table: str, columns: tuple[str, ...], pg_type
     session.connection().exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
-def on_arrival_batch(session: Session, policy: RelatedPolicy, arrivals: list[tuple[Case, Report]]) -> list[Case | None]:
+def on_arrival_batch(session: Session, policy: RelatedPolicy, arrivals: list[tuple[Case, Report]],
+                     keys: list | None = None) -> list[Case | None]:
     """on_arrival for the cases a routing batch opened, in order, with the outcomes of one-by-one routing: the
     look-ups of the whole batch are read first (BatchLookup), then each report is resolved in order, a report
     that is not a repeat held by its case before the next one (so a later report of the batch finds it); the
     index rows, the signatures and the candidates of the whole batch are written with one statement each.
-    The caller defers the scans of the flushes (casework.opening) and wraps it in a savepoint."""
+    The caller defers the scans of the flushes (casework.opening) and wraps it in a savepoint; `keys`: the
+    reports' report_keys, if the caller has them already."""
     if not arrivals:
         return []
-    keys = [report_keys(report) for _case, report in arrivals]
+    keys = keys if keys is not None else [report_keys(report) for _case, report in arrivals]
     batch = BatchLookup(session, policy, arrivals, keys)
     _insert_many(session, "report_signatures", ("report_id", "signature"), ("bigint", "bytea"),
                  [(report.id, k[0].tobytes()) for (_case, report), k in zip(arrivals, keys) if k[0] is not None])

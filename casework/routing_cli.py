@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from casework.models import Case
@@ -27,7 +27,8 @@ def init_app(app: Flask) -> None:
         with new_session() as session:
             learned = runtime.learned_model(session)
             start = time.perf_counter()
-            routed = route_unrouted(session, runtime.taxonomy, learned, runtime.related)
+            routed = route_unrouted(session, runtime.taxonomy, learned, runtime.related,
+                                    workers=current_app.config["ROUTING_WORKERS"])
             click.echo(f"routed {routed} report(s) in {time.perf_counter() - start:.1f} s")
 
     @routing_group.command("retrain")

@@ -241,6 +241,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         # newer one. Off for the test suite (its routing expectations are the rules'; the tests of the model
         # turn it on), on everywhere else.
         "ROUTING_SHIPPED_MODEL": _bool(env.get("ROUTING_SHIPPED_MODEL"), app_env != "testing"),
+        # The routing job classifies a large batch in this many forked processes (routing.pool); 0 or 1: in
+        # the job's own process. Off for the test suite (its tests of the pool turn it on).
+        "ROUTING_WORKERS": _int(env, "ROUTING_WORKERS", 0 if app_env == "testing" else 2),
         "SCHEDULER_MAIL_FETCH_SECONDS": _int(env, "SCHEDULER_MAIL_FETCH_SECONDS", 300),
         "SCHEDULER_LEASE_SECONDS": _int(env, "SCHEDULER_LEASE_SECONDS", 60),
         "PREFERRED_URL_SCHEME": "https" if production else "http",

@@ -19,6 +19,7 @@ from intake.mail_cli import fetch_all, send_all
 from intake.mailboxes import mailboxes_from
 from intake.outbox import OutgoingMail
 from oversight.reminders import Due, PassResult, ReminderContext, run_pass
+from routing.pool import Ahead
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +96,18 @@ def routing_job(app: Flask, batch: int = 500, max_seconds: float = 30.0) -> int:
     """Route what intake queued since the last run, oldest first, a batch at a time until the queue
     is empty (or `max_seconds` passed: the next run goes on)."""
     runtime, routed, stop = routing_runtime(app), 0, time.monotonic() + max_seconds
+    ahead = Ahead()  # with ROUTING_WORKERS, the next batch is classified while one is written
     with new_session() as session:
         learned = runtime.learned_model(session)
-        while True:
-            done = route_pending(session, runtime.taxonomy, learned, limit=batch, related=runtime.related)
-            routed += done
-            if done < batch or time.monotonic() > stop:
-                break
+        try:
+            while True:
+                done = route_pending(session, runtime.taxonomy, learned, limit=batch, related=runtime.related,
+                                     workers=app.config["ROUTING_WORKERS"], ahead=ahead)
+                routed += done
+                if done < batch or time.monotonic() > stop:
+                    break
+        finally:
+            ahead.discard()
     if routed:
         log.info("routing: %d report(s) routed", routed)
     return routed
