@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 
@@ -18,6 +19,7 @@ from routing.plain import plain
 log = logging.getLogger(__name__)
 
 POOL_MIN = 64   # a batch smaller than this is decided in process (the pool's round trips cost more)
+WAIT_SECONDS, WAIT_PER_REPORT = 30.0, 0.05  # a batch not answered by then: the workers are killed, decided here
 _pool: ProcessPoolExecutor | None = None
 _pool_for: tuple | None = None   # (taxonomy, model, workers) the pool was forked with
 _state: tuple | None = None      # in a worker: (taxonomy, model)
@@ -75,10 +77,14 @@ def _executor(tax, learned, workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
-def shutdown() -> None:
+def shutdown(kill: bool = False) -> None:
+    """Stop the pool; kill: its workers are terminated first (one hangs: waiting for it would hang the job)."""
     global _pool, _pool_for
     if _pool is not None:
-        _pool.shutdown(wait=True, cancel_futures=True)
+        if kill:
+            for process in list((getattr(_pool, "_processes", None) or {}).values()):
+                process.terminate()
+        _pool.shutdown(wait=not kill, cancel_futures=True)
     _pool, _pool_for = None, None
 
 
@@ -87,18 +93,19 @@ class Pending:
 
     def __init__(self, futures: list, sizes: list[int]):
         self.futures, self.sizes = futures, sizes
+        self.deadline = time.monotonic() + WAIT_SECONDS + WAIT_PER_REPORT * sum(sizes)
 
     def result(self) -> list[dict] | None:
         out: list[dict] = []
         try:
             for future, size in zip(self.futures, self.sizes):
-                answers = future.result()
+                answers = future.result(timeout=max(0.0, self.deadline - time.monotonic()))
                 if len(answers) != size:
                     raise RuntimeError(f"{len(answers)} answers for {size} reports")
                 out += answers
-        except Exception:
+        except Exception:  # a worker died or hangs (TimeoutError), or an answer came back wrong
             log.warning("the routing pool failed; the batch is decided in process", exc_info=True)
-            shutdown()
+            shutdown(kill=True)
             return None
         return out
 

@@ -111,6 +111,39 @@ def test_a_worker_that_dies_leaves_the_batch_to_the_job_in_process(pool_app, mon
             assert routed[0][1] == "medinsure"
 
 
+def test_a_worker_that_hangs_is_killed_and_the_batch_decided_in_process(pool_app, monkeypatch, caplog):
+    """A worker that never answers must not stall routing: after the wait the pool's workers are killed and
+    the batch is decided by the job itself."""
+    import time
+
+    from core.db import new_session
+    from jobs.tasks import routing_job
+    texts = _texts(pool.POOL_MIN)
+    texts[5] = "HANG " + texts[5]
+    ids = _queue(pool_app, texts)
+    real = classifier.classify
+
+    def hanging(tax, *, title, text, **kw):
+        if "HANG" in text:
+            time.sleep(3600)
+        return real(tax, title=title, text=text, **kw)
+
+    monkeypatch.setattr(classifier, "classify", hanging)
+    monkeypatch.setattr(pool, "WAIT_SECONDS", 2.0)
+    monkeypatch.setattr(pool, "WAIT_PER_REPORT", 0.0)
+    started = time.monotonic()
+    with pool_app.app_context():
+        assert routing_job(pool_app) == len(texts)
+        assert time.monotonic() - started < 120
+        assert "the routing pool failed" in caplog.text
+        assert pool._pool is None   # the hung pool is gone; the next batch starts a fresh one
+        with new_session() as session:
+            assert pending(session) == []
+            routed = _routed(session, ids)
+            assert all(row[-1] is None for row in routed)
+            assert routed[0][1] == "medinsure"
+
+
 def test_a_report_sent_ahead_is_decided_again_if_it_changed_meanwhile(pool_app):
     from casework.opening import route_pending
     from casework.runtime import routing_runtime
