@@ -2,11 +2,13 @@
 Access goes through casework.access.visible_clause, like every other staff read."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from casework import queue_counts
@@ -48,14 +50,38 @@ class QueueFilters:
     per_page: int = 50
 
 
+class QueueCase(NamedTuple):
+    """The columns of a case that its queue row shows (a page loads these, not the whole case with every
+    note and plan field): enough for the row, the deadline badge (deadline_badge) and the .xlsx."""
+    id: int
+    status: str
+    item_code: str | None
+    lead_unit: str
+    how_found: str
+    next_due_on: date | None
+    next_due_stage: str | None
+    next_due_uncertain: bool
+
+
+class QueueHandler(NamedTuple):
+    """A case's handler as the row names them (core.labels.person_label)."""
+    id: int
+    username: str
+    display_name: str
+    unit_code: str
+
+
+CASE_COLUMNS = tuple(getattr(Case, name) for name in QueueCase._fields)
+
+
 @dataclass
 class QueueRow:
-    case: Case
+    case: QueueCase
     reference: str
     title: str
     channel: str
     received_at: datetime
-    handler: User | None
+    handler: QueueHandler | None
     reports: int
     new_message: bool = False  # the reporter wrote since this user last opened the case
 
@@ -197,13 +223,16 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
               .offset((page - 1) * per_page).subquery("picked"))
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
-    stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
-                   handler, report_count)
+    stmt = (select(*CASE_COLUMNS, Report.reference, Report.title, Report.channel, Report.received_at,
+                   handler.id, handler.username, handler.display_name, handler.unit_code, report_count)
             .join(picked, picked.c.id == Case.id)
             .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
     shown_order = [picked.c.score.desc(), *order[1:]] if ranked else order
     stmt = stmt.order_by(*shown_order, Case.id.desc())
-    rows = [] if too_short else [QueueRow(*r) for r in session.execute(stmt)]
+    n = len(CASE_COLUMNS)
+    rows = [] if too_short else [QueueRow(QueueCase(*r[:n]), *r[n:n + 4],
+                                          QueueHandler(*r[n + 4:n + 8]) if r[n + 4] is not None else None, r[n + 8])
+                                 for r in session.execute(stmt)]
     unread = unread_reporter_messages(session, user, [row.case.id for row in rows])
     for row in rows:
         row.new_message = row.case.id in unread
@@ -256,16 +285,15 @@ def tab_counts(session: Session, user: User, today: date, shown: str | None = No
     """Each tab's count (the page shows "1000+" above COUNT_CAP). The status tabs: the stored counts
     (casework.queue_counts: a sum of a few rows at any size) less the cases the walls hide from this user,
     counted by status from the walls' own rows (each case once). The assisting tab and the two deadline tabs:
-    an indexed count with the walls applied, exact for the tab shown and up to COUNT_CAP + 1 for the others."""
+    an indexed count with the walls applied, exact for the tab shown and up to COUNT_CAP + 1 for the others.
+    All of it in one statement (rows: what was counted, the status or "", the number): one round trip
+    instead of five, each of which can wait a scheduler's tick on a busy machine."""
     tabs = tabs_for(user)
     if not may_see_cases(session, user):
         return dict.fromkeys(tabs, 0)
-    by_status = queue_counts.led_by_status(session, None if user.is_taskforce else user.unit_code)
-    for status, n in session.execute(hidden_by_status(session, user)):
-        by_status[status] -= n
-    closed = sum(n for status, n in by_status.items() if status not in ("triage",) + OPEN)
-    counts = {"to_accept": by_status["to_accept"], "in_progress": by_status["in_progress"], "closed": closed,
-              "triage": by_status["triage"], "all": sum(by_status.values())}
+    led = queue_counts.led_by_status_query(None if user.is_taskforce else user.unit_code).subquery("led")
+    hidden = hidden_by_status(session, user).subquery("hidden_n")
+    parts = [select(literal("led"), *led.c), select(literal("hidden"), *hidden.c)]
     for tab in ("assisting", "due_soon", "overdue"):
         if tab not in tabs:
             continue
@@ -274,8 +302,19 @@ def tab_counts(session: Session, user: User, today: date, shown: str | None = No
                                                    hidden_clause(session, user, CaseUnit.case_id))
         else:
             cases = select(Case.id).where(_visible(session, user, tab), _tab_clause(user, tab, today))
-        counts[tab] = (int(session.scalar(select(func.count()).select_from(cases.subquery())) or 0) if tab == shown
-                       else _capped_count(session, cases))
+        counted = (cases if tab == shown else cases.limit(COUNT_CAP + 1)).subquery()
+        parts.append(select(literal(tab), literal(""), select(func.count()).select_from(counted).scalar_subquery()))
+    by_status, counts = Counter(), {}
+    for kind, status, n in session.execute(union_all(*parts)):
+        if kind == "led":
+            by_status[status] += int(n or 0)
+        elif kind == "hidden":
+            by_status[status] -= int(n or 0)
+        else:
+            counts[kind] = int(n or 0)
+    closed = sum(n for status, n in by_status.items() if status not in ("triage",) + OPEN)
+    counts |= {"to_accept": by_status["to_accept"], "in_progress": by_status["in_progress"], "closed": closed,
+               "triage": by_status["triage"], "all": sum(by_status.values())}
     return {tab: max(0, counts[tab]) for tab in tabs}
 
 
@@ -288,7 +327,7 @@ class Badge:
     uncertain: bool  # counted with the weekends-only fallback
 
 
-def deadline_badge(case: Case, today: date | None = None) -> Badge | None:
+def deadline_badge(case: Case | QueueCase, today: date | None = None) -> Badge | None:
     """The nearest open deadline of a case (stored by casework.deadlines), for queues and the case page."""
     if case.next_due_on is None:
         return None
