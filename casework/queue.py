@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, literal, select, union_all
+from sqlalchemy import and_, exists, false, func, literal, select, true, union_all
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from casework import queue_counts
@@ -17,7 +18,7 @@ from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
 from casework.search import hits, snippets, terms_of
 from core.accounts import User
-from core.audit import latest_per_case, record
+from core.audit import AuditEvent, record
 from core.localtime import local_today
 from intake.models import Message, Report
 
@@ -224,18 +225,16 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
     stmt = (select(*CASE_COLUMNS, Report.reference, Report.title, Report.channel, Report.received_at,
-                   handler.id, handler.username, handler.display_name, handler.unit_code, report_count)
+                   handler.id, handler.username, handler.display_name, handler.unit_code, report_count,
+                   _new_message(user))
             .join(picked, picked.c.id == Case.id)
             .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
     shown_order = [picked.c.score.desc(), *order[1:]] if ranked else order
     stmt = stmt.order_by(*shown_order, Case.id.desc())
     n = len(CASE_COLUMNS)
     rows = [] if too_short else [QueueRow(QueueCase(*r[:n]), *r[n:n + 4],
-                                          QueueHandler(*r[n + 4:n + 8]) if r[n + 4] is not None else None, r[n + 8])
-                                 for r in session.execute(stmt)]
-    unread = unread_reporter_messages(session, user, [row.case.id for row in rows])
-    for row in rows:
-        row.new_message = row.case.id in unread
+                                          QueueHandler(*r[n + 4:n + 8]) if r[n + 4] is not None else None, r[n + 8],
+                                          bool(r[n + 9])) for r in session.execute(stmt)]
     marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
     return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP)
 
@@ -253,19 +252,15 @@ def search_counts(session: Session, user: User, today: date, found) -> dict[str,
             for tab in tabs_for(user)}
 
 
-def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:
-    """Those of the cases whose reporter wrote after this user last opened the case page (or that the user
-    never opened): a message on a closed case is news to its handler (issue 17, point 7)."""
-    if not case_ids:
-        return set()
-    written = session.execute(select(CaseReport.case_id, func.max(Message.created_at))
-                              .join(Message, Message.report_id == CaseReport.report_id)
-                              .where(CaseReport.case_id.in_(case_ids), Message.author == "reporter")
-                              .group_by(CaseReport.case_id)).all()
-    if not written:
-        return set()
-    seen = latest_per_case(session, actor_id=user.id, action="case.viewed", case_ids=[c for c, _at in written])
-    return {case_id for case_id, at in written if seen.get(case_id) is None or at > seen[case_id]}
+def _new_message(user: User):
+    """A column of the page's rows: the case's reporter wrote after this user last opened the case page (or the
+    user never opened it); a message on a closed case is news to its handler (issue 17, point 7). Looked up per
+    shown case in the rows' own statement (two index probes each) rather than in two more round trips."""
+    written = (select(func.max(Message.created_at)).join(CaseReport, CaseReport.report_id == Message.report_id)
+               .where(CaseReport.case_id == Case.id, Message.author == "reporter").correlate(Case).scalar_subquery())
+    seen = (select(func.max(AuditEvent.at)).where(AuditEvent.case_id == Case.id, AuditEvent.action == "case.viewed",
+                                                  AuditEvent.actor_id == user.id).correlate(Case).scalar_subquery())
+    return sql_case((written.is_(None), false()), (seen.is_(None), true()), else_=written > seen)
 
 
 FILTER_FIELDS = ("area", "item", "status", "channel", "lead_unit", "handler_id", "received_from", "received_to",

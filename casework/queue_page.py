@@ -123,15 +123,15 @@ def queue():
         flash(_("No case you may see has the reference %(reference)s.", reference=wanted))
         return redirect(url_for("staff.queue", tab=f.tab))
     result = queue_page(session, current_user, f)
-    audit_listing(session, current_user, f, result)
-    session.commit()  # at once: the audit head is held only for this short write
-    items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
     ids = [row.case.id for row in result.rows]
-    return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
-                           units=list_units(session), handlers=assignable_handlers(session, current_user),
+    # everything the page reads, in the listing's transaction (no second BEGIN after the commit) ...
+    shown = dict(items=session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all(),
+                 units=list_units(session), handlers=assignable_handlers(session, current_user),
+                 repeats=repeats_news(session, current_user, ids), related=related_summary(session, current_user, ids))
+    audit_listing(session, current_user, f, result)
+    session.commit()  # ... then the audit event, committed at once: the audit head is held only for this short write
+    return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), **shown,
                            rows=list(zip(result.rows, row_words(result.rows))), args=request.args.to_dict(),
-                           repeats=repeats_news(session, current_user, ids),
-                           related=related_summary(session, current_user, ids),
                            no_real_name=current_user.lacks_real_name)
 
 
