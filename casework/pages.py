@@ -1,10 +1,9 @@
-"""Staff pages: the unit queue, the case page with its actions, attachment downloads and identity
-reveals. Every read goes through casework.access; every action through casework.workflow."""
+"""Staff pages: the case page with its actions, attachment downloads and identity reveals (the unit queue:
+casework.queue_page, registered here). Every read goes through casework.access; every action through casework.workflow."""
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,7 @@ from sqlalchemy import and_, or_, select
 
 from casework import lifting, reveal
 from casework import workflow as casework
-from casework.access import case_for, visible_clause, visible_reference
+from casework.access import case_for, visible_clause
 from casework.assignment import assignable_among
 from casework.feedback_pages import feedback_context
 from casework.labels import action_label, not_accepted_label, routing_note
@@ -30,20 +29,17 @@ from casework.models import (
 )
 from casework.opening import accused_of
 from casework.page_actions import ACTIONS, action_error_message
-from casework.queue import QueueFilters, audit_listing, deadline_badge, queue_page, tabs_for
-from casework.queue_export import write_queue
+from casework.queue import deadline_badge
+from casework.queue_page import assignable_handlers, bulk_assign, date_arg, queue, queue_xlsx
 from casework.recusal import named_in
-from casework.related_views import related_cases, related_summary, repeats_news, repeats_on
+from casework.related_views import related_cases, repeats_on
 from casework.rules import case_reports
-from casework.search import reference_in
 from casework.self_inspection import record_self_inspection
 from casework.walls import COORDINATORS_ONLY, wall_of
 from core.accounts import User, users_by_id
 from core.audit import AuditEvent, record
-from core.auth import safe_next
 from core.db import get_session, utcnow
-from core.downloads import XLSX, audited_download
-from core.labels import in_chinese, label
+from core.labels import label
 from core.localtime import local_today
 from core.roles import CASE_ROLES, roles_required
 from core.units import list_units
@@ -52,104 +48,9 @@ from intake.models import Attachment, Report
 from routing.matrix import units_for_item
 
 bp = Blueprint("staff", __name__)
-
-
-def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _date(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def filters_from(args) -> QueueFilters:
-    return QueueFilters(
-        tab=args.get("tab", ""), area=_int(args.get("area")), item=args.get("item") or None,
-        status=args.get("status") or None, channel=args.get("channel") or None,
-        lead_unit=args.get("lead_unit") or None, handler_id=_int(args.get("handler")),
-        received_from=_date(args.get("received_from")), received_to=_date(args.get("received_to")),
-        due_from=_date(args.get("due_from")), due_to=_date(args.get("due_to")), q=args.get("q", "")[:100],
-        sort=args.get("sort") or "relevance",  # the best match first when searching, else the newest
-        descending=args.get("dir", "desc") != "asc",
-        page=_int(args.get("page")) or 1, per_page=_int(args.get("per_page")) or 50)
-
-
-def assignable_handlers(session, user: User) -> list[User]:
-    stmt = select(User).where(User.active.is_(True), User.role.in_(("handler", "unit_head")))
-    if not user.is_taskforce:
-        stmt = stmt.where(User.unit_code == user.unit_code)
-    return list(session.scalars(stmt.order_by(User.unit_code, User.username)))
-
-
-@bp.get("/queue")
-@roles_required(*CASE_ROLES)
-def queue():
-    session = get_session()
-    f = filters_from(request.args)
-    if f.tab not in tabs_for(current_user):
-        f.tab = tabs_for(current_user)[0]
-    wanted = reference_in(f.q)
-    if wanted:  # a reference from any tab: straight to the case, if the user may see it
-        found = visible_reference(session, current_user, wanted)
-        record(session, "queue.listed", actor=current_user, tab=f.tab, filters={}, q=f.q.strip()[:100], page=1,
-               sort=f.sort, descending=f.descending, matched=int(found is not None), reference=wanted)
-        session.commit()
-        if found is not None:
-            return redirect(url_for("staff.case_page", reference=found))
-        flash(_("No case you may see has the reference %(reference)s.", reference=wanted))
-        return redirect(url_for("staff.queue", tab=f.tab))
-    result = queue_page(session, current_user, f)
-    audit_listing(session, current_user, f, result)
-    session.commit()  # at once: the audit head is held only for this short write
-    items = session.scalars(select(NegativeListItem).order_by(NegativeListItem.code)).all()
-    ids = [row.case.id for row in result.rows]
-    return render_template("staff/queue.html", page=result, f=f, tabs=tabs_for(current_user), items=items,
-                           units=list_units(session), handlers=assignable_handlers(session, current_user),
-                           badge=deadline_badge, args=request.args.to_dict(), repeats=repeats_news(session, current_user, ids),
-                           related=related_summary(session, current_user, ids),
-                           no_real_name=current_user.lacks_real_name)
-
-
-@bp.get("/queue.xlsx")
-@roles_required(*CASE_ROLES)
-def queue_xlsx():
-    """The queue's current filter, every page of it, as .xlsx (same access and recusal as the page)."""
-    session = get_session()
-    f = filters_from(request.args)
-    if f.tab not in tabs_for(current_user):
-        f.tab = tabs_for(current_user)[0]
-    filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
-    out = io.BytesIO()
-    with in_chinese():
-        title = label(f.tab, "queue_tab")
-    rows = write_queue(session, current_user, f, out, title)
-    return audited_download(session, current_user, out, XLSX, f"案件列表-{local_today():%Y%m%d}.xlsx",
-                            "queue.exported", filters=filters, rows=rows)
-
-
-@bp.post("/queue/assign")
-@roles_required("unit_head", "coordinator", "admin")
-def bulk_assign():
-    session = get_session()
-    handler = session.get(User, _int(request.form.get("handler")) or 0)
-    references = request.form.getlist("case")[:200]
-    cases = [case_for(session, current_user, ref) for ref in references]
-    if handler is None or not cases:
-        flash(_("Choose cases and a handler."))
-    else:
-        try:
-            count = casework.bulk_assign(session, current_user, cases, handler)
-            flash(_("%(n)s case(s) assigned.", n=count))
-        except casework.CaseActionError as exc:
-            session.rollback()
-            flash(action_error_message(exc))
-    return redirect(safe_next(request.form.get("back")) or url_for("staff.queue"))
+bp.add_url_rule("/queue", view_func=queue, methods=["GET"])
+bp.add_url_rule("/queue.xlsx", view_func=queue_xlsx, methods=["GET"])
+bp.add_url_rule("/queue/assign", view_func=bulk_assign, methods=["POST"])
 
 
 REPORT_EVENTS_ON_TIMELINE = ("receipt.replaced",)  # recorded by intake on the report: it knows no case
@@ -367,13 +268,13 @@ def self_inspection():
             case = record_self_inspection(
                 session, current_app.extensions["intake"], current_user, institution=values.get("name", "").strip(),
                 item_code=values.get("item_code", ""), manifestation=values.get("manifestation", "").strip(),
-                measures=values.get("measures", "").strip(), found_on=_date(values.get("found_on")),
+                measures=values.get("measures", "").strip(), found_on=date_arg(values.get("found_on")),
                 supervising_dept=values.get("supervising_dept", "").strip(),
                 handling_opinion=values.get("handling_opinion", "").strip(),
                 policy_basis=values.get("policy_basis", "").strip(),
                 responsible_person=values.get("responsible_person", "").strip(),
                 phone=values.get("phone", "").strip(), rectified=values.get("rectified") == "y",
-                rectified_on=_date(values.get("rectified_on")))
+                rectified_on=date_arg(values.get("rectified_on")))
         except casework.CaseActionError as exc:
             session.rollback()
             return render_template("staff/self_inspection.html", items=items, values=values,

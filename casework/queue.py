@@ -4,30 +4,39 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from markupsafe import Markup
-from sqlalchemy import and_, exists, false, func, literal, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import false, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from casework import queue_counts
-from casework.access import hidden_by_status, hidden_clause, may_see_cases, visible_clause
+from casework.access import hidden_clause, may_see_cases
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
+from casework.queue_tabs import (  # noqa: F401 (TABS, OPEN, _tab_clause, tab_counts: read through this module)
+    COUNT_CAP,
+    DUE_SOON_DAYS,
+    LEAD_TABS,
+    OPEN,
+    TABS,
+    TASKFORCE_TABS,
+    _search_visible,
+    _tab_clause,
+    _visible,
+    tab_counts,
+    tabs_for,
+)
 from casework.search import common, deadline_keys, hits, matches_case, tab_keys, terms_of
 from casework.search_snippets import snippets
 from core.accounts import User
-from core.audit import latest_per_case, record
+from core.audit import AuditEvent, record
 from core.localtime import local_today
 from intake.models import Message, Report
 
-OPEN = ("to_accept", "in_progress")
-TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting", "triage", "all")
-TASKFORCE_TABS = ("triage", "all")
 SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Case.next_due_on,
          "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
-DUE_SOON_DAYS = 3
-COUNT_CAP = 1000  # a search counts its matches per tab up to this (and ranks them while there are no more)
-OTHER_TAB_CAP = 100  # ... and those of the tabs not shown up to this ("100+"): each count stops at its cap
+OTHER_TAB_CAP = 100  # a search counts the matches of the tabs not shown up to this (the shown one to COUNT_CAP) ("100+"): each count stops at its cap
 
 
 @dataclass
@@ -50,14 +59,38 @@ class QueueFilters:
     per_page: int = 50
 
 
+class QueueCase(NamedTuple):
+    """The columns of a case that its queue row shows (a page loads these, not the whole case with every
+    note and plan field): enough for the row, the deadline badge (deadline_badge) and the .xlsx."""
+    id: int
+    status: str
+    item_code: str | None
+    lead_unit: str
+    how_found: str
+    next_due_on: date | None
+    next_due_stage: str | None
+    next_due_uncertain: bool
+
+
+class QueueHandler(NamedTuple):
+    """A case's handler as the row names them (core.labels.person_label)."""
+    id: int
+    username: str
+    display_name: str
+    unit_code: str
+
+
+CASE_COLUMNS = tuple(getattr(Case, name) for name in QueueCase._fields)
+
+
 @dataclass
 class QueueRow:
-    case: Case
+    case: QueueCase
     reference: str
     title: str
     channel: str
     received_at: datetime
-    handler: User | None
+    handler: QueueHandler | None
     reports: int
     new_message: bool = False  # the reporter wrote since this user last opened the case
 
@@ -74,37 +107,6 @@ class QueuePage:
     too_short: bool = False                                   # a search of fewer than two characters
     count_cap: int = 0                                        # counts above it are shown as "cap+"
     tab_caps: dict[str, int] = field(default_factory=dict)    # a tab's own cap, where it differs (a search)
-
-
-def tabs_for(user: User) -> tuple[str, ...]:
-    return TABS if user.is_taskforce else tuple(t for t in TABS if t not in TASKFORCE_TABS)
-
-
-def _tab_clause(user: User, tab: str, today: date, per_case: bool = False):
-    """The tab's condition on Case. per_case: the assisting look-up per case (EXISTS on the case's
-    units) rather than the unit's whole list, for a search's few matching cases."""
-    own_lead = Case.lead_unit == user.unit_code
-    if user.is_taskforce:
-        own_lead = Case.id.is_not(None)
-    if per_case:
-        assisting = exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code,
-                                   CaseUnit.role == "assist")
-    else:
-        assisting = Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code,
-                                                               CaseUnit.role == "assist"))
-    clauses = {
-        "to_accept": and_(own_lead, Case.status == "to_accept"),
-        "in_progress": and_(own_lead, Case.status == "in_progress"),
-        "due_soon": and_(own_lead, Case.next_due_on >= today, Case.next_due_on <= today + timedelta(days=DUE_SOON_DAYS)),
-        "overdue": and_(own_lead, Case.next_due_on < today),
-        # every status but the open ones (closed, not accepted, transferred, merged); NOT IN lets the
-        # database walk the received_at index in order instead of sorting the unit's whole history
-        "closed": and_(own_lead, Case.status.not_in(("triage",) + OPEN)),
-        "assisting": assisting,
-        "triage": Case.status == "triage",
-        "all": Case.id.is_not(None),
-    }
-    return clauses[tab]
 
 
 def _filters(f: QueueFilters):
@@ -124,29 +126,6 @@ def _filters(f: QueueFilters):
     return clauses
 
 
-LEAD_TABS = ("to_accept", "in_progress", "due_soon", "overdue", "closed")
-
-
-def _visible(session: Session, user: User, tab: str):
-    """Access for a tab. A lead-unit tab of a unit user already limits the cases to those the unit leads,
-    which the unit sees by definition, so only the walls (recusal, its leadership accused, coordinators
-    only) remain to check: uncorrelated look-ups instead of one per case."""
-    if not user.is_taskforce and tab in LEAD_TABS and may_see_cases(session, user):
-        return hidden_clause(session, user)
-    return visible_clause(session, user)
-
-
-def _search_visible(session: Session, user: User):
-    """visible_clause for a search's matching cases: the unit's share looked up per case (EXISTS on the
-    case's units, an index probe each) instead of hashing every case the unit has."""
-    if not may_see_cases(session, user):
-        return false()
-    if user.is_taskforce:
-        return hidden_clause(session, user)
-    return and_(exists().where(CaseUnit.case_id == Case.id, CaseUnit.unit_code == user.unit_code),
-                hidden_clause(session, user))
-
-
 def queue_page(session: Session, user: User, f: QueueFilters, today: date | None = None) -> QueuePage:
     """One page of a tab. With a search (casework.search), only the matching cases, ranked unless
     another order was chosen, each with its snippet; the tab counts are then the matches per tab."""
@@ -159,7 +138,6 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     if too_short:
         counts = dict.fromkeys(counts, 0)
     filters = _filters(f)
-    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
     if too_short:
         total = 0
     elif filters:
@@ -169,13 +147,47 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
                                         matched.c.case_id == Case.id).where(*filters))
         else:
             total = session.scalar(select(func.count()).select_from(Case).join(Report, Report.id == Case.report_id)
-                                   .where(*where))
+                                   .where(_visible(session, user, tab), _tab_clause(user, tab, today), *filters))
     else:
         total = counts[tab]
     per_page = max(10, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
+    rows: list[QueueRow] = []
+    if not too_short:
+        # a listing's rows statement is a function of these alone (a search's is built afresh: its matches and
+        # their plan depend on the words)
+        key = None if terms else (
+            user.id, user.unit_code, user.role, user.is_taskforce, may_see_cases(session, user), today, tab,
+            *(getattr(f, name) for name in FILTER_FIELDS), f.sort, f.descending, page, per_page)
+        stmt = _ROWS_STATEMENTS.get(key) if key is not None else None
+        if stmt is None:
+            stmt = _rows_statement(session, user, f, tab, today, terms, filters, total, page, per_page)
+            if key is not None:
+                if len(_ROWS_STATEMENTS) >= _ROWS_KEPT:
+                    _ROWS_STATEMENTS.clear()
+                _ROWS_STATEMENTS[key] = stmt
+        n = len(CASE_COLUMNS)
+        rows = [QueueRow(QueueCase(*r[:n]), *r[n:n + 4], QueueHandler(*r[n + 4:n + 8]) if r[n + 4] is not None
+                         else None, r[n + 8], bool(r[n + 9])) for r in session.execute(stmt)]
+    marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
+    caps = {t: OTHER_TAB_CAP for t in counts if t != tab} if terms else {}
+    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP, caps)
+
+
+# Rows statements kept for the listings shown again (the same page reloaded, as after a bulk assignment that
+# returns to it, or a person coming back to their tab): building one and its cache key was ~3 ms of a page's CPU.
+# Safe to keep: the walls, counts and cases are read by the statement when it runs (casework.access's clauses
+# are subqueries on the walls' rows, keyed by the user's id, unit and role, which are in the key).
+_ROWS_STATEMENTS: dict[tuple, object] = {}
+_ROWS_KEPT = 256
+
+
+def _rows_statement(session: Session, user: User, f: QueueFilters, tab: str, today: date, terms: list[str],
+                    filters: list, total: int, page: int, per_page: int):
+    """The page's rows: its case ids picked first, then their columns, reports, handlers and counts."""
     handler = aliased(User)
+    where = [_visible(session, user, tab), _tab_clause(user, tab, today), *filters]
     # A search: up to COUNT_CAP matches in the tab, all of them are taken from the index (words and tab keys,
     # one intersection) and ordered, ranked if asked; more than that, newest first (or the sort chosen): the
     # tab's cases walked in that order and each one's entry looked up, which stops after the page, unless the
@@ -214,19 +226,13 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
               .offset((page - 1) * per_page).subquery("picked"))
     report_count = (select(func.count(CaseReport.id)).where(CaseReport.case_id == Case.id)
                     .correlate(Case).scalar_subquery())
-    stmt = (select(Case, Report.reference, Report.title, Report.channel, Report.received_at,
-                   handler, report_count)
+    stmt = (select(*CASE_COLUMNS, Report.reference, Report.title, Report.channel, Report.received_at,
+                   handler.id, handler.username, handler.display_name, handler.unit_code, report_count,
+                   _new_message(user))
             .join(picked, picked.c.id == Case.id)
             .join(Report, Report.id == Case.report_id).outerjoin(handler, handler.id == Case.handler_id))
     shown_order = [picked.c.score.desc(), *order[1:]] if ranked else order
-    stmt = stmt.order_by(*shown_order, Case.id.desc())
-    rows = [] if too_short else [QueueRow(*r) for r in session.execute(stmt)]
-    unread = unread_reporter_messages(session, user, [row.case.id for row in rows])
-    for row in rows:
-        row.new_message = row.case.id in unread
-    marks = snippets(session, [r.case.id for r in rows], terms) if terms else {}
-    caps = {t: OTHER_TAB_CAP for t in counts if t != tab} if terms else {}
-    return QueuePage(rows, total, page, pages, counts, terms, marks, too_short, COUNT_CAP, caps)
+    return stmt.order_by(*shown_order, Case.id.desc())
 
 
 def _capped_count(session: Session, stmt, cap: int | None = None) -> int:
@@ -274,19 +280,15 @@ def search_counts(session: Session, user: User, today: date, terms: list[str], s
             for tab, cap in caps.items()}
 
 
-def unread_reporter_messages(session: Session, user: User, case_ids: list[int]) -> set[int]:
-    """Those of the cases whose reporter wrote after this user last opened the case page (or that the user
-    never opened): a message on a closed case is news to its handler (issue 17, point 7)."""
-    if not case_ids:
-        return set()
-    written = session.execute(select(CaseReport.case_id, func.max(Message.created_at))
-                              .join(Message, Message.report_id == CaseReport.report_id)
-                              .where(CaseReport.case_id.in_(case_ids), Message.author == "reporter")
-                              .group_by(CaseReport.case_id)).all()
-    if not written:
-        return set()
-    seen = latest_per_case(session, actor_id=user.id, action="case.viewed", case_ids=[c for c, _at in written])
-    return {case_id for case_id, at in written if seen.get(case_id) is None or at > seen[case_id]}
+def _new_message(user: User):
+    """A column of the page's rows: the case's reporter wrote after this user last opened the case page (or the
+    user never opened it); a message on a closed case is news to its handler (issue 17, point 7). Looked up per
+    shown case in the rows' own statement (two index probes each) rather than in two more round trips."""
+    written = (select(func.max(Message.created_at)).join(CaseReport, CaseReport.report_id == Message.report_id)
+               .where(CaseReport.case_id == Case.id, Message.author == "reporter").correlate(Case).scalar_subquery())
+    seen = (select(func.max(AuditEvent.at)).where(AuditEvent.case_id == Case.id, AuditEvent.action == "case.viewed",
+                                                  AuditEvent.actor_id == user.id).correlate(Case).scalar_subquery())
+    return sql_case((written.is_(None), false()), (seen.is_(None), true()), else_=written > seen)
 
 
 FILTER_FIELDS = ("area", "item", "status", "channel", "lead_unit", "handler_id", "received_from", "received_to",
@@ -302,33 +304,6 @@ def audit_listing(session: Session, user: User, f: QueueFilters, result: QueuePa
            sort=f.sort, descending=f.descending, matched=result.total)
 
 
-def tab_counts(session: Session, user: User, today: date, shown: str | None = None) -> dict[str, int]:
-    """Each tab's count (the page shows "1000+" above COUNT_CAP). The status tabs: the stored counts
-    (casework.queue_counts: a sum of a few rows at any size) less the cases the walls hide from this user,
-    counted by status from the walls' own rows (each case once). The assisting tab and the two deadline tabs:
-    an indexed count with the walls applied, exact for the tab shown and up to COUNT_CAP + 1 for the others."""
-    tabs = tabs_for(user)
-    if not may_see_cases(session, user):
-        return dict.fromkeys(tabs, 0)
-    by_status = queue_counts.led_by_status(session, None if user.is_taskforce else user.unit_code)
-    for status, n in session.execute(hidden_by_status(session, user)):
-        by_status[status] -= n
-    closed = sum(n for status, n in by_status.items() if status not in ("triage",) + OPEN)
-    counts = {"to_accept": by_status["to_accept"], "in_progress": by_status["in_progress"], "closed": closed,
-              "triage": by_status["triage"], "all": sum(by_status.values())}
-    for tab in ("assisting", "due_soon", "overdue"):
-        if tab not in tabs:
-            continue
-        if tab == "assisting":
-            cases = select(CaseUnit.case_id).where(CaseUnit.unit_code == user.unit_code, CaseUnit.role == "assist",
-                                                   hidden_clause(session, user, CaseUnit.case_id))
-        else:
-            cases = select(Case.id).where(_visible(session, user, tab), _tab_clause(user, tab, today))
-        counts[tab] = (int(session.scalar(select(func.count()).select_from(cases.subquery())) or 0) if tab == shown
-                       else _capped_count(session, cases))
-    return {tab: max(0, counts[tab]) for tab in tabs}
-
-
 @dataclass(frozen=True)
 class Badge:
     css: str        # overdue | due-soon | on-time
@@ -338,7 +313,7 @@ class Badge:
     uncertain: bool  # counted with the weekends-only fallback
 
 
-def deadline_badge(case: Case, today: date | None = None) -> Badge | None:
+def deadline_badge(case: Case | QueueCase, today: date | None = None) -> Badge | None:
     """The nearest open deadline of a case (stored by casework.deadlines), for queues and the case page."""
     if case.next_due_on is None:
         return None

@@ -11,12 +11,18 @@ from sqlalchemy.orm import Session
 from casework.queue_count_models import QueueCount
 
 
-def led_by_status(session: Session, unit_code: str | None) -> Counter:
-    """status -> the cases `unit_code` leads (None: led by any unit, as the task force sees them)."""
+def led_by_status_query(unit_code: str | None):
+    """A query (status, cases) of the cases `unit_code` leads (None: led by any unit, as the task force sees
+    them), for a caller that asks it in one statement with others (casework.queue.tab_counts)."""
     stmt = select(QueueCount.status, func.sum(QueueCount.n)).group_by(QueueCount.status)
     if unit_code is not None:
         stmt = stmt.where(QueueCount.unit_code == unit_code)
-    return Counter({status: int(n) for status, n in session.execute(stmt) if n})
+    return stmt
+
+
+def led_by_status(session: Session, unit_code: str | None) -> Counter:
+    """status -> the cases `unit_code` leads (None: led by any unit, as the task force sees them)."""
+    return Counter({status: int(n) for status, n in session.execute(led_by_status_query(unit_code)) if n})
 
 
 def compact(session: Session) -> int:
