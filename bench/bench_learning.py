@@ -18,7 +18,7 @@ or text, so that a held-out corpus leaves no trace in anyone's tuning.
 
 "--new-voice" (bench/new_voice.jsonl: formal referral letters from other agencies, a register
 the corpus lacks): the corpus model is trained again on routing/data/train plus the first half
-of those letters as corrections (weighted up) and the second half is measured before (the
+of those letters as corrections (learnt on top of the corpus model, routing.train_model.fit_residual) and the second half is measured before (the
 shipped corpus model) and after; also with the quick path used after each correction in the
 app (the shipped model + a correction-only model of the first half).
 
@@ -109,7 +109,8 @@ def new_voice_scenario(tax, path: Path) -> None:
     before = shipped_model()
     quick = before.with_corrections(LearnedModel.train(examples(first)))
     print(f"new voice {path.name}: half 1 ({len(first)} letters) as corrections, half 2 "
-          f"({len(second)}) measured; before {before.version}, after {after.version}")
+          f"({len(second)}) measured; before {before.version}, after {after.version} (corrections learnt as "
+          f"{after.meta.get('corrections_learnt', 'rows')}, penalty {after.meta.get('residual_penalty')})")
     print(header() + f"{'triage':>9}{'wrong':>9}")
     keys = ("triaged_share", "wrong_unit_among_auto_routed")
     for label, model in (("corpus model", before), ("+ quick corr.", quick), ("retrained", after)):

@@ -89,11 +89,14 @@ def main(argv: list[str]) -> None:
     for settings in runs:
         for k, v in defaults.items():
             setattr(train_model, k, v)
-        seed = 0
+        seed, dump = 0, None
         for s in settings:
             k, v = s.split("=", 1)
             if k == "SEED":     # the fold split
                 seed = int(v)
+                continue
+            if k == "DUMP":     # the out-of-fold arrays to a local file, for analysis
+                dump = v
                 continue
             if k not in defaults:
                 raise SystemExit(f"unknown setting {k}")
@@ -101,13 +104,17 @@ def main(argv: list[str]) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         o = train_model.out_of_fold(tax, rows, seed=seed, log_rules=log_rules)
         f = figures(tax, rows, o)
+        if dump:
+            import pickle
+            with open(dump, "wb") as fh:
+                pickle.dump({k: v for k, v in o.items() if k not in ("texts", "c_texts")}, fh)
         why = f.pop("why")
         print(" ".join(settings) or "(defaults)", "|",
               " ".join(f"{k} {v:.4f}" if k in ("theta", "log_loss") else f"{k} {100 * v:.1f}"
                        for k, v in f.items()),
               "| lead wrong:", ", ".join(f"{k} {v}" for k, v in sorted(why.items())),
               f"| cal a={o['cal'].a:.3f} b={o['cal'].b:.3f} none={o['cal'].bias_none:.2f} "
-              f"T={o['cal'].temperature:.2f} unit T={o['unit_temperature']:.3f} | "
+              f"T={o['cal'].temperature:.2f} unit T={o['unit_temperature']:.3f} lead mix={o.get('lead_mix')} | "
               f"{time.perf_counter() - t0:.0f} s wall, "
               f"{time.process_time() - c0:.0f} s CPU", flush=True)
 

@@ -52,6 +52,8 @@ class Classification:
     model_terms: list = field(default_factory=list)
     lead_threshold: float | None = None       # θ on P(lead unit), from the model
     accused_units: dict = field(default_factory=dict)   # P(unit) of an accused official (1.x)
+    lead_model: dict = field(default_factory=dict)      # P(lead unit) read directly by the model
+    lead_mix: tuple = (1.0, 0.0)                        # exponents: items' P(unit), lead_model
 
     @property
     def area(self) -> int | None:
@@ -241,4 +243,5 @@ def _with_probabilities(result: Classification, model, dist: dict, cands: list[s
                    probability=round(p, 4), out_of_scope_probability=round(dist[None], 4),
                    item_probabilities={c: round(dist[c], 4) for c in cands if dist[c] >= 5e-4},
                    second_item=second, model_terms=model.top_terms(idx, vals, best),
-                   lead_threshold=model.threshold, accused_units=model.unit_proba(idx, vals))
+                   lead_threshold=model.threshold, accused_units=model.unit_proba(idx, vals),
+                   lead_model=model.lead_proba(idx, vals), lead_mix=tuple(model.lead_mix))

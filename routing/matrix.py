@@ -7,6 +7,7 @@ force. A report about an institution outside the district is flagged for transfe
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from routing.classifier import Classification, accused_text
@@ -212,7 +213,21 @@ def lead_probabilities(tax: Taxonomy, classification: Classification, *, title: 
             out[named] = out.get(named, 0.0) + p
     triage = tax.matrix.triage_unit
     out[triage] = out.get(triage, 0.0) + (classification.out_of_scope_probability or 0.0)
-    return out
+    return mix_leads(out, classification.lead_model, classification.lead_mix)
+
+
+def mix_leads(items: dict[str, float], direct: dict[str, float], mix=(1.0, 0.0)) -> dict[str, float]:
+    """P(unit) proportional to items(unit)^a * direct(unit)^b over the units of either (the items'
+    sums and the direct lead-unit model, routing.model); the items' sums alone without a direct model."""
+    a, b = mix
+    if not direct or b == 0.0:
+        return items
+    z = {u: a * math.log(max(items.get(u, 0.0), 1e-6)) + b * math.log(max(direct.get(u, 0.0), 1e-6))
+         for u in dict.fromkeys([*items, *direct])}
+    top = max(z.values())
+    q = {u: math.exp(v - top) for u, v in z.items()}
+    total = sum(q.values())
+    return {u: v / total for u, v in q.items()}
 
 
 def _route_calibrated(tax: Taxonomy, classification: Classification, *, title: str, text: str,

@@ -146,6 +146,12 @@ class CorpusModel:
     word_idf: np.ndarray | None = None
     word_scale: float = 1.0     # the word block's l2 norm next to the characters' (1)
     unit_temperature: float = 1.0   # of the unit model, fitted out of fold (train_model)
+    # the lead unit read directly (trained on lead_unit labels), mixed with the items' P(unit):
+    # P(unit) proportional to items(unit)^lead_mix[0] * lead(unit)^lead_mix[1] (fitted out of fold)
+    lead_classes: list = field(default_factory=list)
+    lead_weights: np.ndarray | None = None     # (n_features, n_leads)
+    lead_intercept: np.ndarray | None = None
+    lead_mix: tuple = (1.0, 0.0)
 
     def __post_init__(self):
         self.vocabulary = {t: i for i, t in enumerate(self.terms)}
@@ -222,6 +228,15 @@ class CorpusModel:
         p = np.exp(z - z.max())
         return {u: float(q) for u, q in zip(self.unit_classes, p / p.sum())}
 
+    def lead_proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
+        """P(lead unit) of the direct lead-unit model: {} without one."""
+        if not self.lead_classes:
+            return {}
+        z = (vals @ self.lead_weights[idx] if len(idx) else 0.0) + self.lead_intercept
+        z = np.asarray(z, dtype=np.float64)
+        p = np.exp(z - z.max())
+        return {u: float(q) for u, q in zip(self.lead_classes, p / p.sum())}
+
     def top_terms(self, idx: np.ndarray, vals: np.ndarray, item: str | None,
                   k: int = 5) -> list[dict]:
         """The features with the largest weight x value for ``item``: the model's reasons."""
@@ -255,6 +270,9 @@ class CorpusModel:
                 **({"unit_classes": self.unit_classes, "unit_weights": _enc(self.unit_weights, np.float16),
                     "unit_intercept": _enc(self.unit_intercept, np.float32),
                     "unit_temperature": self.unit_temperature} if self.unit_classes else {}),
+                **({"lead_classes": self.lead_classes, "lead_weights": _enc(self.lead_weights, np.float16),
+                    "lead_intercept": _enc(self.lead_intercept, np.float32),
+                    "lead_mix": list(self.lead_mix)} if self.lead_classes else {}),
                 **words_doc}
 
     def to_bytes(self) -> bytes:
@@ -285,11 +303,20 @@ class CorpusModel:
         ui = _dec(doc["unit_intercept"]) if units else None
         if units and (uw.shape != (n_features, len(units)) or ui.shape != (len(units),)):
             raise ValueError("corpus model unit arrays do not match its terms")
+        leads = [str(u) for u in doc.get("lead_classes") or []]
+        lw = _dec(doc["lead_weights"]) if leads else None
+        li = _dec(doc["lead_intercept"]) if leads else None
+        if leads and (lw.shape != (n_features, len(leads)) or li.shape != (len(leads),)):
+            raise ValueError("corpus model lead arrays do not match its terms")
+        mix = tuple(float(v) for v in doc.get("lead_mix", (1.0, 0.0))) if leads else (1.0, 0.0)
+        if len(mix) != 2:
+            raise ValueError("corpus model lead_mix needs two exponents")
         return cls(terms, idf, weights, intercept, classes, str(doc.get("version", "")),
                    int(doc.get("n_examples", 0)), Calibration(**cal),
                    float(doc.get("threshold", 0.5)), float(doc.get("second_ratio", 0.5)),
                    dict(doc.get("meta") or {}), None, units, uw, ui, word_terms, word_idf,
-                   float(doc.get("word_scale", 1.0)), float(doc.get("unit_temperature", 1.0)))
+                   float(doc.get("word_scale", 1.0)), float(doc.get("unit_temperature", 1.0)),
+                   leads, lw, li, mix)
 
 
 def load_model(data: bytes):

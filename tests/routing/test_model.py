@@ -168,6 +168,9 @@ def test_choose_threshold_on_constructed_data():
 
 
 def test_lead_probability_sums_the_items_of_a_unit_and_triage_uses_it(tax, shipped):
+    # the items' sums alone (the direct lead-unit model's mix: tests/routing/test_lead_model.py)
+    shipped = CorpusModel.from_bytes(shipped.to_bytes())
+    shipped.lead_mix = (1.0, 0.0)
     c = classify(tax, title="", text=GIFT, learned=shipped)
     assert c.item and c.item.startswith("6.") and c.probability is not None
     leads = lead_probabilities(tax, c, title="", text=GIFT)
