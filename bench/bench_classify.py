@@ -62,6 +62,9 @@ def corpus_mode(tax, repeat: int) -> None:
 
 
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):  # the usage, not a run
+        print(__doc__)
+        raise SystemExit(0)
     tax = load_taxonomy(ROOT / "config")
     if "--corpus" in sys.argv:
         args = [a for a in sys.argv[1:] if a != "--corpus"]

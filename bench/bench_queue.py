@@ -321,6 +321,9 @@ def measure(url: str, rounds: int = 30) -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):  # the usage, not a run
+        print(__doc__)
+        raise SystemExit(0)
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     postgres, full = "--postgres" in sys.argv, "--full" in sys.argv
     n = int(args[0]) if args else (1_000_000 if postgres else 100_000) if full else 20_000

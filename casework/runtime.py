@@ -47,8 +47,12 @@ class RoutingRuntime:
         (`classify` works on a machine with no database): the model shipped in the repository."""
         try:
             with new_session() as session:
-                return self.learned_model(session)
-        except SQLAlchemyError:
+                return self.learned.current(session)
+        except SQLAlchemyError as exc:  # no database set up here (yet): expected, one line, no traceback
+            log.warning("no stored model reachable (%s); the shipped model", type(exc).__name__)
+            return self.learned.default()
+        except Exception:  # a broken stored model: the same fallback as routing's
+            log.exception("stored model could not be loaded; routing with the shipped model")
             return self.learned.default()
 
 
