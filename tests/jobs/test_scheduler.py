@@ -72,7 +72,12 @@ def config_dir_for_today(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(ROOT / "config", target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     deadlines = (target / "deadlines.toml").read_text(encoding="utf-8")
-    (target / "deadlines.toml").write_text(deadlines.replace('send_from = "08:30"', 'send_from = "00:00"'),
+    # the weekly ledger reminder (周调度, to unit heads) on yesterday's weekday: a test that runs on the
+    # weekly day after its hour (Thursday 14:00 in Panjin) would otherwise count that reminder too
+    yesterday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(TODAY - timedelta(days=1)).weekday()]
+    assert 'weekly_day = "thu"' in deadlines
+    (target / "deadlines.toml").write_text(deadlines.replace('send_from = "08:30"', 'send_from = "00:00"')
+                                           .replace('weekly_day = "thu"', f'weekly_day = "{yesterday}"'),
                                            encoding="utf-8")
     holidays = (target / "holidays.toml").read_text(encoding="utf-8")
     (target / "holidays.toml").write_text(holidays.replace("workdays = []", f'workdays = ["{TODAY.isoformat()}"]'),
