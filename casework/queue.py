@@ -154,7 +154,9 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     rows: list[QueueRow] = []
-    if not too_short:
+    if not may_see_cases(session, user):  # no rows at all, whatever the tab, filters or search
+        total, pages, page = 0, 1, 1
+    elif not too_short:
         # a listing's rows statement is a function of these alone (a search's is built afresh: its matches and
         # their plan depend on the words)
         key = None if terms else (
@@ -247,7 +249,10 @@ def _matches(session: Session, user: User, tab: str, today: date, terms: list[st
     A rare word: the index's intersection of the words with the tab's keys (casework.search.tab_keys, the
     unit's share of access included). A common one (casework.search.common; counted, not ranked): the tab's
     cases walked in an index and each one's entry looked up, which stops after cap + 1 matches. The deadline
-    tabs from the index take each match's due date by case id."""
+    tabs from the index take each match's due date by case id. Nothing for a user who may not see cases
+    (no real name, or a name changed without its recusals updated): the walls alone do not cover them."""
+    if not may_see_cases(session, user):
+        return select(Case.id.label("case_id"), literal(0.0).label("score")).where(false())
     keys = tab_keys(user, tab)
     if walk is None and tab == "due_soon" and not ranked:  # a few days' cases: walk them all, or the index's
         window = _capped_count(session, select(Case.id).where(_tab_clause(user, tab, today)), 5000)

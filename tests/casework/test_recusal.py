@@ -191,6 +191,32 @@ def test_a_name_changed_behind_the_services_back_sees_nothing(app, session, ctx,
     assert viewer.case_status(reference) == 404 and viewer.case_status(other_ref) == 200
 
 
+def test_a_name_changed_behind_the_services_back_finds_nothing_by_search_either(app, session, ctx, people):
+    """The same account searching: a word of the report's text, its reference, a search with a filter and
+    the .xlsx of the search list nothing and count nothing, in every tab (a search's matches once skipped
+    the 'may see cases' rule that the case page applies)."""
+    from core.accounts import User
+    case, reference, _att = _file(app, session, ctx, "health", accused_name="金晓峰")
+    head = accused_head(session, "health", name="王一鸣")
+    session.execute(update(User).where(User.id == head.id).values(display_name="金晓峰"))
+    session.commit()
+    viewer = Viewer(app, head)
+    assert viewer.case_status(reference) == 404
+    link = f'href="/cases/{reference}"'
+    for tab in ("to_accept", "in_progress", "due_soon", "overdue", "closed", "assisting"):
+        for query in ("", "红包", "收受", reference, "红包&area=6", "红包&sort=relevance"):
+            html = viewer.page(f"/queue?tab={tab}&q={query}")
+            assert link not in html and "手术前" not in html, (tab, query)  # "手术前": the report's text
+    from casework.queue import QueueFilters, queue_page
+    session.expire_all()
+    shown = session.get(User, head.id)
+    for query in ("红包", reference):
+        page = queue_page(session, shown, QueueFilters(tab="to_accept", q=query))
+        assert page.rows == [] and page.total == 0 and set(page.counts.values()) == {0}
+        page = queue_page(session, shown, QueueFilters(tab="to_accept", q=query, area=6))
+        assert page.rows == [] and page.total == 0
+
+
 def test_a_mailed_report_recuses_the_person_it_names(app, session, ctx, runner, people):
     """Mail never fills the accused fields: the name is only in the (Big5, traditional) body."""
     head = accused_head(session, "medinsure")
