@@ -221,21 +221,12 @@ class CorpusModel:
 
     def unit_proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
         """P(unit | the report accuses an official): {} without a unit model."""
-        if not self.unit_classes:
-            return {}
-        z = (vals @ self.unit_weights[idx] if len(idx) else 0.0) + self.unit_intercept
-        z = np.asarray(z, dtype=np.float64) / self.unit_temperature
-        p = np.exp(z - z.max())
-        return {u: float(q) for u, q in zip(self.unit_classes, p / p.sum())}
+        return _block_proba(self.unit_classes, self.unit_weights, self.unit_intercept, idx, vals,
+                            self.unit_temperature)
 
     def lead_proba(self, idx: np.ndarray, vals: np.ndarray) -> dict[str, float]:
         """P(lead unit) of the direct lead-unit model: {} without one."""
-        if not self.lead_classes:
-            return {}
-        z = (vals @ self.lead_weights[idx] if len(idx) else 0.0) + self.lead_intercept
-        z = np.asarray(z, dtype=np.float64)
-        p = np.exp(z - z.max())
-        return {u: float(q) for u, q in zip(self.lead_classes, p / p.sum())}
+        return _block_proba(self.lead_classes, self.lead_weights, self.lead_intercept, idx, vals)
 
     def top_terms(self, idx: np.ndarray, vals: np.ndarray, item: str | None,
                   k: int = 5) -> list[dict]:
@@ -298,16 +289,8 @@ class CorpusModel:
             raise ValueError("corpus model arrays do not match its terms and classes")
         cal = {k: float(v) for k, v in doc.get("calibration", {}).items()
                if k in Calibration.__dataclass_fields__}
-        units = [str(u) for u in doc.get("unit_classes") or []]
-        uw = _dec(doc["unit_weights"]) if units else None
-        ui = _dec(doc["unit_intercept"]) if units else None
-        if units and (uw.shape != (n_features, len(units)) or ui.shape != (len(units),)):
-            raise ValueError("corpus model unit arrays do not match its terms")
-        leads = [str(u) for u in doc.get("lead_classes") or []]
-        lw = _dec(doc["lead_weights"]) if leads else None
-        li = _dec(doc["lead_intercept"]) if leads else None
-        if leads and (lw.shape != (n_features, len(leads)) or li.shape != (len(leads),)):
-            raise ValueError("corpus model lead arrays do not match its terms")
+        units, uw, ui = _dec_block(doc, "unit", n_features)
+        leads, lw, li = _dec_block(doc, "lead", n_features)
         mix = tuple(float(v) for v in doc.get("lead_mix", (1.0, 0.0))) if leads else (1.0, 0.0)
         if len(mix) != 2:
             raise ValueError("corpus model lead_mix needs two exponents")
@@ -317,6 +300,28 @@ class CorpusModel:
                    dict(doc.get("meta") or {}), None, units, uw, ui, word_terms, word_idf,
                    float(doc.get("word_scale", 1.0)), float(doc.get("unit_temperature", 1.0)),
                    leads, lw, li, mix)
+
+
+def _block_proba(classes: list, weights: np.ndarray | None, intercept: np.ndarray | None, idx: np.ndarray,
+                 vals: np.ndarray, temperature: float = 1.0) -> dict[str, float]:
+    """The softmax of a side block of weights (the unit model, the lead-unit model): {} without one."""
+    if not classes:
+        return {}
+    z = (vals @ weights[idx] if len(idx) else 0.0) + intercept
+    z = np.asarray(z, dtype=np.float64) / temperature
+    p = np.exp(z - z.max())
+    return {u: float(q) for u, q in zip(classes, p / p.sum())}
+
+
+def _dec_block(doc: dict, name: str, n_features: int) -> tuple[list[str], np.ndarray | None, np.ndarray | None]:
+    """A stored side block `name` (unit, lead): its classes, weights and intercept, checked against the terms."""
+    classes = [str(u) for u in doc.get(f"{name}_classes") or []]
+    if not classes:
+        return classes, None, None
+    weights, intercept = _dec(doc[f"{name}_weights"]), _dec(doc[f"{name}_intercept"])
+    if weights.shape != (n_features, len(classes)) or intercept.shape != (len(classes),):
+        raise ValueError(f"corpus model {name} arrays do not match its terms")
+    return classes, weights, intercept
 
 
 def load_model(data: bytes):
