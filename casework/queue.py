@@ -14,13 +14,9 @@ from sqlalchemy.orm import Session, aliased
 from casework.access import hidden_clause, may_see_cases
 from casework.deadlines import current_rules
 from casework.models import Case, CaseReport, CaseUnit
-from casework.queue_tabs import (  # noqa: F401 (TABS, OPEN, _tab_clause, tab_counts: read through this module)
+from casework.queue_tabs import (
     COUNT_CAP,
     DUE_SOON_DAYS,
-    LEAD_TABS,
-    OPEN,
-    TABS,
-    TASKFORCE_TABS,
     _search_visible,
     _tab_clause,
     _visible,
@@ -36,7 +32,7 @@ from intake.models import Message, Report
 
 SORTS = {"received": Case.received_at, "reference": Report.reference, "due": Case.next_due_on,
          "status": Case.status, "item": Case.item_code, "updated": Case.updated_at}  # and "relevance" (a search)
-OTHER_TAB_CAP = 100  # a search counts the matches of the tabs not shown up to this (the shown one to COUNT_CAP) ("100+"): each count stops at its cap
+OTHER_TAB_CAP = 100  # a search counts the tabs not shown up to this ("100+"), the one shown up to COUNT_CAP
 
 
 @dataclass
@@ -159,8 +155,9 @@ def queue_page(session: Session, user: User, f: QueueFilters, today: date | None
     elif not too_short:
         # a listing's rows statement is a function of these alone (a search's is built afresh: its matches and
         # their plan depend on the words)
+        # (only for a user who may see cases: the branch above answers the others)
         key = None if terms else (
-            user.id, user.unit_code, user.role, user.is_taskforce, may_see_cases(session, user), today, tab,
+            user.id, user.unit_code, user.role, user.is_taskforce, today, tab,
             *(getattr(f, name) for name in FILTER_FIELDS), f.sort, f.descending, page, per_page)
         stmt = _ROWS_STATEMENTS.get(key) if key is not None else None
         if stmt is None:

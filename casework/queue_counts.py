@@ -1,6 +1,6 @@
 """The queue's tab counts from the stored deltas (casework.queue_count_models): the cases a unit leads per
 status, or the whole district's for the task force. Sums of a few rows whatever the number of cases; the
-walls are taken off by the caller (casework.queue.tab_counts)."""
+walls are taken off by the caller (casework.queue_tabs.tab_counts)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -13,16 +13,11 @@ from casework.queue_count_models import QueueCount
 
 def led_by_status_query(unit_code: str | None):
     """A query (status, cases) of the cases `unit_code` leads (None: led by any unit, as the task force sees
-    them), for a caller that asks it in one statement with others (casework.queue.tab_counts)."""
+    them), for a caller that asks it in one statement with others (casework.queue_tabs.tab_counts)."""
     stmt = select(QueueCount.status, func.sum(QueueCount.n)).group_by(QueueCount.status)
     if unit_code is not None:
         stmt = stmt.where(QueueCount.unit_code == unit_code)
     return stmt
-
-
-def led_by_status(session: Session, unit_code: str | None) -> Counter:
-    """status -> the cases `unit_code` leads (None: led by any unit, as the task force sees them)."""
-    return Counter({status: int(n) for status, n in session.execute(led_by_status_query(unit_code)) if n})
 
 
 def compact(session: Session) -> int:

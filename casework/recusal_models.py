@@ -17,7 +17,7 @@ WALL_RULES = ("unit_leadership", "taskforce_leadership", "unchecked")  # uncheck
 class CaseCopy:
     """The case's lead unit and status, copied onto each wall row by database triggers (migration 0021) and
     kept in step with the case whatever writes it: the queue counts the cases a wall hides from a person per
-    tab from these rows alone (casework.queue.tab_counts), without looking up each case. Never set by the
+    tab from these rows alone (casework.queue_tabs.tab_counts), without looking up each case. Never set by the
     service."""
     case_lead_unit: Mapped[str | None] = mapped_column(String(20))
     case_status: Mapped[str | None] = mapped_column(String(20))

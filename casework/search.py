@@ -15,6 +15,7 @@ queue on the hits' case ids (casework.queue). The snippets shown with the result
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 
 from sqlalchemy import (
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from casework.models import Case, CaseReport
 from casework.recusal import DEFER  # one session.info flag defers both scans (casework.opening's batch)
-from casework.search_models import FTS_TABLE, OPEN_CLASSES, CaseSearch, fts_token, sqlite_keys_sql
+from casework.search_models import FTS_TABLE, CaseSearch, fts_token, sqlite_keys_sql
 from intake.models import Report
 from routing.names import name_key
 
@@ -173,12 +174,8 @@ def rebuild(session: Session, batch: int = 2000) -> int:
 
 # --- searching ----------------------------------------------------------------------------------------
 
-def status_class(status: str | None) -> str:
-    return status if status in OPEN_CLASSES else "closed"
-
-
 def tab_keys(user, tab: str) -> list[str] | None:
-    """The keys every entry of the tab carries (all of them), for `user`'s tab (casework.queue.TABS), with
+    """The keys every entry of the tab carries (all of them), for `user`'s tab (casework.queue_tabs.TABS), with
     the unit's share of access (a unit sees the cases it leads or assists) built in; None for the deadline
     tabs, whose condition is on the case (its next due date): the queue joins the case for those, within
     the lead unit's keys (deadline_keys)."""
@@ -257,7 +254,6 @@ _STATS: dict[str, tuple[float, dict[str, float], float]] = {}  # url -> (read at
 def _stats(session: Session) -> tuple[dict[str, float], float]:
     """PostgreSQL's statistics of the search entries: the share of rows holding each of its most common
     bigrams and keys (pg_stats, as ANALYZE left them), and the number of rows."""
-    import time
     url = _url(session)
     held = _STATS.get(url)
     if held is None or time.monotonic() - held[0] > STATS_SECONDS:

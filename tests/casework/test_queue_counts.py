@@ -11,9 +11,9 @@ from casework import links, workflow
 from casework.access import visible_clause
 from casework.assignment import move_lead, request_assistance, transfer
 from casework.models import Case, CaseUnit
-from casework.queue import _tab_clause, tab_counts, tabs_for
 from casework.queue_count_models import QueueCount
 from casework.queue_counts import compact
+from casework.queue_tabs import _tab_clause, tab_counts, tabs_for
 from casework.recusal_models import CaseExcludedUnit, CaseWall, Recusal
 from core.db import utcnow
 from core.localtime import local_today

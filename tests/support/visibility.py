@@ -9,7 +9,7 @@ import zipfile
 
 from openpyxl import load_workbook
 
-from casework.queue import TABS
+from casework.queue_tabs import TABS
 from tests.support.staff import login, otp_code
 from tests.support.web import hidden_fields, text_of
 
