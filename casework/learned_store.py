@@ -1,6 +1,6 @@
 """The models routing uses, kept in the database: the corpus model retrained with people's corrections,
 the correction-only model, and the cache that loads the newest of them once per version (split out of
-casework.opening, which re-exports these names)."""
+casework.opening)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

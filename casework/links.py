@@ -9,8 +9,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from casework.deadlines import sync_deadlines
+from casework.learned_store import retrain
 from casework.models import Case, CaseLink, CaseReport
-from casework.opening import UNCHANGED, CorrectionError, accused_of, correct_routing, retrain
+from casework.opening import UNCHANGED, CorrectionError, accused_of, correct_routing
 from casework.recusal import scan_reports
 from casework.related import RelatedPolicy
 from casework.related_refresh import refresh_quietly

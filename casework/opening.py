@@ -15,7 +15,6 @@ from casework import recusal, search  # search: its ORM events keep the search i
 from casework.batch_ids import assign_ids
 from casework.deadline_models import CaseDeadline
 from casework.deadlines import Opened, current_rules, sync_deadlines
-from casework.learned_store import LearnedCache, retrain, retrain_corpus, training_examples  # noqa: F401 (callers' names)
 from casework.models import Case, CaseReport, CaseUnit, Classification, RoutingCorrection
 from casework.related import RelatedPolicy, on_arrival, report_keys
 from casework.related_batch import on_arrival_batch

@@ -8,8 +8,9 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from casework.learned_store import retrain, retrain_corpus
 from casework.models import Case
-from casework.opening import UNCHANGED, CorrectionError, correct_routing, retrain, retrain_corpus, route_unrouted
+from casework.opening import UNCHANGED, CorrectionError, correct_routing, route_unrouted
 from casework.runtime import routing_runtime
 from core.db import new_session
 from intake.models import Report

@@ -13,8 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from casework.deadline_rules import DeadlinePolicy
+from casework.learned_store import LearnedCache
 from casework.models import Case
-from casework.opening import LearnedCache, route_report
+from casework.opening import route_report
 from casework.reference import load_negative_list
 from casework.related import RelatedPolicy
 from casework.review import on_objection_filed

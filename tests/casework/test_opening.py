@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from casework.learned_store import retrain
 from casework.models import Case, Classification, LearnedModelRecord, NegativeListItem, RoutingCorrection
-from casework.opening import CorrectionError, correct_routing, retrain, route_report, route_unrouted
+from casework.opening import CorrectionError, correct_routing, route_report, route_unrouted
 from casework.runtime import routing_runtime
 from tests.support.factories import file_report
 
