@@ -46,9 +46,12 @@ def date_arg(value):
         return None
 
 
-def filters_from(args) -> QueueFilters:
+def filters_from(args, user: User) -> QueueFilters:
+    """The queue's filters from a request's arguments; a tab the user does not have becomes their first."""
+    tabs = tabs_for(user)
     return QueueFilters(
-        tab=args.get("tab", ""), area=int_arg(args.get("area")), item=args.get("item") or None,
+        tab=args.get("tab") if args.get("tab") in tabs else tabs[0],
+        area=int_arg(args.get("area")), item=args.get("item") or None,
         status=args.get("status") or None, channel=args.get("channel") or None,
         lead_unit=args.get("lead_unit") or None, handler_id=int_arg(args.get("handler")),
         received_from=date_arg(args.get("received_from")), received_to=date_arg(args.get("received_to")),
@@ -109,9 +112,7 @@ def row_words(rows: list[QueueRow]) -> list[RowWords]:
 @roles_required(*CASE_ROLES)
 def queue():
     session = get_session()
-    f = filters_from(request.args)
-    if f.tab not in tabs_for(current_user):
-        f.tab = tabs_for(current_user)[0]
+    f = filters_from(request.args, current_user)
     wanted = reference_in(f.q)
     if wanted:  # a reference from any tab: straight to the case, if the user may see it
         found = visible_reference(session, current_user, wanted)
@@ -139,9 +140,7 @@ def queue():
 def queue_xlsx():
     """The queue's current filter, every page of it, as .xlsx (same access and recusal as the page)."""
     session = get_session()
-    f = filters_from(request.args)
-    if f.tab not in tabs_for(current_user):
-        f.tab = tabs_for(current_user)[0]
+    f = filters_from(request.args, current_user)
     filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
     out = io.BytesIO()
     with in_chinese():
