@@ -2,6 +2,7 @@
 and cases as in process, one report that raises in a worker goes to triage alone, and a pool that breaks
 leaves the batch to be decided in process. Both databases."""
 import os
+import time
 
 import pytest
 from sqlalchemy import select
@@ -87,23 +88,24 @@ def test_a_report_that_raises_in_a_worker_goes_to_triage_alone(pool_app, monkeyp
             assert routed[0][1] == "medinsure"
 
 
-def test_a_worker_that_dies_leaves_the_batch_to_the_job_in_process(pool_app, monkeypatch, caplog):
+def _route_with_a_faulty_worker(pool_app, monkeypatch, marker: str, fault) -> None:
+    """Route a pool-sized batch in which the report marked `marker` makes its worker call `fault()`; the job
+    must route every report in process (no classifier error recorded), after logging the pool's failure."""
     from core.db import new_session
     from jobs.tasks import routing_job
     texts = _texts(pool.POOL_MIN)
-    texts[3] = "DIE " + texts[3]
+    texts[3] = f"{marker} " + texts[3]
     ids = _queue(pool_app, texts)
     real = classifier.classify
 
-    def dying(tax, *, title, text, **kw):
-        if "DIE" in text:
-            os._exit(3)
+    def faulty(tax, *, title, text, **kw):
+        if marker in text:
+            fault()
         return real(tax, title=title, text=text, **kw)
 
-    monkeypatch.setattr(classifier, "classify", dying)
+    monkeypatch.setattr(classifier, "classify", faulty)
     with pool_app.app_context():
         assert routing_job(pool_app) == len(texts)
-        assert "the routing pool failed" in caplog.text
         with new_session() as session:
             assert pending(session) == []
             routed = _routed(session, ids)
@@ -111,37 +113,21 @@ def test_a_worker_that_dies_leaves_the_batch_to_the_job_in_process(pool_app, mon
             assert routed[0][1] == "medinsure"
 
 
+def test_a_worker_that_dies_leaves_the_batch_to_the_job_in_process(pool_app, monkeypatch, caplog):
+    _route_with_a_faulty_worker(pool_app, monkeypatch, "DIE", lambda: os._exit(3))
+    assert "the routing pool failed" in caplog.text
+
+
 def test_a_worker_that_hangs_is_killed_and_the_batch_decided_in_process(pool_app, monkeypatch, caplog):
     """A worker that never answers must not stall routing: after the wait the pool's workers are killed and
     the batch is decided by the job itself."""
-    import time
-
-    from core.db import new_session
-    from jobs.tasks import routing_job
-    texts = _texts(pool.POOL_MIN)
-    texts[5] = "HANG " + texts[5]
-    ids = _queue(pool_app, texts)
-    real = classifier.classify
-
-    def hanging(tax, *, title, text, **kw):
-        if "HANG" in text:
-            time.sleep(3600)
-        return real(tax, title=title, text=text, **kw)
-
-    monkeypatch.setattr(classifier, "classify", hanging)
     monkeypatch.setattr(pool, "WAIT_SECONDS", 2.0)
     monkeypatch.setattr(pool, "WAIT_PER_REPORT", 0.0)
     started = time.monotonic()
-    with pool_app.app_context():
-        assert routing_job(pool_app) == len(texts)
-        assert time.monotonic() - started < 120
-        assert "the routing pool failed" in caplog.text
-        assert pool._pool is None   # the hung pool is gone; the next batch starts a fresh one
-        with new_session() as session:
-            assert pending(session) == []
-            routed = _routed(session, ids)
-            assert all(row[-1] is None for row in routed)
-            assert routed[0][1] == "medinsure"
+    _route_with_a_faulty_worker(pool_app, monkeypatch, "HANG", lambda: time.sleep(3600))
+    assert time.monotonic() - started < 120
+    assert "the routing pool failed" in caplog.text
+    assert pool._pool is None   # the hung pool is gone; the next batch starts a fresh one
 
 
 def test_a_report_sent_ahead_is_decided_again_if_it_changed_meanwhile(pool_app):
