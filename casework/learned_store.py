@@ -4,6 +4,7 @@ casework.opening)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,13 +43,17 @@ def retrain(session: Session) -> LearnedModelRecord | None:
     return record
 
 
-def retrain_corpus(session: Session, tax: Taxonomy) -> LearnedModelRecord:
-    """`flask routing retrain`: the corpus model trained again on the train split plus every
-    correction (weighted up), calibrated and thresholded out of fold; stored if new."""
-    from routing.train_model import load_train, train  # scikit-learn: only when training
+def retrain_corpus(session: Session, tax: Taxonomy, train_dir: str | Path | None = None) -> LearnedModelRecord:
+    """`flask routing retrain`: the corpus model trained again on the train split (``train_dir``, else
+    routing/data/train) plus every correction, learnt on top of it; calibrated and thresholded out of
+    fold; stored if new."""
+    from routing.train_model import TRAIN_DIR, load_train, train  # scikit-learn: only when training
 
+    rows = load_train(Path(train_dir) if train_dir else TRAIN_DIR)
+    if not rows:
+        raise ValueError(f"no labelled reports in {train_dir or TRAIN_DIR}")
     examples = training_examples(session)
-    model = train(tax, load_train(), examples)
+    model = train(tax, rows, examples)
     existing = session.scalar(select(LearnedModelRecord).where(LearnedModelRecord.version == model.version))
     if existing is not None:
         return existing

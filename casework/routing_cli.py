@@ -14,6 +14,7 @@ from casework.opening import UNCHANGED, CorrectionError, correct_routing, route_
 from casework.runtime import routing_runtime
 from core.db import new_session
 from intake.models import Report
+from routing.model import load_model
 
 
 def init_app(app: Flask) -> None:
@@ -34,11 +35,21 @@ def init_app(app: Flask) -> None:
 
     @routing_group.command("retrain")
     def retrain_command():
-        """Train the corpus model again: the train split plus every correction so far (weighted up)."""
+        """Train the corpus model again: the labelled corpus (ROUTING_TRAIN_DIR) plus every correction so far."""
         runtime = routing_runtime()
         with new_session() as session:
-            record = retrain_corpus(session, runtime.taxonomy)
+            try:
+                record = retrain_corpus(session, runtime.taxonomy, current_app.config["ROUTING_TRAIN_DIR"])
+            except ValueError as exc:
+                raise click.ClickException(str(exc))
+            meta = getattr(load_model(record.payload), "meta", None) or {}
         click.echo(f"corpus model {record.version} from {record.examples} report(s) and correction(s)")
+        chosen = meta.get("out_of_fold", {}).get("threshold", {})
+        click.echo(f"  {meta.get('train_rows')} labelled report(s), {meta.get('corrections')} correction(s) learnt "
+                   f"on top (penalty {meta.get('residual_penalty')}); out of fold: threshold "
+                   f"{chosen.get('threshold', 0):.3f}, triage {100 * chosen.get('triage_share', 0):.1f} %, "
+                   f"wrong unit among the auto-routed {100 * chosen.get('wrong_rate', 0):.1f} %"
+                   + ("" if chosen.get("met", True) else " (the 3 % / 20 % constraints are not both met)"))
 
     @routing_group.command("correct")
     @click.argument("reference")

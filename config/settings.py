@@ -244,6 +244,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: Path | No
         # The routing job classifies a large batch in this many forked processes (routing.pool); 0 or 1: in
         # the job's own process. Off for the test suite (its tests of the pool turn it on).
         "ROUTING_WORKERS": _int(env, "ROUTING_WORKERS", 0 if app_env == "testing" else 2),
+        # The labelled corpus `flask routing retrain` learns from (JSON Lines files, the format of
+        # routing/data/train, routing/data/README.md); empty: the corpus shipped in routing/data/train.
+        "ROUTING_TRAIN_DIR": env.get("ROUTING_TRAIN_DIR", ""),
         "SCHEDULER_MAIL_FETCH_SECONDS": _int(env, "SCHEDULER_MAIL_FETCH_SECONDS", 300),
         "SCHEDULER_LEASE_SECONDS": _int(env, "SCHEDULER_LEASE_SECONDS", 60),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
