@@ -12,6 +12,10 @@ Definitions (strict unless said otherwise):
 - auto-routed: rows not sent to manual triage; wrong unit among them: their lead unit is not
   ``expect.lead_unit``. With the corpus model, ``threshold_table`` gives, for θ on
   P(lead unit), the triage share and the wrong-unit rate among the auto-routed.
+- triage, split by why: called out of scope (the matrix sends every such report to the task
+  force's manual triage, so a set's share of out-of-scope reports is a floor under its triage share)
+  and abstained (an in-scope answer whose P(lead unit) is under the threshold); and the triage share
+  among the rows labelled in scope, which does not depend on the set's mix.
 """
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
     n = len(rows)
     c = dict(area=0, item1=0, item1_lenient=0, item3=0, lead=0,
              oos_tp=0, oos_fp=0, oos_fn=0, in_called_out=0, in_rows=0, triaged=0,
-             auto_wrong=0)
+             triaged_out=0, triaged_in_rows=0, auto_wrong=0)
     misses = []
     leads = []   # (P(lead unit) or None, lead of the answer correct, out of scope)
     for row in rows:
@@ -61,6 +65,8 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
         got = res.item if res.in_scope else None
         top3 = [cd.item for cd in res.candidates[:3]] if res.in_scope else []
         c["triaged"] += rt.triage
+        c["triaged_out"] += rt.triage and got is None
+        c["triaged_in_rows"] += rt.triage and want is not None
         if want is None:
             ok1 = ok3 = got is None
             c["oos_tp" if got is None else "oos_fn"] += 1
@@ -102,6 +108,9 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
         "out_of_scope_recall": _ratio(c["oos_tp"], oos_rows),
         "in_scope_called_out_share": _ratio(c["in_called_out"], c["in_rows"]),
         "triaged_share": _ratio(c["triaged"], n),
+        "triaged_called_out_share": _ratio(c["triaged_out"], n),
+        "abstained_share": _ratio(c["triaged"] - c["triaged_out"], n),
+        "triaged_share_of_in_scope_rows": _ratio(c["triaged_in_rows"], c["in_rows"]),
         "auto_routed_share": _ratio(n - c["triaged"], n),
         "wrong_unit_among_auto_routed": _ratio(c["auto_wrong"], n - c["triaged"]),
         "threshold_table": threshold_table(leads),
@@ -134,6 +143,9 @@ _LABELS = [
     ("out_of_scope_recall", "out-of-scope recall"),
     ("in_scope_called_out_share", "in-scope reports called out of scope"),
     ("triaged_share", "sent to manual triage"),
+    ("triaged_called_out_share", "  of which called out of scope"),
+    ("abstained_share", "  of which abstained (low P(lead unit))"),
+    ("triaged_share_of_in_scope_rows", "triage among the in-scope rows"),
     ("auto_routed_share", "auto-routed"),
     ("wrong_unit_among_auto_routed", "wrong lead unit among the auto-routed"),
 ]
