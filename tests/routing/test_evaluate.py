@@ -59,7 +59,8 @@ def test_triage_is_split_into_called_out_and_abstained(tax):
     from the reports called out of scope; the in-scope rows' triage share ignores the out-of-scope rows."""
     gift = {"id": "g", "title": "", "text": "我妈住院做手术前，主刀的李大夫收了我们塞的信封，里面两千块钱。",
             "expect": {"item": "6.4", "also": [], "lead_unit": "health", "in_scope": True}}
-    vague = {"id": "v", "title": "", "text": "有人收钱了",  # too little to place: called out
+    # labelled in scope, but its text is about parking: the classifier calls it out
+    vague = {"id": "v", "title": "", "text": "医院停车场收费太贵，保安态度也不好",
              "expect": {"item": "1.1", "also": [], "lead_unit": "taskforce", "in_scope": True}}
     rude = {"id": "r", "title": "", "text": "窗口工作人员态度恶劣，排队两个小时",
             "expect": {"item": None, "also": [], "lead_unit": "taskforce", "in_scope": False}}
