@@ -4,8 +4,10 @@ Default mode (dev set): rules alone, rules + matrix route, rules + a correction-
 learned model trained on the same dev set.
 --corpus mode: the reports of routing/data/train (realistic lengths, long transcripts
 included) through what `classify` runs for each line - rules, the shipped corpus model,
-the calibrated combination and the matrix route - beside baselines measured in the same
-run: the normalisation alone, and the rules alone.
+the calibrated combination and the matrix route - one report at a time (as the web form's
+report is routed) and in batches of 256 (as `flask classify` and the routing job run them:
+the model reads a batch at once, routing.model_batch), beside baselines measured in the
+same run: the normalisation alone, and the rules alone.
 
 Usage: python bench/bench_classify.py [dev_reports.jsonl] [repeat]
        python bench/bench_classify.py --corpus [repeat]
@@ -19,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from routing.classifier import classify  # noqa: E402
+from routing.classifier import classify, classify_many  # noqa: E402
 from routing.evaluate import evaluate, format_report, load_rows  # noqa: E402
 from routing.learned import LearnedModel  # noqa: E402
 from routing.matrix import route  # noqa: E402
@@ -35,6 +37,17 @@ def rate(tax, rows, repeat: int, learned=None, with_route: bool = False) -> floa
         for r in rows:
             c = classify(tax, title=r["title"], text=r["text"], learned=learned)
             if with_route:
+                route(tax, c, title=r["title"], text=r["text"])
+    return repeat * len(rows) / (time.process_time() - start)
+
+
+def batch_rate(tax, rows, repeat: int, learned, size: int = 256) -> float:
+    """What `flask classify` and the routing job run: classify_many on batches of `size`, then route."""
+    start = time.process_time()
+    for _ in range(repeat):
+        for at in range(0, len(rows), size):
+            batch = rows[at:at + size]
+            for r, c in zip(batch, classify_many(tax, batch, learned)):
                 route(tax, c, title=r["title"], text=r["text"])
     return repeat * len(rows) / (time.process_time() - start)
 
@@ -58,7 +71,9 @@ def corpus_mode(tax, repeat: int) -> None:
     print(f"  normalisation alone:            {normalise_rate(rows, repeat):8.0f} reports/s")
     print(f"  rules only:                     {rate(tax, rows, repeat):8.0f} reports/s")
     print(f"  rules + corpus model + route:   {rate(tax, rows, repeat, model, True):8.0f} reports/s"
-          f"  ({model.version})")
+          f"  ({model.version}, one report at a time: the web form)")
+    print(f"  the same, batches of 256:       {batch_rate(tax, rows, repeat, model):8.0f} reports/s"
+          "  (classify_many: `flask classify`, classify-eval, the routing job)")
 
 
 def main() -> None:

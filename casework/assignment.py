@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.orm import Session
-
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from casework.access import is_recused
 from casework.models import Case, CaseUnit, Referral
+from casework.recusal_models import Recusal, StaffNameKey
 from casework.results import check_result_text, write_results
 from casework.rules import (
     OPEN_STATUSES,
@@ -31,7 +31,6 @@ from casework.rules import (
     require_worker,
     required_text,
 )
-from casework.recusal_models import Recusal, StaffNameKey
 from casework.walls import excluded_units, wall_of
 from core.accounts import User
 from core.audit import record

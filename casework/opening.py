@@ -26,7 +26,7 @@ from intake.models import PendingRouting, Report
 from routing.classifier import classify
 from routing.learned import LearnedModel
 from routing.matrix import leadership_walls, route, units_for_item
-from routing.pool import Ahead, decide, submit
+from routing.pool import Ahead, decide, decide_many, submit
 from routing.taxonomy import UNITS, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -252,8 +252,9 @@ def _plans(session: Session, tax: Taxonomy, learned, todo: list[Report], workers
     rest = [report for report in todo if report.id not in decisions]
     pending = submit(tax, learned, [items[report.id] for report in rest], workers, _keys_of)
     answers = pending.result() if pending is not None else None
-    if answers is not None:
-        decisions.update(zip([report.id for report in rest], answers))
+    if answers is None:   # decided here, the corpus model reading the batch at once
+        answers = decide_many(tax, learned, [items[report.id] for report in rest], classify=classify, route=route)
+    decisions.update(zip([report.id for report in rest], answers))
     plans = [_plan(tax, report, learned, decisions.get(report.id)) for report in todo]
     keys = [decisions[r.id]["extra"] if "extra" in decisions.get(r.id, ()) else report_keys(r) for r in todo]
     if ahead is not None and workers >= 2:

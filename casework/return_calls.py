@@ -18,6 +18,7 @@ from intake.feedback import latest_result, rating_of
 from intake.feedback_models import RATINGS, ReportRating
 from intake.models import Report
 
+
 def may_record_return_call(actor: User, report: Report) -> bool:
     """A clerk of the unit that received the report (or the task force)."""
     return bool(actor.active) and actor.role in ("clerk", "coordinator") and (

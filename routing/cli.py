@@ -9,7 +9,7 @@ import sys
 import click
 from flask import Flask, current_app
 
-from routing.classifier import classify
+from routing.classifier import classify, classify_many
 from routing.evaluate import evaluate, format_report
 from routing.matrix import route
 
@@ -27,11 +27,33 @@ def _rows(fh):
         yield row
 
 
+BATCH = 256   # lines classified together (the corpus model reads them at once: routing.model_batch)
+
+
+def _fields(row: dict) -> dict:
+    return {"title": str(row.get("title") or ""), "text": str(row.get("text") or ""),
+            "channel": str(row.get("channel") or "web"),
+            "accused": row.get("accused") if isinstance(row.get("accused"), dict) else None}
+
+
+def classify_lines(tax, rows: list[dict], learned) -> list[dict]:
+    """classify_line() of each row, the batch classified at once (classify_many)."""
+    fields = [_fields(row) for row in rows]
+    out = []
+    for row, f, result in zip(rows, fields, classify_many(tax, fields, learned)):
+        if isinstance(result, Exception):
+            raise result
+        out.append(_line(tax, row, f, result))
+    return out
+
+
 def classify_line(tax, row: dict, learned) -> dict:
-    title, text = str(row.get("title") or ""), str(row.get("text") or "")
-    accused = row.get("accused") if isinstance(row.get("accused"), dict) else None
-    result = classify(tax, title=title, text=text, channel=str(row.get("channel") or "web"),
-                      accused=accused, learned=learned)
+    f = _fields(row)
+    return _line(tax, row, f, classify(tax, **f, learned=learned))
+
+
+def _line(tax, row: dict, f: dict, result) -> dict:
+    title, text, accused = f["title"], f["text"], f["accused"]
     routing = route(tax, result, title=title, text=text, accused=accused)
     evidence = [{**e, "item": c["item"]} for c in result.to_dict()["candidates"][:3] for e in c["evidence"]]
     return {"id": row.get("id"), "item": result.item,
@@ -57,8 +79,23 @@ def init_app(app: Flask) -> None:
         """Classify JSON lines (id, title, text, channel); print one JSON line per input."""
         runtime = routing_runtime()
         learned = runtime.learned_model_if_reachable()
-        for row in _rows(path):
-            sys.stdout.write(json.dumps(classify_line(runtime.taxonomy, row, learned), ensure_ascii=False) + "\n")
+        batch: list[dict] = []
+
+        def flush() -> None:
+            for line in classify_lines(runtime.taxonomy, batch, learned):
+                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            batch.clear()
+
+        try:
+            for row in _rows(path):
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    flush()
+        except click.ClickException:   # a broken line: the lines before it are still answered
+            flush()
+            raise
+        flush()
 
     @app.cli.command("classify-eval")
     @click.argument("path", type=click.File("r", encoding="utf-8"))

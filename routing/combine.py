@@ -99,11 +99,15 @@ def threshold_table(lead_p, lead_ok, always_triage, thresholds=(0.3, 0.4, 0.5, 0
     return out
 
 
-def calibrated(model, dist: dict, norm: str) -> tuple[dict, np.ndarray, np.ndarray]:
+def calibrated(model, dist: dict, norm: str, reading=None) -> tuple[dict, np.ndarray, np.ndarray]:
     """The calibrated distribution (items and None) of a report from its model text
-    (routing.model.model_text), and its model features (for the model's top terms)."""
-    idx, vals = model.features(norm, normalised=True)
+    (routing.model.model_text), and its model features (for the model's top terms).
+    ``reading``: the model's reading of that text made beforehand (routing.model_batch)."""
+    if reading is None:
+        idx, vals = model.features(norm, normalised=True)
+        proba = model.proba_array(idx, vals)
+    else:
+        idx, vals, proba = reading.idx, reading.vals, reading.proba
     classes = model.item_classes
-    p = combine(rules_array(dist, classes, model.calibration.eps), model.proba_array(idx, vals),
-                model.calibration)
+    p = combine(rules_array(dist, classes, model.calibration.eps), proba, model.calibration)
     return dict(zip(classes, p.tolist())), idx, vals

@@ -26,7 +26,7 @@ from typing import Iterable
 import numpy as np
 
 from routing import combine
-from routing.classifier import classify
+from routing.classifier import classify, model_readings
 from routing.matrix import route, units_for_item
 from routing.taxonomy import Taxonomy
 
@@ -53,13 +53,14 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
              triaged_out=0, triaged_in_rows=0, auto_wrong=0)
     misses = []
     leads = []   # (P(lead unit) or None, lead of the answer correct, out of scope)
-    for row in rows:
+    readings = model_readings(tax, rows, learned)    # the corpus model reads every row at once
+    for row, reading in zip(rows, readings):
         exp = row["expect"]
         want = exp.get("item")
         accused = row.get("accused")
         res = classify(tax, title=row.get("title", ""), text=row.get("text", ""),
                        channel=row.get("channel", "web"), accused=accused,
-                       learned=learned)
+                       learned=learned, reading=reading)
         rt = route(tax, res, title=row.get("title", ""), text=row.get("text", ""),
                    accused=accused)
         got = res.item if res.in_scope else None

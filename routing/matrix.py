@@ -8,10 +8,12 @@ force. A report about an institution outside the district is flagged for transfe
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 
 from routing.classifier import Classification, accused_text
 from routing.leadership import Finding, detect, explain
+from routing.model import model_text
 from routing.normalise import fold, prepare
 from routing.plain import plain
 from routing.taxonomy import ACCUSED, Taxonomy
@@ -58,15 +60,36 @@ def accused_unit(tax: Taxonomy, *, title: str, text: str,
     """The member unit whose official the report accuses (health / medinsure / market),
     or the matrix fallback (taskforce) when the report does not say."""
     m = tax.matrix
-    terms = {u: [fold(t) for t in ts] for u, ts in m.accused_units.items()}
+    terms = _folded(tax).accused_units
     acc = prepare(accused_text(accused), tax.typo_fixer).text
     if acc:
         unit, _ = _first_hit(acc, terms)
         if unit:
             return unit
-    body = prepare(f"{title}\n{text}", tax.typo_fixer).text
-    unit, _ = _first_hit(body, terms)
+    unit, _ = _first_hit(model_text(title, text, tax.typo_fixer), terms)
     return unit or m.accused_fallback
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """The matrix's and the classifier's place and unit words, folded once per taxonomy."""
+    accused_units: dict
+    institutions: list
+    out_of_district: list
+    in_district: list
+
+
+_FOLDED: "weakref.WeakKeyDictionary[Taxonomy, _Folded]" = weakref.WeakKeyDictionary()
+
+
+def _folded(tax: Taxonomy) -> _Folded:
+    hit = _FOLDED.get(tax)
+    if hit is None:
+        c = tax.classifier
+        hit = _FOLDED[tax] = _Folded({u: [fold(t) for t in ts] for u, ts in tax.matrix.accused_units.items()},
+                                     [fold(t) for t in c.institutions], [fold(p) for p in c.out_of_district],
+                                     [fold(p) for p in c.in_district])
+    return hit
 
 
 def _near_institution(text: str, places: list[str], institutions: list[str],
@@ -83,15 +106,14 @@ def out_of_district(tax: Taxonomy, *, title: str, text: str,
                     accused: dict | None = None) -> bool:
     """True when the report clearly names an institution outside the district and no
     institution of the district."""
-    c = tax.classifier
-    body = prepare(f"{title}\n{text}\n{accused_text(accused)}", tax.typo_fixer).text
-    inst = [fold(t) for t in c.institutions]
-    outside = _near_institution(body, [fold(p) for p in c.out_of_district], inst,
-                                c.district_window)
+    c, f = tax.classifier, _folded(tax)
+    # the match strings of the fields joined, as the model reads title and text (normalising drops the
+    # line breaks between them anyway): each field's is cached, the joined string's would not be
+    body = model_text(title, text, tax.typo_fixer) + prepare(accused_text(accused), tax.typo_fixer).text
+    outside = _near_institution(body, f.out_of_district, f.institutions, c.district_window)
     if not outside:
         return False
-    return not _near_institution(body, [fold(p) for p in c.in_district], inst,
-                                 c.district_window)
+    return not _near_institution(body, f.in_district, f.institutions, c.district_window)
 
 
 def route(tax: Taxonomy, classification: Classification, *, title: str, text: str,

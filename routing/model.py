@@ -6,7 +6,8 @@ one calibrated probability (routing.combine).
 
 Stored as data, never pickle: gzip of a JSON document whose arrays (idf, weights,
 intercepts) are base64 float16/float32. Prediction runs on numpy alone from those
-arrays; scikit-learn is imported only to fit (routing.train_model).
+arrays (a batch of reports: routing.model_batch, with scipy.sparse); scikit-learn is
+imported only to fit (routing.train_model).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import gzip
 import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -166,10 +168,38 @@ class CorpusModel:
         self._key_index = order.astype(np.int64)  # their feature indices
         if len(self._keys) and (np.diff(self._keys) == 0).any():
             raise ValueError("the corpus model's terms are not distinct")
+        self._index_words()
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.item_classes = [item_of(c) for c in self.classes]
         if self.classes and self.classes[-1] != NONE_LABEL:
             raise ValueError("the corpus model's last class must be 'none' (out of scope)")
+
+    def _index_words(self) -> None:
+        """Word features as integer look-ups: every token of a word term gets an id, a single word
+        its feature index (``_tok_feature``), a pair of neighbouring words the key id(a) * n + id(b)
+        in a sorted array (``_pair_keys``), so that a report's words are looked up by numpy, not
+        one Python call per word."""
+        tokens: dict[str, int] = {}
+        singles: dict[int, int] = {}
+        pairs: dict[tuple[int, int], int] = {}
+        n = len(self.terms)
+        for i, term in enumerate(self.word_terms):
+            parts = term.split(" ")
+            ids = tuple(tokens.setdefault(t, len(tokens)) for t in parts)
+            if len(ids) == 1:
+                singles[ids[0]] = n + i
+            elif len(ids) == 2 and all(parts):
+                pairs[ids] = n + i
+            else:
+                raise ValueError(f"the corpus model's word term {term!r} is neither a word nor a pair")
+        self._tokens = tokens
+        self._tok_feature = np.full(len(tokens), -1, dtype=np.int64)
+        if singles:
+            self._tok_feature[np.fromiter(singles, dtype=np.int64)] = np.fromiter(singles.values(), dtype=np.int64)
+        keys = np.asarray([a * len(tokens) + b for a, b in pairs], dtype=np.int64)
+        order = np.argsort(keys)
+        self._pair_keys = keys[order]
+        self._pair_index = np.asarray(list(pairs.values()), dtype=np.int64)[order]
 
     # --- prediction -------------------------------------------------------------------
     def features(self, text: str, normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -195,13 +225,25 @@ class CorpusModel:
         return np.concatenate([ix, wix]), np.concatenate([v, wv])
 
     def _word_features(self, s: str) -> tuple[np.ndarray, np.ndarray]:
-        get, n = self.word_vocabulary.get, len(self.terms)
-        counts = Counter(j for j in map(get, words(s)) if j is not None)
-        if not counts:
+        """The features of words(s), looked up through the token ids of _index_words."""
+        import rjieba
+
+        w = rjieba.cut(s, False)
+        tid = np.fromiter(map(self._tokens.get, w, repeat(-1)), dtype=np.int64, count=len(w))
+        found = [self._tok_feature[tid[tid >= 0]]]
+        if len(tid) >= 2 and len(self._pair_keys):
+            a, b = tid[:-1], tid[1:]
+            both = (a >= 0) & (b >= 0)
+            keys = a[both] * len(self._tokens) + b[both]
+            pos = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+            found.append(self._pair_index[pos[self._pair_keys[pos] == keys]])
+        ix = np.concatenate(found)
+        ix = ix[ix >= 0]
+        if not len(ix):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ix = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        v = (1.0 + np.log(tf)) * self.word_idf[ix - n]
+        ix, tf = np.unique(ix, return_counts=True)
+        n = len(self.terms)
+        v = (1.0 + np.log(tf.astype(np.float32))) * self.word_idf[ix - n]
         return ix, v * np.float32(self.word_scale / np.linalg.norm(v))
 
     def scores(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
@@ -235,8 +277,11 @@ class CorpusModel:
         if col is None or not len(idx):
             return []
         contrib = self.weights[idx, col] * vals
-        order = np.argpartition(-contrib, k)[:k] if len(contrib) > k else np.arange(len(contrib))
-        order = order[np.argsort(-contrib[order])]
+        if len(contrib) > k:     # the k largest, and any tied with the k-th (ties go to the lower feature)
+            order = np.flatnonzero(contrib >= np.partition(contrib, len(contrib) - k)[len(contrib) - k])
+        else:
+            order = np.arange(len(contrib))
+        order = order[np.lexsort((idx[order], -contrib[order]))][:k]
         return [{"term": self.all_terms[idx[i]], "weight": round(float(contrib[i]), 4)}
                 for i in order if contrib[i] > 0]
 

@@ -25,17 +25,32 @@ _pool_for: tuple | None = None   # (taxonomy, model, workers) the pool was forke
 _state: tuple | None = None      # in a worker: (taxonomy, model)
 
 
-def decide(tax, learned, title: str, text: str, channel: str, accused: dict, *, classify=None, route=None) -> dict:
+def decide(tax, learned, title: str, text: str, channel: str, accused: dict, *, classify=None, route=None,
+           reading=None) -> dict:
     """One report's classification and routing as plain values (what casework.opening stores): raises what
-    the classifier or the matrix raise."""
+    the classifier or the matrix raise. `reading`: the corpus model's reading of it (decide_many)."""
     classify, route = classify or classifier.classify, route or matrix.route
-    result = classify(tax, title=title, text=text, channel=channel, accused=accused, learned=learned)
+    more = {"reading": reading} if reading is not None else {}
+    result = classify(tax, title=title, text=text, channel=channel, accused=accused, learned=learned, **more)
     routing = route(tax, result, title=title, text=text, accused=accused)
     return {"item": result.item, "in_scope": result.in_scope, "confidence": result.confidence,
             "candidates": plain(result.candidates), "routing": routing.to_dict(),
             "rules_version": result.rules_version, "model_version": result.model_version,
             "triage": routing.triage, "transfer": routing.transfer, "lead_unit": routing.lead_unit,
             "assist_units": list(routing.assist_units), "reason": routing.explanation or routing.reason}
+
+
+def decide_many(tax, learned, items: list[tuple], *, classify=None, route=None) -> list[dict]:
+    """decide() of each item ((title, text, channel, accused) each), the corpus model reading them all at
+    once (routing.classifier.model_readings); a report that raises gets failure() as its answer."""
+    readings = classifier.model_readings(tax, [{"title": it[0], "text": it[1]} for it in items], learned)
+    out = []
+    for fields, reading in zip(items, readings):
+        try:
+            out.append(decide(tax, learned, *fields, classify=classify, route=route, reading=reading))
+        except Exception as exc:  # this report only: the caller sends it to triage
+            out.append(failure(exc))
+    return out
 
 
 def failure(exc: BaseException) -> dict:
@@ -52,11 +67,7 @@ def _start(tax, learned) -> None:
 def _decide_chunk(items: list[tuple], extra=None) -> list[dict]:
     tax, learned = _state
     out = []
-    for fields in items:
-        try:
-            answer = decide(tax, learned, *fields)
-        except Exception as exc:  # this report only: the caller sends it to triage
-            answer = failure(exc)
+    for fields, answer in zip(items, decide_many(tax, learned, items)):
         if extra is not None:
             try:
                 answer["extra"] = extra(*fields)
@@ -71,6 +82,7 @@ def _executor(tax, learned, workers: int) -> ProcessPoolExecutor:
     key = _pool_for
     if _pool is None or key is None or key[0] is not tax or key[1] is not learned or key[2] != workers:
         shutdown()
+        import routing.model_batch  # noqa: F401 - imported (numpy, scipy.sparse) once, before the fork
         _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                     initializer=_start, initargs=(tax, learned))
         _pool_for = (tax, learned, workers)

@@ -155,6 +155,37 @@ def test_classify_command_rejects_broken_lines_clearly(runner, tmp_path):
     path.write_text('{"id": 1, "text": "x"}\nnot json\n', encoding="utf-8")
     result = runner.invoke(args=["classify", str(path)])
     assert result.exit_code != 0 and "line 2: not valid JSON" in result.output
+    assert json.loads(result.output.splitlines()[0])["id"] == 1    # the line before it is still answered
+
+
+def test_classify_answers_a_long_file_in_batches_as_one_line_at_a_time(app_factory, tmp_path):
+    """More lines than one batch (routing.cli.BATCH): every line answered, in order, as classify_line alone
+    answers it with the same runtime (the corpus model reading each batch at once)."""
+    from routing.cli import BATCH, classify_line
+    from routing.train_model import load_train
+
+    app = app_factory(env={"ROUTING_SHIPPED_MODEL": "true"})
+    rows = [{"id": f"r{i}", "title": r["title"], "text": r["text"], "channel": r.get("channel", "web")}
+            for i, r in enumerate(load_train()[::13])]
+    rows.insert(7, {"id": "accused", "title": "", "text": INSURANCE,
+                    "accused": {"name": "王五", "institution": "医保局", "position": "局长"}})
+    assert len(rows) > BATCH
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["classify", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.output.splitlines()]
+    assert [x["id"] for x in lines] == [r["id"] for r in rows]
+    with app.app_context():
+        runtime = routing_runtime()
+        learned = runtime.learned_model_if_reachable()
+        assert learned is not None and learned.version.startswith("lrw-")
+        for row, line in zip(rows, lines):
+            alone = classify_line(runtime.taxonomy, row, learned)
+            for key in ("item", "lead_unit", "triage", "in_scope", "second_item", "assist_units"):
+                assert line[key] == alone[key], (row["id"], key)
+            assert abs(line["probability"] - alone["probability"]) < 1e-4
+    assert lines[7]["lead_unit"] == "taskforce"     # the accused leadership of 医保局: the task force leads
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="shared dev set not present")
