@@ -5,7 +5,7 @@ learned model trained on the same dev set.
 --corpus mode: the reports of routing/data/train (realistic lengths, long transcripts
 included) through what `classify` runs for each line - rules, the shipped corpus model,
 the calibrated combination and the matrix route - one report at a time (as the web form's
-report is routed) and in batches of 256 (as `flask classify` and the routing job run them:
+report is routed) and in batches of 64 (as `flask classify` and the routing job run them:
 the model reads a batch at once, routing.model_batch), beside baselines measured in the
 same run: the normalisation alone, and the rules alone.
 
@@ -41,7 +41,7 @@ def rate(tax, rows, repeat: int, learned=None, with_route: bool = False) -> floa
     return repeat * len(rows) / (time.process_time() - start)
 
 
-def batch_rate(tax, rows, repeat: int, learned, size: int = 256) -> float:
+def batch_rate(tax, rows, repeat: int, learned, size: int = 64) -> float:
     """What `flask classify` and the routing job run: classify_many on batches of `size`, then route."""
     start = time.process_time()
     for _ in range(repeat):
@@ -72,7 +72,7 @@ def corpus_mode(tax, repeat: int) -> None:
     print(f"  rules only:                     {rate(tax, rows, repeat):8.0f} reports/s")
     print(f"  rules + corpus model + route:   {rate(tax, rows, repeat, model, True):8.0f} reports/s"
           f"  ({model.version}, one report at a time: the web form)")
-    print(f"  the same, batches of 256:       {batch_rate(tax, rows, repeat, model):8.0f} reports/s"
+    print(f"  the same, batches of 64:        {batch_rate(tax, rows, repeat, model):8.0f} reports/s"
           "  (classify_many: `flask classify`, classify-eval, the routing job)")
 
 

@@ -27,7 +27,7 @@ def _rows(fh):
         yield row
 
 
-BATCH = 256   # lines classified together (the corpus model reads them at once: routing.model_batch)
+BATCH = 64   # lines classified together (the corpus model reads them at once: routing.classifier.READ_AHEAD)
 
 
 def _fields(row: dict) -> dict:

@@ -26,7 +26,7 @@ from typing import Iterable
 import numpy as np
 
 from routing import combine
-from routing.classifier import classify, model_readings
+from routing.classifier import classify, with_readings
 from routing.matrix import route, units_for_item
 from routing.taxonomy import Taxonomy
 
@@ -53,8 +53,7 @@ def evaluate(tax: Taxonomy, rows: Iterable[dict], learned=None) -> dict:
              triaged_out=0, triaged_in_rows=0, auto_wrong=0)
     misses = []
     leads = []   # (P(lead unit) or None, lead of the answer correct, out of scope)
-    readings = model_readings(tax, rows, learned)    # the corpus model reads every row at once
-    for row, reading in zip(rows, readings):
+    for row, reading in with_readings(tax, rows, learned):    # the corpus model reads rows by the dozen
         exp = row["expect"]
         want = exp.get("item")
         accused = row.get("accused")

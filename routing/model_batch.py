@@ -92,7 +92,7 @@ def _stacked(model: CorpusModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cached
 
 
-CHUNK = 128   # reports read together: the gathered weights of a chunk take a few MB
+CHUNK = 128   # reports read together at most (their gram keys: a few MB)
 
 
 def read_many(model: CorpusModel, texts: list[str]) -> list[Reading]:

@@ -159,6 +159,8 @@ def readable(text: str) -> str:
     """Simplified + NFKC per character, punctuation kept, same length as ``text``:
     the form amounts are read from."""
     simple = to_simplified(text or "")
+    if unicodedata.is_normalized("NFKC", simple):   # the usual report: a quick check, no copy
+        return simple
     whole = unicodedata.normalize("NFKC", simple)
     if len(whole) == len(simple):
         return whole   # nothing grew or merged (the usual case): same as per character

@@ -41,11 +41,11 @@ def decide(tax, learned, title: str, text: str, channel: str, accused: dict, *, 
 
 
 def decide_many(tax, learned, items: list[tuple], *, classify=None, route=None) -> list[dict]:
-    """decide() of each item ((title, text, channel, accused) each), the corpus model reading them all at
-    once (routing.classifier.model_readings); a report that raises gets failure() as its answer."""
-    readings = classifier.model_readings(tax, [{"title": it[0], "text": it[1]} for it in items], learned)
+    """decide() of each item ((title, text, channel, accused) each), the corpus model reading them a few dozen
+    at a time (routing.classifier.with_readings); a report that raises gets failure() as its answer."""
     out = []
-    for fields, reading in zip(items, readings):
+    pairs = classifier.with_readings(tax, [{"title": it[0], "text": it[1], "fields": it} for it in items], learned)
+    for fields, reading in ((r["fields"], reading) for r, reading in pairs):
         try:
             out.append(decide(tax, learned, *fields, classify=classify, route=route, reading=reading))
         except Exception as exc:  # this report only: the caller sends it to triage
