@@ -252,16 +252,25 @@ def _with_probabilities(result: Classification, model, dist: dict, cands: list[s
 
 def model_readings(tax: Taxonomy, reports: list[dict], learned) -> list:
     """The corpus model's reading of each report (dicts of title and text), the whole batch read at once
-    (routing.model_batch); None for each when there is no corpus model or the batch could not be read
-    (classify() then reads each report itself)."""
+    (routing.model_batch); None for each when there is no corpus model, None for a report that cannot be
+    read (the others of its batch are then read one by one; classify() reads that one itself)."""
     if getattr(learned, "calibration", None) is None:
         return [None] * len(reports)
     from routing.model_batch import read_many
     try:
         return read_many(learned, [model_text(r.get("title") or "", r.get("text") or "", tax.typo_fixer)
                                    for r in reports])
-    except Exception:  # noqa: BLE001 - each report is then read on its own, by classify()
-        return [None] * len(reports)
+    except Exception:  # noqa: BLE001 - one report spoiled the batch: read them one by one
+        return [_read_alone(tax, r, learned, read_many) for r in reports]
+
+
+def _read_alone(tax: Taxonomy, report: dict, learned, read_many):
+    """One report's reading, or None (classify() reads it itself, and raises what it raises)."""
+    try:
+        return read_many(learned, [model_text(report.get("title") or "", report.get("text") or "",
+                                              tax.typo_fixer)])[0]
+    except Exception:  # noqa: BLE001
+        return None
 
 
 # reports the model reads at once: small enough that their fields' match strings are still in

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Iterator
 
 import click
 from flask import Flask, current_app
@@ -24,7 +25,33 @@ def _rows(fh):
             raise click.ClickException(f"line {number}: not valid JSON")
         if not isinstance(row, dict):
             raise click.ClickException(f"line {number}: not a JSON object")
+        problem = _field_problem(row)
+        if problem:
+            raise click.ClickException(f"line {number}: {problem}")
         yield row
+
+
+TEXT_FIELDS = ("title", "text", "channel")
+
+
+def _field_problem(row: dict) -> str | None:
+    """Why a line's fields cannot be classified (None: they can): the fields are text (or absent), the
+    accused an object of texts, and all of it valid Unicode (JSON allows a lone surrogate, Python text
+    processing does not)."""
+    values = [(k, row.get(k)) for k in TEXT_FIELDS]
+    accused = row.get("accused")
+    if isinstance(accused, dict):
+        values += [(f"accused.{k}", accused.get(k)) for k in ("name", "institution", "position")]
+    for key, value in values:
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return f"'{key}' must be text"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"'{key}' is not valid Unicode (a lone surrogate)"
+    return None
 
 
 BATCH = 64   # lines classified together (the corpus model reads them at once: routing.classifier.READ_AHEAD)
@@ -36,15 +63,14 @@ def _fields(row: dict) -> dict:
             "accused": row.get("accused") if isinstance(row.get("accused"), dict) else None}
 
 
-def classify_lines(tax, rows: list[dict], learned) -> list[dict]:
-    """classify_line() of each row, the batch classified at once (classify_many)."""
+def classify_lines(tax, rows: list[dict], learned) -> Iterator[dict]:
+    """classify_line() of each row, the batch classified at once (classify_many); a row the classifier
+    failed on raises when its turn comes, after the rows before it were given."""
     fields = [_fields(row) for row in rows]
-    out = []
     for row, f, result in zip(rows, fields, classify_many(tax, fields, learned)):
         if isinstance(result, Exception):
             raise result
-        out.append(_line(tax, row, f, result))
-    return out
+        yield _line(tax, row, f, result)
 
 
 def classify_line(tax, row: dict, learned) -> dict:
@@ -82,10 +108,12 @@ def init_app(app: Flask) -> None:
         batch: list[dict] = []
 
         def flush() -> None:
-            for line in classify_lines(runtime.taxonomy, batch, learned):
-                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-            batch.clear()
+            try:
+                for line in classify_lines(runtime.taxonomy, batch, learned):
+                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            finally:
+                sys.stdout.flush()
+                batch.clear()
 
         try:
             for row in _rows(path):

@@ -158,6 +158,39 @@ def test_classify_command_rejects_broken_lines_clearly(runner, tmp_path):
     assert json.loads(result.output.splitlines()[0])["id"] == 1    # the line before it is still answered
 
 
+def _lines_then(tmp_path, bad: dict):
+    rows = [{"id": f"ok{i}", "title": "", "text": "医院医生收红包回扣" * (i + 1)} for i in range(5)] + [bad]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=True) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"id": "bad", "text": "医院", "accused": {"position": {"a": 1}}}, "line 6: 'accused.position' must be text"),
+    ({"id": "bad", "text": "医院\ud800收红包"}, "line 6: 'text' is not valid Unicode"),
+    ({"id": "bad", "title": 5, "text": "医院"}, "line 6: 'title' must be text"),
+])
+def test_a_line_that_cannot_be_classified_is_named_and_the_lines_before_it_answered(runner, tmp_path, bad, message):
+    result = runner.invoke(args=["classify", str(_lines_then(tmp_path, bad))])
+    assert result.exit_code != 0 and message in result.output
+    assert [json.loads(x)["id"] for x in result.output.splitlines() if x.startswith("{")] == [f"ok{i}" for i in range(5)]
+
+
+def test_a_line_the_classifier_fails_on_keeps_the_answers_before_it(runner, tmp_path, monkeypatch):
+    from routing import classifier
+    real = classifier.classify
+
+    def failing(tax, *, title, text, **kw):
+        if "BOOM" in text:
+            raise RuntimeError("the rules exploded")
+        return real(tax, title=title, text=text, **kw)
+
+    monkeypatch.setattr(classifier, "classify", failing)
+    result = runner.invoke(args=["classify", str(_lines_then(tmp_path, {"id": "bad", "text": "BOOM 医院"}))])
+    assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
+    assert [json.loads(x)["id"] for x in result.output.splitlines() if x.startswith("{")] == [f"ok{i}" for i in range(5)]
+
+
 def test_classify_answers_a_long_file_in_batches_as_one_line_at_a_time(app_factory, tmp_path):
     """More lines than one batch (routing.cli.BATCH): every line answered, in order, as classify_line alone
     answers it with the same runtime (the corpus model reading each batch at once)."""

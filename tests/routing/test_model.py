@@ -140,8 +140,10 @@ def test_probabilities_are_calibrated_on_held_out_train_rows(tax, small):
         y.append(classes.index(row["expect"]["item"]))
     bins = reliability_bins(np.asarray(p), np.asarray(y))
     for b in bins:
-        if b["n"] >= 40:   # mean predicted probability tracks accuracy
-            assert abs(b["mean_probability"] - b["accuracy"]) <= 0.12, bins
+        if b["n"] >= 40:   # mean predicted probability tracks accuracy, within 0.12 or the bin's sampling
+            # noise (2.5 binomial standard errors: a bin of 45 rows at 50 % is ±0.19 by chance alone)
+            noise = 2.5 * (b["accuracy"] * (1 - b["accuracy"]) / b["n"]) ** 0.5
+            assert abs(b["mean_probability"] - b["accuracy"]) <= max(0.12, noise), bins
 
 
 def test_threshold_respects_its_constraints_on_the_data_it_was_chosen_on(small):

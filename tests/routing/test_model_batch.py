@@ -115,3 +115,14 @@ def test_without_the_corpus_model_classify_many_is_the_rules(tax):
     assert model_readings(tax, reports, None) == [None]
     (c,) = classify_many(tax, reports, None)
     assert c == classify(tax, title="", text="医保卡被人套现了")
+
+
+def test_a_report_that_spoils_the_batch_costs_only_its_own_reading(tax, model):
+    """A lone surrogate (JSON allows one) cannot be normalised: the batch is read again one by one and only
+    that report goes without a reading."""
+    reports = [{"title": "", "text": "医保卡被人套现了"}, {"title": "", "text": "医院\ud800收红包"},
+               {"title": "", "text": "医生收红包"}]
+    readings = model_readings(tax, reports, model)
+    assert readings[1] is None and readings[0] is not None and readings[2] is not None
+    alone = read_many(model, [model_text("", "医生收红包", tax.typo_fixer)])[0]
+    assert (readings[2].idx == alone.idx).all()
