@@ -7,18 +7,32 @@ import pytest
 from sqlalchemy import select
 
 from casework.models import Case
+from casework.opening import route_unrouted
+from casework.runtime import routing_runtime
 from demo.seed import seed
 from intake.models import Report
 from tests.e2e.axe import describe, serious_violations
 from tests.e2e.test_accessibility import sign_in
+from tests.support.factories import file_report
 
 pytestmark = pytest.mark.browser
 
 
+HOSPITAL_CASE = "兴隆台区人民医院外科医生收受患者家属红包三千元，不给红包就一直拖着不安排手术。"
+
+
 @pytest.fixture
 def demo(app, session):
+    """Demo data, plus one report about a 医院 that the matrix gives the health bureau: the demo's statuses
+    follow the day of the month (a case received this month may be accepted already), so without it the
+    health head's to_accept tab holds such a case on some days only."""
     with app.app_context():
-        return seed(session, app.extensions["intake"], 20, random_seed=5)
+        seeded = seed(session, app.extensions["intake"], 20, random_seed=5)
+        receipt = file_report(session, app.extensions["intake"], text=HOSPITAL_CASE, title="医生收红包")
+        route_unrouted(session, routing_runtime(app).taxonomy)
+        case = session.scalar(select(Case).where(Case.report_id == receipt.report_id))
+        assert case is not None and (case.lead_unit, case.status) == ("health", "to_accept")
+        return seeded
 
 
 def test_search_finds_marks_counts_and_jumps(live_server, browser, shot, demo, session):
