@@ -121,6 +121,7 @@ def _plan(tax: Taxonomy, report: Report, learned, decision: dict | None = None) 
         case = Case(report_id=report.id, status="triage", in_scope=True,
                     routing_reason=("分类出错：由工作专班人工分办。" + walls.get("explanation", ""))[:500])
         _set_units(case, triage_unit, [])
+    case.report, case.received_at = report, report.received_at  # before the first flush (deadlines read them)
     case.area = tax.items[case.item_code].area if case.item_code else None
     case.how_found = "disclosure" if report.own_conduct else "report"
     return record, case
@@ -157,23 +158,26 @@ def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classifi
     for report, (record, case) in zip(todo, plans):
         open_wall(session, case, record.routing)
     events = list(session.info.get(recusal.EVENTS_KEY, ()))
+    session.info[recusal.DEFER] = True   # from the savepoint's own flush on (it flushes what the walls added)
     try:
         with session.begin_nested():
-            session.info[recusal.DEFER] = True
-            try:
-                on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)],
-                                 keys)
-                assign_ids(session, (CaseReport,))
-                session.flush()
-            finally:
-                session.info.pop(recusal.DEFER, None)
+            on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)],
+                             keys)
+            assign_ids(session, (CaseReport,))
+            session.flush()
     except (OperationalError, InterfaceError):
         raise
     except Exception:
         log.warning("related reports of a batch of %d could not be found together; one by one", len(todo),
                     exc_info=True)
+        failed = True
+    else:
+        failed = False
+    finally:
+        session.info.pop(recusal.DEFER, None)   # never left set: every later flush scans again
+    if failed:
         recusal.forget_pending(session, events)
-        search.forget_pending(session)
+        search.forget_pending(session)   # each case is indexed when its report joins it below
         for report, (_record, case) in zip(todo, plans):
             if _related(session, policy, case, report) is None:
                 session.add(CaseReport(case_id=case.id, report_id=report.id))
@@ -276,6 +280,7 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
     routed_before = set(session.scalars(select(Case.report_id).where(Case.report_id.in_(ids))))
     todo = [reports[i] for i in ids if i in reports and i not in routed_before]
     plans, keys = _plans(session, tax, learned, todo, workers, ahead, max(ids), len(ids))
+    opened, rules = _opened(session, todo), current_rules()  # read before the cases are added (no autoflush)
     for record, case in plans:
         # the two columns with a server default get their (same) Python defaults here: with every id and
         # every server-defaulted column given, the ORM writes each table's rows with one executemany
@@ -283,23 +288,41 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
         case.next_due_uncertain, case.deadlines_version = False, 0
         session.add_all([record, case])
     assign_ids(session, (Case, Classification, CaseUnit))
-    session.flush()
+    # the deadlines before the first flush: each case goes out with its next due date, not INSERTed and
+    # then UPDATEd (on PostgreSQL that UPDATE also rewrote every new case's search row by trigger). Their
+    # rows wait for the second flush: the flush orders tables by relationship, and they have none to cases
+    deadlines = [sync_deadlines(session, case, rules=rules, opened=opened[report.id])
+                 for report, (_record, case) in zip(todo, plans)]
+    for row in (row for rows in deadlines for row in rows):
+        session.expunge(row)
+    statuses = [case.status for _record, case in plans]
+    session.info[recusal.DEFER] = True   # the search entries once, when the cases hold their reports
+    try:
+        session.flush()
+    finally:
+        session.info.pop(recusal.DEFER, None)
     _open_batch(session, todo, plans, related or RelatedPolicy(), keys)
-    session.flush()
-    objections: dict[int, datetime] = {}
-    for report_id, filed_at in session.execute(
-            select(ReportObjection.report_id, ReportObjection.filed_at)
-            .where(ReportObjection.report_id.in_([r.id for r in todo]), ReportObjection.state == "open")
-            .order_by(ReportObjection.id.desc())):
-        objections[report_id] = filed_at   # the first open one (the lowest id) wins
-    rules = current_rules()
-    for report, (_record, case) in zip(todo, plans):
-        sync_deadlines(session, case, rules=rules,
-                       opened=Opened(not report.anonymous, objections.get(report.id)))
+    for report, (_record, case), rows, status in zip(todo, plans, deadlines, statuses):
+        if case.status == status:
+            session.add_all(rows)
+        else:   # registered as a repeat (重复件) on another case: its deadlines for what it is now
+            sync_deadlines(session, case, rules=rules, opened=opened[report.id])
     assign_ids(session, (CaseDeadline,))
     session.execute(delete(PendingRouting).where(PendingRouting.report_id.in_(ids)))
     session.commit()
     return len([i for i in ids if i in reports])
+
+
+def _opened(session: Session, reports: list[Report]) -> dict[int, Opened]:
+    """What sync_deadlines needs to know of each new case's report (casework.deadlines.Opened): real name or
+    not, and the first open objection filed against its earlier answer, if any."""
+    objections: dict[int, datetime] = {}
+    for report_id, filed_at in session.execute(
+            select(ReportObjection.report_id, ReportObjection.filed_at)
+            .where(ReportObjection.report_id.in_([r.id for r in reports]), ReportObjection.state == "open")
+            .order_by(ReportObjection.id.desc())):
+        objections[report_id] = filed_at   # the first open one (the lowest id) wins
+    return {r.id: Opened(not r.anonymous, objections.get(r.id)) for r in reports}
 
 
 def route_unrouted(session: Session, tax: Taxonomy, learned: LearnedModel | None = None,

@@ -69,6 +69,31 @@ def test_a_batch_is_one_transaction_with_the_same_cases_as_one_by_one(job_app):
                 (cases[0].lead_unit, cases[0].status, cases[0].item_code, cases[0].next_due_on)
 
 
+def test_a_batch_writes_each_case_once_and_indexes_it_once(job_app):
+    """What makes the batch fast, held: the cases go out with their next due date (no UPDATE of cases
+    after their INSERT, which on PostgreSQL also rewrote each case's search row by trigger), and the
+    search index is written once for the batch, when the cases hold their reports."""
+    from core.db import get_engine
+    from jobs.tasks import routing_job
+    texts = [INSURANCE, RUDE, "医院药房主任收药企回扣，每盒药返两块钱。", "区医院骨科主任让病人买指定耗材，拿提成。"]
+    _queue(job_app, texts)
+    seen: list[str] = []
+    with job_app.app_context():
+        engine = get_engine()
+
+        def note(_conn, _cursor, statement, _params, _context, _many):
+            seen.append(" ".join(statement.split()[:3]).lower())
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            assert routing_job(job_app) == 4
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert "insert into cases" in seen
+    assert not [s for s in seen if s.startswith("update cases")], seen
+    index_writes = [s for s in seen if s.startswith("insert into case_search")]
+    assert len(index_writes) == 1, seen
+
+
 def test_a_report_whose_classification_raises_blocks_nothing_in_the_batch(job_app, monkeypatch, caplog):
     from casework import opening as service
     from core.db import new_session
