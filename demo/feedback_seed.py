@@ -27,10 +27,12 @@ def _at(day: date, rnd: random.Random) -> datetime:
 
 
 def add_feedback(session: Session, rnd: random.Random, case: Case, report: Report, reviewer: User | None,
-                 clerk: User | None, today: date) -> None:
-    """A result for an ended case; then, by chance, a rating, a 回访, an objection and its review."""
+                 clerk: User | None, today: date, *, objection_wanted: bool = False) -> bool:
+    """A result for an ended case; then, by chance, a rating, a 回访, an objection and its review. With
+    `objection_wanted` an unsatisfied rating always brings its objection (so that a demo shows one
+    whatever the day it is seeded on). Whether an objection was filed."""
     if case.status not in RESULTS:
-        return
+        return False
     ended = local_date(case.closed_at) if case.closed_at else min(local_date(report.received_at) + timedelta(days=10),
                                                                    today)
     result = ReportResult(report_id=report.id, case_id=case.id, kind=case.status, decided_on=ended,
@@ -39,7 +41,7 @@ def add_feedback(session: Session, rnd: random.Random, case: Case, report: Repor
     session.flush()
     window_end = min(ended + timedelta(days=30), today)
     if (window_end - ended).days < 1:
-        return
+        return False
     rating = rnd.choices(("satisfied", "basically_satisfied", "unsatisfied", None), (45, 25, 12, 18))[0]
     called = not report.anonymous and report.channel in RETURN_CALL_CHANNELS and clerk is not None
     when = ended + timedelta(days=rnd.randint(1, (window_end - ended).days))
@@ -53,7 +55,7 @@ def add_feedback(session: Session, rnd: random.Random, case: Case, report: Repor
     if rating is not None:
         session.add(ReportRating(report_id=report.id, result_id=result.id, rating=rating, source=source,
                                  comment="" if rating != "unsatisfied" else "问题没有彻底解决", rated_at=_at(when, rnd)))
-    if rating == "unsatisfied" and rnd.random() < 0.6:
+    if rating == "unsatisfied" and (rnd.random() < 0.6 or objection_wanted):
         filed = _at(when, rnd)
         objection = ReportObjection(report_id=report.id, result_id=result.id, text="处理结果与事实不符，相关问题仍然存在，请求复查。",
                                     filed_at=filed, state="open")
@@ -62,3 +64,5 @@ def add_feedback(session: Session, rnd: random.Random, case: Case, report: Repor
             objection.decided_at = filed + timedelta(days=rnd.randint(5, 25))
             objection.reply = "经复查，原办理结果认定事实清楚、处理适当，予以维持。"
         session.add(objection)
+        return True
+    return False

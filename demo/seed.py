@@ -86,6 +86,7 @@ def seed(session: Session, ctx: IntakeContext, count: int, *, random_seed: int =
     result = Seeded(users=made)
     today = local_today()
     items = sorted(tax.items)
+    objections = 0
     for n in range(count):
         item = rnd.choice(items)
         area = tax.items[item].area
@@ -117,7 +118,8 @@ def seed(session: Session, ctx: IntakeContext, count: int, *, random_seed: int =
         if not triage:
             result.ledger_rows += _work(session, rnd, case, report, team.get(lead, []), received, today, anonymous)
             clerk = next((u for u in team.get(lead, []) if u.role == "clerk"), None)
-            add_feedback(session, rnd, case, report, team["taskforce"][0], clerk, today)
+            objections += add_feedback(session, rnd, case, report, team["taskforce"][0], clerk, today,
+                                       objection_wanted=not objections)
         sync_deadlines(session, case, today=today)
         add_past_deadlines(session, case, report.received_at)
         result.cases += 1

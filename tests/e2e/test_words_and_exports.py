@@ -17,7 +17,16 @@ SECRET = pyotp.random_base32()
 WIDTHS = (360, 768, 1366)
 
 
-def test_the_coordinator_reads_words_and_exports_what_they_see(app, live_server, browser, shot, session, ctx):
+def _last_day(calendar, today, working: bool):
+    """The latest day up to `today` that is (or is not) a working day in the service's calendar."""
+    day = today
+    while calendar.is_workday(day)[0] != working:
+        day -= timedelta(days=1)
+    return day
+
+
+def test_the_coordinator_reads_words_and_exports_what_they_see(app, live_server, browser, shot, session, ctx,
+                                                                 monkeypatch):
     make_user(session, "coord17", role="coordinator", unit="taskforce", totp_secret=SECRET, display_name="专班协调员")
     make_user(session, "head17", role="unit_head", unit="health", display_name="卫健局负责人")
     health, _ = open_case(app, session, ctx)
@@ -60,6 +69,17 @@ def test_the_coordinator_reads_words_and_exports_what_they_see(app, live_server,
         page.goto(f"{live_server}/queue?tab=all")
         page.get_by_test_id("queue-xlsx").click()
     assert download.value.suggested_filename.startswith("案件列表-")
+    # 催报 goes out on working days only: the page is seen as on a rest day, then as on a working day
+    # (the server's clock set to each; the live server runs in this process), whatever day the test runs
+    import oversight.supervision_pages as pages
+    calendar = app.extensions["workcalendar"]
+    rest = _last_day(calendar, today, working=False)
+    monkeypatch.setattr(pages, "local_today", lambda: rest)
+    page.goto(f"{live_server}/weekly")
+    assert page.locator("tr[data-unit=health]").get_by_test_id("no-remind-today").is_visible()
+    assert page.get_by_test_id("remind-health").count() == 0
+    today = _last_day(calendar, today, working=True)
+    monkeypatch.setattr(pages, "local_today", lambda: today)
     past = week_of(today) - timedelta(days=14)
     page.goto(f"{live_server}/weekly")
     page.select_option("#week", str(past))
