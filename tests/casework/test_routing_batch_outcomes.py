@@ -75,6 +75,22 @@ def _outcome(session, ids: list[int], staff: int, terms: list[str]):
             "excluded": excluded, "recusals": recusals, "search": found}
 
 
+def same_as_one_by_one(flask_app, session, runtime, learned, batch: list[int], batch_staff, single_staff):
+    """Route the second world (市中心医院, its staff member `single_staff`) one report at a time, and assert that
+    every outcome of the routed `batch` (the first world, `batch_staff`) is the same; the outcome of the batch
+    and the second world's report ids."""
+    single = _file(flask_app, session, _world("市中心医院", ("赵大海", "钱多多"), ("13700001111", "13600002222")))
+    for rid in single:
+        route_report(session, runtime.taxonomy, rid, learned, runtime.related)
+    got = _outcome(session, batch, batch_staff.id, ["王小明", "回扣", "区人民医院", "挂床"])
+    want = _outcome(session, single, single_staff.id, ["赵大海", "回扣", "市中心医院", "挂床"])
+    # the search terms differ by world: compare their hits in order
+    got["search"], want["search"] = list(got["search"].values()), list(want["search"].values())
+    for part in want:
+        assert got[part] == want[part], part
+    return got, single
+
+
 @pytest.mark.parametrize("limits", [None, (2, 40)], ids=["limits", "small-limits"])
 def test_a_batch_and_one_by_one_give_the_same_outcomes(job_app, session, caplog, monkeypatch, request, limits):  # noqa: F811
     """With small limits (PER_KEY 2, BAND_CANDIDATES 40: a look-up reads the newest 2 reports of a key, and
@@ -95,15 +111,7 @@ def test_a_batch_and_one_by_one_give_the_same_outcomes(job_app, session, caplog,
     batch = _file(job_app, session, _world("区人民医院", ("王小明", "李建国"), ("13812345678", "13911112222")))
     assert route_pending(session, tax, learned, related=runtime.related) == len(batch)
     assert "one by one" not in caplog.text   # the batch path, not its fallback
-    single = _file(job_app, session, _world("市中心医院", ("赵大海", "钱多多"), ("13700001111", "13600002222")))
-    for rid in single:
-        route_report(session, tax, rid, learned, runtime.related)
-    got = _outcome(session, batch, batch_staff.id, ["王小明", "回扣", "区人民医院", "挂床"])
-    want = _outcome(session, single, single_staff.id, ["赵大海", "回扣", "市中心医院", "挂床"])
-    # the search terms differ by world: compare their hits in order
-    got["search"], want["search"] = list(got["search"].values()), list(want["search"].values())
-    for part in want:
-        assert got[part] == want[part], part
+    got, _single = same_as_one_by_one(job_app, session, runtime, learned, batch, batch_staff, single_staff)
     # and the worlds exercise what they should
     assert got["repeats"] and got["walls"] and any(me for _c, me in got["recusals"]) and all(got["search"])
     reasons = {r for _a, _b, rs, _s in got["candidates"] for r in rs}

@@ -29,12 +29,15 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def small(tax):
-    """A model fitted on part of the train split, and rows of the train split it never saw."""
+    """A model fitted on part of the train split, and rows of the train split it never saw. 1,500 rows: a
+    900-row model's calibration, fitted on 3 folds of 900, was noisy enough that one draw of the 5,334-row
+    corpus missed the calibration check by 0.01 in one bin while the next two draws passed it by 0.04-0.07
+    (each bin's error changing sign from draw to draw: noise, not a bias); at 1,500 all three passed by 0.06+."""
     rows = load_train()
     rng = np.random.default_rng(7)
     order = rng.permutation(len(rows))
-    fit = [rows[i] for i in order[:900]]
-    held = [rows[i] for i in order[900:1500]]
+    fit = [rows[i] for i in order[:1500]]
+    held = [rows[i] for i in order[1500:2100]]
     return train(tax, fit, folds=3), held
 
 
