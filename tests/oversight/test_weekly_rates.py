@@ -79,4 +79,5 @@ def test_a_unit_heads_weekly_page_shows_their_units_rates_without_the_hidden_cas
     assert "50.0%" in cells[0] and "(1 / 2)" in cells[0]   # 响应率 without the hidden case
     assert "—" in cells[1] and "(0 / 0)" in cells[1]       # 按期办结率: no limit fell
     assert "50.0%" in cells[2] and "(1 / 2)" in cells[2]   # 满意率
+    assert "<th>复查</th>" in rates and cells[3].startswith("共 0 件：改办 0，维持 0，在办 0")  # words, not "0: 0 / 0 / 0"
     assert "医疗保障局" not in rates  # another unit's figures are not on the head's page
