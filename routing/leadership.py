@@ -5,7 +5,9 @@ A report accuses the leadership of a member unit when
   - the accused position is one of the unit's leadership positions and the accused institution names
     the unit (or, with no institution given, the title or text does) — rule "accused_fields";
   - the title or text names the unit and, close after it in the same sentence, one of its leadership
-    positions ("区卫健局的副局长", "医保分中心主任") — rule "text";
+    positions ("区卫健局的副局长", "医保分中心主任") — rule "text"; or it names the unit and later refers
+    back to it ("反映到区市场监督管理局……是该局一位副局长", "转给医保分中心……分中心的一位副主任"): a
+    word of `anaphora` followed, in its sentence, by one of the posts of the unit named last before it;
   - it names a person Attachment 1 lists as a leader of the unit — rule "person".
 A position that belongs to a part of the unit (卫健局医政科主任, 综合办公室主任) or is a rank (主任医师)
 does not count. The task force's own leader or deputy is accused when the report names them, the task
@@ -62,6 +64,7 @@ class Leadership:
     not_posts: tuple[str, ...]
     salutations: tuple[str, ...]
     window: int
+    anaphora: tuple[str, ...] = ()       # words that refer back to the unit named last (该局, 分中心)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def parse_leadership(data: dict, unit_codes: tuple[str, ...]) -> Leadership:
                                  _longest_first(tf.get("titles", ()))),
         sub_bodies=_keys(data.get("sub_bodies", ())), not_posts=_keys(data.get("not_posts", ())),
         salutations=_keys(data.get("salutations", ())),
-        window=int(data.get("window", 12)))
+        window=int(data.get("window", 12)), anaphora=_longest_first(data.get("anaphora", ())))
 
 
 # --- detection -------------------------------------------------------------------------------------
@@ -172,9 +175,23 @@ def _position_hits(cfg: Leadership, aliases, own_aliases, accused: dict, body: s
             for code in named for post in _posts_in(cfg, position, _unit(cfg, code))]
 
 
+def _posts_after(cfg: Leadership, body: str, unit: UnitLeadership, after: int, every_alias) -> list[tuple[int, str]]:
+    """The unit's posts that start within `window` characters after `after`, in the same sentence and with
+    no other unit named in between: (where, post)."""
+    found = []
+    for post in unit.positions:
+        for j in _all(body, post, after, after + cfg.window + 1):
+            gap = body[after:j]
+            if SENTENCE_END in gap or any(other in gap for other in every_alias):
+                continue  # another sentence, or the post of another unit named in between
+            if _is_post(cfg, body, j, post, unit.positions):
+                found.append((j, post))
+    return found
+
+
 def _text_hits(cfg: Leadership, aliases, body: str) -> list[Hit]:
     """A unit's name, then within `window` characters of the same sentence one of its posts (not in a
-    salutation: 尊敬的医保中心领导)."""
+    salutation: 尊敬的医保中心领导); or a word referring back to the unit named last (_anaphor_hits)."""
     every_alias = {w for words in aliases.values() for w in words}
     hits = []
     for code, words in aliases.items():
@@ -184,13 +201,33 @@ def _text_hits(cfg: Leadership, aliases, body: str) -> list[Hit]:
                 if any(s in body[max(0, i - len(s) - 2):i] for s in cfg.salutations):
                     continue
                 after = i + len(alias)
-                for post in unit.positions:
-                    for j in _all(body, post, after, after + cfg.window + 1):
-                        gap = body[after:j]
-                        if SENTENCE_END in gap or any(other in gap for other in every_alias):
-                            continue  # another sentence, or the post of another unit named in between
-                        if _is_post(cfg, body, j, post, unit.positions):
-                            hits.append(Hit(code, "text", body[i:j + len(post)], post))
+                hits += [Hit(code, "text", body[i:j + len(post)], post)
+                         for j, post in _posts_after(cfg, body, unit, after, every_alias)]
+    return hits + _anaphor_hits(cfg, aliases, body, every_alias)
+
+
+def _anaphor_hits(cfg: Leadership, aliases, body: str, every_alias) -> list[Hit]:
+    """该局一位副局长, 分中心的副主任: a word of `anaphora` that is not part of a unit's name where it
+    stands refers to the unit named last before it (in an earlier sentence too); one of that unit's posts
+    close after it, in its sentence, accuses that unit's leadership."""
+    if not cfg.anaphora:
+        return []
+    named = sorted((i, i + len(w), code) for code, words in aliases.items() for w in words for i in _all(body, w))
+    if not named:
+        return []
+    hits, taken = [], [(a, b) for a, b, _c in named]
+    for word in cfg.anaphora:   # longest first
+        for i in _all(body, word):
+            end = i + len(word)
+            if any(a < end and i < b for a, b in taken):
+                continue   # inside a unit's name (分中心 in 医保分中心), or in a longer anaphor (该分中心)
+            taken.append((i, end))
+            before = [code for a, b, code in named if b <= i]
+            if not before:
+                continue
+            code = before[-1]
+            hits += [Hit(code, "text", body[i:j + len(post)], post)
+                     for j, post in _posts_after(cfg, body, _unit(cfg, code), end, every_alias)]
     return hits
 
 

@@ -94,6 +94,30 @@ def test_the_text_names_a_unit_and_close_after_it_a_leadership_post(tax, text, u
     assert finding is not None and unit in finding.units and finding.discipline is discipline
 
 
+@pytest.mark.parametrize("text,unit", [
+    ("去年有人把这事反映到区市场监督管理局，结果不了了之。据说是该局一位副局长和老板是亲戚，把线索压下了。",
+     "market"),
+    ("请不要转给医保分中心。上次反映过，分中心的一位副主任是门诊部老板的连襟，早就打过招呼。", "medinsure"),
+    ("我去卫健局问过，局里的副局长说这事别管了", "health"),
+    ("審計局來查過帳，後來該局的局長收了醫院的購物卡", "audit"),
+])
+def test_a_word_that_refers_back_to_the_unit_named_before_and_a_post(tax, text, unit):
+    """该局 / 分中心 / 局里 refer to the unit the report named last: its post after them accuses that unit's
+    leadership as its name would (the sixth blind set had two such reports routed to the accused unit)."""
+    finding = _finding(tax, text)
+    assert finding is not None and unit in finding.units and "text" in finding.rules
+
+
+@pytest.mark.parametrize("text", [
+    "该局一位副局长收了好处",                            # no unit named before: refers to nothing known
+    "向医保分中心反映过，该院院长说没事",                # 该院: the hospital, not the unit
+    "医保分中心的工作人员说，分中心稽核股股长吃拿卡要",  # a section's head after the word
+    "我向卫健局反映过。局里说骨科主任的事他们不管",      # a hospital's post, and not close after
+])
+def test_a_word_that_refers_back_without_a_leadership_post_is_no_accusation(tax, text):
+    assert _finding(tax, text) is None
+
+
 @pytest.mark.parametrize("text", [
     "卫健局医政科主任接受宴请",                        # a section's head, not the bureau's
     "区卫生健康局综合办公室主任报销私人费用",            # an office's head (the plan's liaison)
