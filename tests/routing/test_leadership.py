@@ -84,6 +84,7 @@ def test_accused_fields_name_a_units_leadership(tax, accused, unit, discipline):
     ("區衛健局一位副局長收了好處", "health", True),
     ("医保分中心主任违规干预定点医院的费用审核拨付", "medinsure", False),
     ("市监局的一把手收钱包庇企业", "market", False),
+    ("来访人说那人是监管局的党组书记，经常在电视上露面", "market", False),   # 监管局 alone (a fifth-set report)
     ("区市场监督管理局党组成员王某收受礼金", "market", False),
     ("审计局副局长接受被审计医院宴请", "audit", False),
     ("工作专班的组长收了医药公司的钱", "health", True),
