@@ -158,9 +158,10 @@ def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classifi
     for report, (record, case) in zip(todo, plans):
         open_wall(session, case, record.routing)
     events = list(session.info.get(recusal.EVENTS_KEY, ()))
-    session.info[recusal.DEFER] = True   # from the savepoint's own flush on (it flushes what the walls added)
     try:
-        with session.begin_nested():
+        # deferred from the savepoint's own flush on (it flushes what the walls added); cleared before the
+        # fallback below runs
+        with recusal.scans_deferred(session), session.begin_nested():
             on_arrival_batch(session, policy, [(case, report) for report, (_record, case) in zip(todo, plans)],
                              keys)
             assign_ids(session, (CaseReport,))
@@ -170,12 +171,6 @@ def _open_batch(session: Session, todo: list[Report], plans: list[tuple[Classifi
     except Exception:
         log.warning("related reports of a batch of %d could not be found together; one by one", len(todo),
                     exc_info=True)
-        failed = True
-    else:
-        failed = False
-    finally:
-        session.info.pop(recusal.DEFER, None)   # never left set: every later flush scans again
-    if failed:
         recusal.forget_pending(session, events)
         search.forget_pending(session)   # each case is indexed when its report joins it below
         for report, (_record, case) in zip(todo, plans):
@@ -296,11 +291,8 @@ def _route_batch(session: Session, tax: Taxonomy, ids: list[int], learned, relat
     for row in (row for rows in deadlines for row in rows):
         session.expunge(row)
     statuses = [case.status for _record, case in plans]
-    session.info[recusal.DEFER] = True   # the search entries once, when the cases hold their reports
-    try:
+    with recusal.scans_deferred(session):   # the search entries once, when the cases hold their reports
         session.flush()
-    finally:
-        session.info.pop(recusal.DEFER, None)
     _open_batch(session, todo, plans, related or RelatedPolicy(), keys)
     for report, (_record, case), rows, status in zip(todo, plans, deadlines, statuses):
         if case.status == status:

@@ -17,6 +17,7 @@ arriving at the same moment cannot miss each other. A handler named in a case is
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from sqlalchemy import event, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -214,6 +215,18 @@ def rescan_all(session: Session, batch: int = 1000) -> tuple[int, int]:
 
 _PENDING, _EVENTS = "recusal_pending", "recusal_events"
 DEFER = "scans_deferred"  # session.info flag (casework.opening's batch): flushes only collect, run_pending scans
+
+
+@contextmanager
+def scans_deferred(session: Session):
+    """The flushes inside only collect what the recusal scan and the search index (casework.search) must
+    do; the caller runs both with run_pending. The flag is cleared however the block ends, so that no
+    later flush of the session goes unscanned."""
+    session.info[DEFER] = True
+    try:
+        yield
+    finally:
+        session.info.pop(DEFER, None)
 
 
 def _audit_later(session: Session, action: str, **detail) -> None:
