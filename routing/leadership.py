@@ -193,27 +193,23 @@ def _text_hits(cfg: Leadership, aliases, body: str) -> list[Hit]:
     """A unit's name, then within `window` characters of the same sentence one of its posts (not in a
     salutation: 尊敬的医保中心领导); or a word referring back to the unit named last (_anaphor_hits)."""
     every_alias = {w for words in aliases.values() for w in words}
+    named = [(i, i + len(alias), code) for code, words in aliases.items() for alias in words
+             for i in _all(body, alias)]
     hits = []
-    for code, words in aliases.items():
-        unit = _unit(cfg, code)
-        for alias in words:
-            for i in _all(body, alias):
-                if any(s in body[max(0, i - len(s) - 2):i] for s in cfg.salutations):
-                    continue
-                after = i + len(alias)
-                hits += [Hit(code, "text", body[i:j + len(post)], post)
-                         for j, post in _posts_after(cfg, body, unit, after, every_alias)]
-    return hits + _anaphor_hits(cfg, aliases, body, every_alias)
+    for i, after, code in named:
+        if any(s in body[max(0, i - len(s) - 2):i] for s in cfg.salutations):
+            continue
+        hits += [Hit(code, "text", body[i:j + len(post)], post)
+                 for j, post in _posts_after(cfg, body, _unit(cfg, code), after, every_alias)]
+    return hits + _anaphor_hits(cfg, body, sorted(named), every_alias)
 
 
-def _anaphor_hits(cfg: Leadership, aliases, body: str, every_alias) -> list[Hit]:
+def _anaphor_hits(cfg: Leadership, body: str, named: list[tuple[int, int, str]], every_alias) -> list[Hit]:
     """该局一位副局长, 分中心的副主任: a word of `anaphora` that is not part of a unit's name where it
     stands refers to the unit named last before it (in an earlier sentence too); one of that unit's posts
-    close after it, in its sentence, accuses that unit's leadership."""
-    if not cfg.anaphora:
-        return []
-    named = sorted((i, i + len(w), code) for code, words in aliases.items() for w in words for i in _all(body, w))
-    if not named:
+    close after it, in its sentence, accuses that unit's leadership. `named`: where the units' names
+    stand (start, end, unit), in order."""
+    if not cfg.anaphora or not named:
         return []
     hits, taken = [], [(a, b) for a, b, _c in named]
     for word in cfg.anaphora:   # longest first
