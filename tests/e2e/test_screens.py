@@ -54,6 +54,7 @@ def test_queue_and_header_at_three_widths(live_server, browser, shot, demo):
     for path in ("/queue", "/self-inspection", "/weekly", "/ledgers", "/account/password"):
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        shot(page, "screens-360" + path.replace("/", "-"))
     page.goto(live_server + "/queue")
     more = page.get_by_test_id("more-filters")
     assert more.get_attribute("open") is None and not page.locator("#item").is_visible()
